@@ -1,0 +1,3 @@
+from slamon.cli import main
+
+raise SystemExit(main())

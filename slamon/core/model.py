@@ -1,0 +1,709 @@
+"""The catalogue contract as plain pydantic models.
+
+These models describe one YAML document each (offices, tiers, practices, indicators,
+service). They check what a single document can check about itself: types, enums,
+formats, cross-field rules inside one object. Rules that need the whole catalogue
+(tier exists, office agrees with folder, duplicate ids, dependency cycles, SLA not
+looser than its tier) live in the loader's rules.
+
+They are not SQLModel table models: table models skip validation. The store maps
+them to tables separately.
+
+Field names here are the public catalogue contract (see DESIGN.md); do not rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from slamon.core.durations import DURATION_PATTERN, DurationError, parse_duration
+
+API_VERSION = "slamon/v1"
+
+# --------------------------------------------------------------------------- scalars
+
+OFFICE_ID_RE = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+SERVICE_ID_RE = re.compile(r"^[a-z][a-z0-9]{1,15}-[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+ENV_REF_RE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+VAR_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+CLAUSE_RE = re.compile(r"^\d+(?:\.\d+){0,3}$")
+TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_SERVICE_ID_LEN = 63
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        raise PydanticCustomError(
+            "duration_unit",
+            "a duration needs a unit, e.g. 30s, 5m, 2h (found the bare number {value})",
+            {"value": value},
+        )
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise PydanticCustomError("duration_format", str(exc)) from None
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise PydanticCustomError("duration_positive", "a duration must be greater than zero")
+    return value
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    AfterValidator(_positive),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["30s", "5m"]}),
+]
+"""Seconds, written in YAML as ``30s``, ``5m``, ``2h``, ``1d``, ``800ms``."""
+
+
+def _time_of_day(value: Any) -> str:
+    if isinstance(value, bool):
+        raise PydanticCustomError("time_format", "a time of day is written HH:MM, quoted")
+    if isinstance(value, int):
+        # YAML 1.1 reads unquoted 18:30 as the sexagesimal number 1110.
+        hours, minutes = divmod(value, 60)
+        raise PydanticCustomError(
+            "time_unquoted",
+            'unquoted time read as the number {value}; write it quoted: "{hh:02d}:{mm:02d}"',
+            {"value": value, "hh": hours, "mm": minutes},
+        )
+    if not isinstance(value, str) or not TIME_RE.match(value):
+        raise PydanticCustomError(
+            "time_format", "a time of day is written HH:MM between 00:00 and 24:00"
+        )
+    return value
+
+
+TimeOfDay = Annotated[
+    str,
+    BeforeValidator(_time_of_day),
+    WithJsonSchema({"type": "string", "pattern": TIME_RE.pattern}),
+]
+"""``"HH:MM"`` in the office's local time; ``"24:00"`` allowed as an end."""
+
+
+def time_to_minutes(value: str) -> int:
+    """``"08:30"`` -> 510; ``"24:00"`` -> 1440."""
+    h, m = value.split(":")
+    return int(h) * 60 + int(m)
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def _timezone(value: Any) -> str:
+    global _ZONES
+    if not isinstance(value, str):
+        raise PydanticCustomError("timezone", "a timezone is an IANA name such as Europe/Zurich")
+    if _ZONES is None:
+        _ZONES = frozenset(available_timezones())
+    if value not in _ZONES:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone_unknown",
+                "unknown IANA timezone {value!r} (e.g. Europe/Zurich, America/New_York)",
+                {"value": value},
+            ) from None
+    return value
+
+
+Timezone = Annotated[str, BeforeValidator(_timezone), WithJsonSchema({"type": "string"})]
+
+
+def _pattern(regex: re.Pattern[str], what: str, example: str):
+    def check(value: str) -> str:
+        if not regex.match(value):
+            raise PydanticCustomError(
+                f"{what}_format",
+                "{what} must look like {example}",
+                {"what": what.replace("_", " "), "example": example},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+OfficeId = Annotated[
+    str,
+    _pattern(OFFICE_ID_RE, "office_id", "unog (lowercase letters and digits)"),
+    WithJsonSchema({"type": "string", "pattern": OFFICE_ID_RE.pattern}),
+]
+
+
+def _service_id(value: str) -> str:
+    if len(value) > MAX_SERVICE_ID_LEN:
+        raise PydanticCustomError(
+            "service_id_length",
+            "a service id has at most {limit} characters (found {n})",
+            {"limit": MAX_SERVICE_ID_LEN, "n": len(value)},
+        )
+    if not SERVICE_ID_RE.match(value):
+        raise PydanticCustomError(
+            "service_id_format",
+            "a service id is <office>-<slug> in lowercase letters, digits and hyphens, e.g. unog-email",
+        )
+    return value
+
+
+ServiceId = Annotated[
+    str,
+    AfterValidator(_service_id),
+    WithJsonSchema(
+        {"type": "string", "pattern": SERVICE_ID_RE.pattern, "maxLength": MAX_SERVICE_ID_LEN}
+    ),
+]
+Slug = Annotated[
+    str,
+    _pattern(SLUG_RE, "identifier", "weekly-patching (lowercase letters, digits, - or _)"),
+    WithJsonSchema({"type": "string", "pattern": SLUG_RE.pattern}),
+]
+Clause = Annotated[
+    str,
+    _pattern(CLAUSE_RE, "clause", '"8.3.3" (an ISO/IEC 20000-1 clause number, quoted)'),
+    WithJsonSchema({"type": "string", "pattern": CLAUSE_RE.pattern}),
+]
+Email = Annotated[
+    str,
+    _pattern(EMAIL_RE, "email", "team@office.example"),
+    WithJsonSchema({"type": "string", "format": "email"}),
+]
+
+
+def _url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    if ENV_REF_RE.search(value) or VAR_REF_RE.search(value):
+        return value  # resolved at probe time; checked again then
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a bad port
+    except ValueError as exc:
+        raise PydanticCustomError("url", "not a valid URL: {reason}", {"reason": str(exc)}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError(
+            "url", "a URL must start with http:// or https:// and name a host"
+        )
+    if any(c.isspace() for c in value):
+        raise PydanticCustomError("url", "a URL may not contain spaces")
+    return value
+
+
+Url = Annotated[
+    str,
+    AfterValidator(_url),
+    WithJsonSchema({"type": "string", "pattern": "^https?://"}),
+]
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise PydanticCustomError(
+            "regex", "not a valid regular expression: {reason}", {"reason": str(exc)}
+        ) from None
+    return value
+
+
+Regex = Annotated[str, AfterValidator(_regex), WithJsonSchema({"type": "string"})]
+
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class Weekday(StrEnum):
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+    sat = "sat"
+    sun = "sun"
+
+    @property
+    def index(self) -> int:
+        """Monday is 0, as in ``datetime.weekday()``."""
+        return list(Weekday).index(self)
+
+
+class Period(StrEnum):
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+    biennium = "biennium"
+    rolling_30d = "rolling 30d"
+
+
+class Budgeting(StrEnum):
+    timeslices = "timeslices"
+    occurrences = "occurrences"
+
+
+class Lifecycle(StrEnum):
+    pipeline = "pipeline"
+    production = "production"
+    deprecated = "deprecated"
+    retired = "retired"
+
+
+class Fulfilment(StrEnum):
+    automated = "automated"
+    partial = "partial"
+    manual = "manual"
+
+
+class Category(StrEnum):
+    """The standardized service categories of the global catalogue."""
+
+    communication_and_collaboration = "communication-and-collaboration"
+    enterprise_applications = "enterprise-applications"
+    finance = "finance"
+    identity_and_access = "identity-and-access"
+    end_user_services = "end-user-services"
+    conference_services = "conference-services"
+    information_management = "information-management"
+    web_and_publishing = "web-and-publishing"
+    infrastructure = "infrastructure"
+    hosting = "hosting"
+    security = "security"
+    service_management = "service-management"
+
+
+class ContactRole(StrEnum):
+    service_owner = "service-owner"
+    business_owner = "business-owner"
+    technical = "technical"
+    escalation = "escalation"
+    service_desk = "service-desk"
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- offices.yaml
+
+
+class ServiceHours(Strict):
+    """A weekly window: these days, from start to end (local time; end may be 24:00)."""
+
+    days: list[Weekday] = Field(min_length=1)
+    start: TimeOfDay
+    end: TimeOfDay
+
+    @model_validator(mode="after")
+    def _order(self) -> ServiceHours:
+        if time_to_minutes(self.end) <= time_to_minutes(self.start):
+            raise PydanticCustomError(
+                "hours_order",
+                "service hours end ({end}) must be after start ({start}); split a window that crosses midnight in two",
+                {"end": self.end, "start": self.start},
+            )
+        return self
+
+
+class Holiday(Strict):
+    date: dt.date
+    name: str = Field(min_length=1)
+
+
+class Calendar(Strict):
+    """Service hours of an office: weekly windows minus public holidays."""
+
+    description: str = ""
+    hours: list[ServiceHours] = Field(min_length=1)
+    holidays: list[Holiday] = []
+
+
+BUILTIN_CALENDAR = "24x7"
+
+
+class Office(Strict):
+    id: OfficeId
+    name: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    timezone: Timezone
+    headquarters: bool = False
+    calendars: dict[Slug, Calendar] = {}
+
+
+class OfficesFile(Strict):
+    apiVersion: Literal["slamon/v1"]
+    kind: Literal["Offices"]
+    offices: list[Office] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- tiers.yaml
+
+
+class LatencyObjective(Strict):
+    """``percent`` of probe results must complete within ``threshold``."""
+
+    threshold: Duration
+    percent: Percent
+
+
+class StepsObjective(Strict):
+    """``percent`` of journey steps must complete within ``max_duration`` each
+    (the ERP objective: each transaction step within 10 seconds)."""
+
+    max_duration: Duration
+    percent: Percent = 100.0
+
+
+class Tier(Strict):
+    id: Slug
+    name: str = Field(min_length=1)
+    description: str = ""
+    benchmark: str = Field(min_length=1, description="the named industry benchmark the targets come from")
+    availability: Percent
+    latency: LatencyObjective | None = None
+    period: Period = Period.month
+    schedule: str = BUILTIN_CALENDAR
+    budgeting: Budgeting = Budgeting.timeslices
+    incident_response: Duration | None = None
+    incident_resolution: Duration | None = None
+
+
+class TiersFile(Strict):
+    apiVersion: Literal["slamon/v1"]
+    kind: Literal["Tiers"]
+    tiers: list[Tier] = Field(min_length=1)
+
+
+# --------------------------------------------------------------------------- practices.yaml
+
+
+class PracticeClause(Strict):
+    clause: Clause
+    title: str = Field(min_length=1)
+    itil_practice: str = ""
+    required: bool = True
+
+
+class PracticesFile(Strict):
+    apiVersion: Literal["slamon/v1"]
+    kind: Literal["Practices"]
+    standard: str = "ISO/IEC 20000-1:2018"
+    review_max_age_days: int = Field(default=365, gt=0)
+    clauses: list[PracticeClause] = Field(min_length=1)
+
+    @property
+    def required_clauses(self) -> frozenset[str]:
+        return frozenset(c.clause for c in self.clauses if c.required)
+
+
+# --------------------------------------------------------------------------- indicators.yaml
+
+
+class IndicatorId(StrEnum):
+    automated_services = "automated-services"  # (a)(i)
+    services_meeting_levels = "services-meeting-levels"  # (a)(ii)
+    iso_aligned_services = "iso-aligned-services"  # (b)
+
+
+class IndicatorDefinition(Strict):
+    id: IndicatorId
+    code: str = Field(min_length=1, description="programme reference, e.g. (a)(i)")
+    title: str = Field(min_length=1)
+    unit: Literal["count", "percent"]
+    direction: Literal["increase", "decrease"] = "increase"
+
+
+class BaselineTarget(Strict):
+    baseline: float = Field(ge=0)
+    target: float = Field(ge=0)
+
+
+BIENNIUM_RE = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+def _biennium(value: str) -> str:
+    m = BIENNIUM_RE.match(value)
+    if not m or int(m.group(2)) != int(m.group(1)) + 1 or int(m.group(1)) % 2:
+        raise PydanticCustomError(
+            "biennium",
+            "a biennium is two calendar years starting in an even year, e.g. 2012-2013",
+        )
+    return value
+
+
+Biennium = Annotated[
+    str, AfterValidator(_biennium), WithJsonSchema({"type": "string", "pattern": BIENNIUM_RE.pattern})
+]
+
+
+class BienniumTargets(Strict):
+    biennium: Biennium
+    offices: dict[OfficeId, dict[IndicatorId, BaselineTarget]]
+
+
+class IndicatorsFile(Strict):
+    apiVersion: Literal["slamon/v1"]
+    kind: Literal["Indicators"]
+    indicators: list[IndicatorDefinition] = Field(min_length=1)
+    targets: list[BienniumTargets] = []
+
+
+# --------------------------------------------------------------------------- service files
+
+
+class Contact(Strict):
+    role: ContactRole
+    name: str = Field(min_length=1)
+    email: Email
+    phone: str | None = None
+
+
+class Owner(Strict):
+    group: Slug
+    contacts: list[Contact] = Field(min_length=1)
+
+
+class SLA(Strict):
+    """Service-level objectives; each field left out is taken from the tier.
+
+    May tighten the tier, never loosen it (checked by the loader)."""
+
+    availability: Percent | None = None
+    latency: LatencyObjective | None = None
+    steps: StepsObjective | None = None
+    unplanned_outages: int | None = Field(
+        default=None, ge=0, description="unplanned outage slices allowed per period; 0 = none"
+    )
+    schedule: str | None = None
+    period: Period | None = None
+    budgeting: Budgeting | None = None
+    effective: dt.date | None = Field(
+        default=None, description="date from which these targets apply; earlier history keeps the earlier ones"
+    )
+
+
+class RecurringMaintenance(Strict):
+    name: str = Field(min_length=1)
+    every: Literal["day", "week", "month"]
+    days: list[Weekday] | None = None
+    day_of_month: int | None = Field(default=None, ge=1, le=31)
+    start: TimeOfDay
+    duration: Duration
+
+    @model_validator(mode="after")
+    def _shape(self) -> RecurringMaintenance:
+        if self.every == "week" and not self.days:
+            raise PydanticCustomError("maintenance_days", "weekly maintenance needs days: [sun, ...]")
+        if self.every == "month" and self.day_of_month is None:
+            raise PydanticCustomError("maintenance_day_of_month", "monthly maintenance needs day_of_month")
+        if self.duration > 7 * 86400:
+            raise PydanticCustomError("maintenance_duration", "a recurring maintenance window lasts at most 7d")
+        return self
+
+
+class OneOffMaintenance(Strict):
+    name: str = Field(min_length=1)
+    from_: dt.datetime = Field(alias="from")
+    to: dt.datetime
+
+    @model_validator(mode="after")
+    def _order(self) -> OneOffMaintenance:
+        if self.to <= self.from_:
+            raise PydanticCustomError("maintenance_order", "maintenance 'to' must be after 'from'")
+        return self
+
+
+def _maintenance_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "once" if "from" in value or "to" in value else "recurring"
+    return "once" if isinstance(value, OneOffMaintenance) else "recurring"
+
+
+Maintenance = Annotated[
+    Annotated[RecurringMaintenance, Tag("recurring")] | Annotated[OneOffMaintenance, Tag("once")],
+    Discriminator(_maintenance_kind),
+]
+
+
+class Automation(Strict):
+    fulfilment: Fulfilment
+    evidence: Url | None = None
+    description: str = ""
+
+
+class PracticeEvidence(Strict):
+    clause: Clause
+    evidence: Url | None = None
+    reviewed: dt.date | None = None
+
+
+class HttpExpect(Strict):
+    status: list[Annotated[int, Field(ge=100, le=599)]] | None = None  # default: 200-399
+    body: Regex | None = None  # must match
+    body_not: Regex | None = None  # must not match
+    headers: dict[str, Regex] = {}
+
+
+HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class ProbeBase(Strict):
+    id: Slug
+    interval: Duration = 60.0
+    timeout: Duration = 10.0
+    from_: list[OfficeId] | None = Field(
+        default=None, alias="from", description="vantage offices; default: the service's own office"
+    )
+    enabled: bool = True
+    failure_threshold: int = Field(default=2, ge=1, le=100)
+    success_threshold: int = Field(default=1, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> ProbeBase:
+        if self.timeout >= self.interval:
+            raise PydanticCustomError(
+                "timeout_interval",
+                "timeout ({timeout}s) must be below interval ({interval}s)",
+                {"timeout": self.timeout, "interval": self.interval},
+            )
+        return self
+
+
+class HttpProbe(ProbeBase):
+    kind: Literal["http"]
+    url: Url
+    method: HttpMethod = "GET"
+    headers: dict[str, str] = {}
+    body: str | None = None
+    expect: HttpExpect = HttpExpect()
+    tls_verify: bool = True
+    ca_file: str | None = None
+    follow_redirects: bool = True
+    max_redirects: int = Field(default=10, ge=0, le=50)
+    ip_version: Literal["any", "4", "6"] = "any"
+
+
+class TcpProbe(ProbeBase):
+    kind: Literal["tcp"]
+    host: str = Field(min_length=1)
+    port: int = Field(ge=1, le=65535)
+    send: str | None = None
+    expect: Regex | None = None
+    tls: bool = False
+    ip_version: Literal["any", "4", "6"] = "any"
+
+
+DnsRecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
+
+
+class DnsExpect(Strict):
+    answers: list[str] = []  # each must be among the answers
+    rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"
+
+
+class DnsProbe(ProbeBase):
+    kind: Literal["dns"]
+    name: str = Field(min_length=1)
+    record_type: DnsRecordType = "A"
+    server: str | None = None  # default: the system resolver
+    port: int = Field(default=53, ge=1, le=65535)
+    transport: Literal["udp", "tcp"] = "udp"
+    expect: DnsExpect = DnsExpect()
+
+
+class TlsProbe(ProbeBase):
+    kind: Literal["tls"]
+    host: str = Field(min_length=1)
+    port: int = Field(default=443, ge=1, le=65535)
+    server_name: str | None = None
+    min_days_left: int = Field(default=14, ge=0)
+    verify: bool = True
+    ca_file: str | None = None
+
+
+class JourneyStep(Strict):
+    name: str = Field(min_length=1)
+    method: HttpMethod = "GET"
+    url: Url
+    headers: dict[str, str] = {}
+    form: dict[str, str] | None = None
+    body: str | None = None
+    max_duration: Duration | None = None
+    extract: dict[Annotated[str, _pattern(re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$"), "variable", "token")], Regex] = {}
+    expect: HttpExpect = HttpExpect()
+
+    @model_validator(mode="after")
+    def _one_body(self) -> JourneyStep:
+        if self.form is not None and self.body is not None:
+            raise PydanticCustomError("step_body", "a step sends either form or body, not both")
+        return self
+
+
+class JourneyProbe(ProbeBase):
+    kind: Literal["journey"]
+    steps: list[JourneyStep] = Field(min_length=1)
+    tls_verify: bool = True
+    ca_file: str | None = None
+    follow_redirects: bool = False
+
+
+Probe = Annotated[
+    HttpProbe | TcpProbe | DnsProbe | TlsProbe | JourneyProbe, Field(discriminator="kind")
+]
+
+
+class Service(Strict):
+    apiVersion: Literal["slamon/v1"]
+    kind: Literal["Service"]
+    id: ServiceId
+    name: str = Field(min_length=1)
+    office: OfficeId
+    description: str = Field(min_length=1)
+    owner: Owner
+    category: Category
+    lifecycle: Lifecycle
+    tier: Slug
+    sla: SLA | None = None
+    maintenance: list[Maintenance] = []
+    automation: Automation
+    practices: list[PracticeEvidence] = []
+    depends_on: list[ServiceId] = []
+    probes: list[Probe] = []
+    tags: list[Slug] = []
+
+    @model_validator(mode="after")
+    def _unique_probe_ids(self) -> Service:
+        seen: set[str] = set()
+        for probe in self.probes:
+            if probe.id in seen:
+                raise PydanticCustomError(
+                    "probe_id_duplicate", "probe id {id!r} is used twice in this service", {"id": probe.id}
+                )
+            seen.add(probe.id)
+        return self
+
+    def vantages(self, probe: ProbeBase) -> list[str]:
+        """Offices a probe runs from: its ``from`` list, else the service's office."""
+        return list(probe.from_) if probe.from_ else [self.office]
