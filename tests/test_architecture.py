@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # the composition root: only these may know every part (including exporters)
-COMPOSITION_ROOT = ("slamon.daemon", "slamon.cli", "slamon.demo")
+COMPOSITION_ROOT = ("slamon.daemon", "slamon.cli", "slamon.demo", "slamon.__main__")
 
 
 def _imports(path: Path) -> set[str]:

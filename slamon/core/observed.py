@@ -1,0 +1,77 @@
+"""What the daemon knows right now: latest result, up/down state and counters per
+probe and vantage. Written by the daemon as results arrive, read by exporters
+(``/metrics``, status page, API) without I/O. Pure: no clock, no locks (one event loop).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from slamon.core.results import ProbeResult, Reason
+from slamon.core.state import ProbeState, State, worst
+
+Key = tuple[str, str, str]  # (vantage, service_id, probe_id)
+
+
+@dataclass(slots=True)
+class ProbeRecord:
+    last: ProbeResult | None = None
+    state: ProbeState = field(default_factory=ProbeState)
+    results_total: int = 0
+    failures_total: Counter[Reason] = field(default_factory=Counter)
+    # SLI events: results that fall in eligible time (service hours, not maintenance)
+    in_scope_total: int = 0
+    in_scope_good_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    key: Key
+    state: State
+    at: float
+    result: ProbeResult
+
+
+class Observations:
+    def __init__(self) -> None:
+        self.probes: dict[Key, ProbeRecord] = {}
+
+    def configure(self, key: Key, failure_threshold: int, success_threshold: int) -> None:
+        """Set thresholds for a probe (kept across reloads with its history)."""
+        rec = self.probes.get(key)
+        if rec is None:
+            rec = self.probes[key] = ProbeRecord()
+        rec.state.failure_threshold = failure_threshold
+        rec.state.success_threshold = success_threshold
+
+    def retain(self, keys: set[Key]) -> None:
+        """Forget probes that are no longer in the catalogue (after a reload)."""
+        for key in list(self.probes):
+            if key not in keys:
+                del self.probes[key]
+
+    def record(self, result: ProbeResult, in_scope: bool = True) -> Transition | None:
+        rec = self.probes.get(result.key)
+        if rec is None:
+            rec = self.probes[result.key] = ProbeRecord()
+        rec.last = result
+        rec.results_total += 1
+        if not result.success:
+            rec.failures_total[result.outcome.reason or Reason.error] += 1
+        if in_scope:
+            rec.in_scope_total += 1
+            rec.in_scope_good_total += int(result.success)
+        changed = rec.state.observe(result.success, result.started_at)
+        if changed is None:
+            return None
+        return Transition(result.key, changed, result.started_at, result)
+
+    def service_state(self, vantage: str, service_id: str) -> State:
+        return worst(
+            [
+                r.state.state
+                for (v, s, _), r in self.probes.items()
+                if v == vantage and s == service_id
+            ]
+        )

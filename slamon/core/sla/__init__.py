@@ -1,0 +1,1 @@
+"""SLA maths, pure: periods, service hours, maintenance, eligibility, measures."""
