@@ -1,0 +1,70 @@
+"""The daemon's live state, shared read-only with the web server and exporters.
+
+The daemon owns one ``Runtime`` and mutates it on the event loop; readers (the
+``/metrics`` collector, the status page, the API) only read it, so a scrape never
+does I/O. Stats carry their units in their names.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from slamon.core.catalogue import Catalogue
+from slamon.core.observed import Observations
+
+
+@dataclass
+class SchedulerStats:
+    in_flight: int = 0
+    scheduled_probes: int = 0
+    runs_total: int = 0
+    overruns_total: int = 0  # a run skipped because the previous one was still going
+    lag_seconds_sum: float = 0.0
+    lag_seconds_count: int = 0
+    lag_seconds_max: float = 0.0
+    # fixed histogram buckets for scheduling lag (seconds); counts are cumulative-free
+    lag_buckets: tuple[float, ...] = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+    lag_bucket_counts: list[int] = field(default_factory=lambda: [0] * 11)
+
+    def observe_lag(self, lag_seconds: float) -> None:
+        self.lag_seconds_sum += lag_seconds
+        self.lag_seconds_count += 1
+        self.lag_seconds_max = max(self.lag_seconds_max, lag_seconds)
+        for i, bound in enumerate(self.lag_buckets):
+            if lag_seconds <= bound:
+                self.lag_bucket_counts[i] += 1
+                return
+        self.lag_bucket_counts[-1] += 1
+
+
+@dataclass
+class StoreStats:
+    queue_length: int = 0
+    buffer_capacity: int = 0
+    written_total: int = 0
+    dropped_total: int = 0  # results lost because the buffer was full
+    write_errors_total: int = 0
+    last_flush_timestamp_seconds: float | None = None
+    available: bool = True
+
+
+@dataclass
+class CatalogueStats:
+    load_success: bool = False
+    loaded_timestamp_seconds: float | None = None  # unix time of the last good load
+    reloads_total: Counter[str] = field(default_factory=Counter)  # "success" / "failure"
+    errors: int = 0
+    warnings: int = 0
+
+
+@dataclass
+class Runtime:
+    observations: Observations = field(default_factory=Observations)
+    catalogue: Catalogue | None = None
+    catalogue_stats: CatalogueStats = field(default_factory=CatalogueStats)
+    scheduler: SchedulerStats = field(default_factory=SchedulerStats)
+    store: StoreStats = field(default_factory=StoreStats)
+    started_timestamp_seconds: float = 0.0
+    vantages: tuple[str, ...] = ()  # offices this daemon probes from
+    ready: bool = False
