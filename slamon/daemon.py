@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
 
+from exporters.exposition import metrics_renderer
 from exporters.metrics import SlamonCollector
 from slamon import __version__
 from slamon.config import Config
@@ -35,22 +35,12 @@ from slamon.probes import ProbeContext, run_probe
 from slamon.runtime import Runtime
 from slamon.scheduler import Scheduler
 from slamon.sinks import MemorySink, ResultSink
-from slamon.web import MetricsRenderer, WebServer, admin_exposure_problem, build_app
+from slamon.web import WebServer, admin_exposure_problem, build_app
 
 log = logging.getLogger("slamon.daemon")
 
 FORCED_FLUSH_SECONDS = 0.5
 MIN_FLUSH_SECONDS = 1.0
-
-
-def metrics_renderer(registry: CollectorRegistry) -> MetricsRenderer:
-    """Text or OpenMetrics exposition of a private registry, as the scraper asks."""
-
-    def render(accept: str) -> tuple[bytes, str]:
-        encoder, content_type = choose_encoder(accept)
-        return encoder(registry), content_type
-
-    return render
 
 
 def build_sinks(config: Config) -> list[ResultSink]:

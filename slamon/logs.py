@@ -50,6 +50,14 @@ def _logfmt_value(value: object) -> str:
     return f'"{escaped}"'
 
 
+def _json_value(value: object) -> object:
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_value(v) for v in value]
+    return str(value)
+
+
 class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         msg = record.getMessage()
@@ -63,7 +71,8 @@ class LogfmtFormatter(logging.Formatter):
         if rest:
             parts.append(rest)  # already "key=value ..." by convention
         for key, value in _context(record).items():
-            parts.append(f"{key}={_logfmt_value(value)}")
+            if value is not None:  # absent rather than an empty string
+                parts.append(f"{key}={_logfmt_value(value)}")
         if record.exc_info:
             parts.append(f"exc={_logfmt_value(self.formatException(record.exc_info))}")
         return " ".join(parts)
@@ -82,7 +91,7 @@ class JsonFormatter(logging.Formatter):
         if rest:
             doc["message"] = rest
         for key, value in _context(record).items():
-            doc[key] = value if isinstance(value, (int, float, bool, type(None))) else str(value)
+            doc[key] = _json_value(value)
         if record.exc_info:
             doc["exc"] = self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)
