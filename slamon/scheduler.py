@@ -26,6 +26,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit
 
 from slamon.core.catalogue import ProbeTask
@@ -39,6 +40,9 @@ RunFn = Callable[[ProbeTask], Awaitable[ProbeOutcome]]
 ResultFn = Callable[[ProbeResult], None]
 
 DEFAULT_GRACE_SECONDS = 1.0
+# Ticks due this soon are started now: event-loop timers have about 1 ms resolution,
+# and waking for each sub-millisecond gap only spins the loop.
+DISPATCH_AHEAD_SECONDS = 0.001
 
 
 def spread_fraction(key: Key) -> float:
@@ -255,7 +259,8 @@ class Scheduler:
         heap = self._heap
         while not self._stopping:
             now = loop.time()
-            while heap and heap[0][0] <= now:
+            horizon = now + DISPATCH_AHEAD_SECONDS
+            while heap and heap[0][0] <= horizon:
                 due, _, key, generation = heapq.heappop(heap)
                 entry = self._entries.get(key)
                 if entry is None or entry.generation != generation:
@@ -346,14 +351,22 @@ class Scheduler:
         """Run the probe function under a hard timeout; never raises (but cancellation)."""
         loop = asyncio.get_running_loop()
         limit = float(task.probe.timeout) + self._grace_seconds
+        # The run is awaited through a plain future that either the run or the timer
+        # fills: cheaper than asyncio.wait, and a run that ignores its cancellation
+        # cannot hold this coroutine (or its slots) past the limit.
+        slot = loop.create_future()
         inner = loop.create_task(self._run(task))
+        inner.add_done_callback(partial(_fill, slot))
+        timer = loop.call_later(limit, _fill, slot, None)
         try:
-            done, _ = await asyncio.wait({inner}, timeout=limit)
+            finished = await slot
         except asyncio.CancelledError:
             inner.cancel()
             self._abandon(inner)
             raise
-        if not done:
+        finally:
+            timer.cancel()
+        if finished is None:
             inner.cancel()
             self._abandon(inner)
             self._stats.hard_timeouts_total += 1
@@ -392,6 +405,11 @@ class Scheduler:
                 t.exception()  # retrieved: no "never retrieved" warning
 
         inner.add_done_callback(_forget)
+
+
+def _fill(slot: asyncio.Future, value: asyncio.Task | None) -> None:
+    if not slot.done():
+        slot.set_result(value)
 
 
 def _ctx(task: ProbeTask, **extra: object) -> dict[str, object]:
