@@ -173,10 +173,13 @@ class Daemon:
             )
             await self._main_loop(monitor, watcher)
         finally:
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
             runtime.ready = False
-            await self._shutdown(scheduler, sinks, ctx, web)
+            try:
+                await self._shutdown(scheduler, sinks, ctx, web)
+            finally:
+                # kept until here: a second signal during the drain forces the exit
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    loop.remove_signal_handler(sig)
         return 0
 
     async def _main_loop(self, monitor: Monitor, watcher: CatalogueWatcher) -> None:

@@ -218,6 +218,23 @@ async def test_sigterm_while_a_slow_probe_is_in_flight_exits_within_the_bound(tm
             assert "Traceback" not in daemon.log()
 
 
+async def test_a_second_signal_forces_a_quick_exit(tmp_path: Path):
+    async with Target() as target:
+        cat = write_catalogue(tmp_path / "catalogue", [
+            service_doc("unog-slow", [http_probe(f"{target.base}/slow", interval="3s", timeout="2500ms")]),
+        ])
+        args = ["--catalogue", str(cat), "--listen", "127.0.0.1:0", "--shutdown-timeout", "60"]
+        async with DaemonProcess(*args) as daemon:
+            await daemon.listening()
+            await asyncio.wait_for(target.slow_hit.wait(), 10)
+            daemon.proc.send_signal(signal.SIGTERM)
+            await daemon.wait_for_log(r"event=daemon_stopping .*timeout_seconds=60")
+            daemon.proc.send_signal(signal.SIGINT)
+            assert await daemon.wait(15) == 0  # not the 60 s drain, nor the probe's own 2.5 s
+            await daemon.wait_for_log(r"event=shutdown_forced")
+            await daemon.wait_for_log(r"event=daemon_stopped")
+
+
 async def test_an_invalid_catalogue_at_start_exits_1_with_its_errors(tmp_path: Path):
     cat = write_catalogue(tmp_path / "catalogue", [
         service_doc("unog-web", [http_probe("http://127.0.0.1:9/ok")]),
