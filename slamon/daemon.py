@@ -45,7 +45,7 @@ MIN_FLUSH_SECONDS = 1.0
 
 def build_sinks(config: Config) -> list[ResultSink]:
     """Where results go. The store's batched writer (``--db``) plugs in here."""
-    return [MemorySink()]
+    return [MemorySink(per_probe=10)]
 
 
 def load_or_report(config: Config, err: TextIO) -> Catalogue | None:
@@ -112,6 +112,8 @@ class Daemon:
         if problem:
             print(f"slamon: {problem}", file=err)
             return 1
+        # the file snapshot comes first: an edit made while the catalogue loads is seen
+        watcher = await asyncio.to_thread(CatalogueWatcher, config.catalogue_dir)
         catalogue = await asyncio.to_thread(load_or_report, config, err)
         if catalogue is None:
             return 1
@@ -157,7 +159,6 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
         try:
             tasks = monitor.apply(catalogue)
-            watcher = await asyncio.to_thread(CatalogueWatcher, config.catalogue_dir)
             scheduler.start()
             runtime.ready = True
             log.info(
