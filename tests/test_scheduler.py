@@ -319,3 +319,35 @@ async def test_drain_is_bounded_and_cancels_what_is_left():
 def test_limits_must_be_positive():
     with pytest.raises(ValueError):
         Scheduler(lambda t: None, lambda r: None, SchedulerStats(), max_in_flight=0)
+
+
+async def test_thousands_of_failing_runs_leave_no_tasks_or_slots_behind():
+    tasks = [make_task(i, interval="20ms", timeout="10ms", host=f"h{i % 7}.unog.example") for i in range(100)]
+
+    async def run(t):
+        n = int(t.service.id.removeprefix("unog-s"))
+        if n % 3 == 0:
+            raise OSError("bug")
+        if n % 3 == 1:
+            await asyncio.sleep(3600)  # abandoned at the hard timeout
+        return ProbeOutcome(success=False, duration_seconds=0.0, reason=Reason.refused)
+
+    baseline = len(asyncio.all_tasks())
+    h = Harness(run, max_in_flight=50, grace_seconds=0.01)
+    h.scheduler.update(tasks)
+    h.scheduler.start()
+    peak = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while len(h.results) < 2000 and loop.time() < deadline:
+        peak = max(peak, len(asyncio.all_tasks()))
+        await asyncio.sleep(0.02)
+    assert len(h.results) >= 2000
+    # at most one run (and its probe task) per probe, plus the dispatcher: no growth
+    assert peak <= baseline + 2 * len(tasks) + 1
+    assert len(h.scheduler._hosts) == 7
+    await h.scheduler.drain(0.5)
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == baseline
+    assert h.stats.in_flight == 0
+    assert not h.scheduler._abandoned and not h.scheduler._runs
