@@ -216,17 +216,19 @@ class Scheduler:
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             await asyncio.gather(self._dispatcher, return_exceptions=True)
-        pending = set(self._runs)
-        if pending:
-            done, pending = await asyncio.wait(pending, timeout=max(0.0, timeout_seconds))
-            report.completed = len(done)
-        if pending:
-            key_of = {id(e.running): k for k, e in self._entries.items() if e.running}
-            report.cancelled = len(pending)
-            report.cancelled_keys = sorted(key_of[id(t)] for t in pending if id(t) in key_of)
+        key_of = {e.running: k for k, e in self._entries.items() if e.running is not None}
+        runs = set(self._runs)
+        if runs:
+            _, pending = await asyncio.wait(runs, timeout=max(0.0, timeout_seconds))
             for t in pending:
                 t.cancel()
-            await asyncio.wait(pending, timeout=1.0)
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+            # cancelled here, or earlier by cancel_in_flight() (a forced stop)
+            cancelled = [t for t in runs if t.cancelled() or t in pending]
+            report.cancelled = len(cancelled)
+            report.completed = len(runs) - len(cancelled)
+            report.cancelled_keys = sorted(key_of[t] for t in cancelled if t in key_of)
         for t in self._abandoned:
             t.cancel()
         if self._abandoned:

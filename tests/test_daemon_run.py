@@ -232,6 +232,7 @@ async def test_a_second_signal_forces_a_quick_exit(tmp_path: Path):
             daemon.proc.send_signal(signal.SIGINT)
             assert await daemon.wait(15) == 0  # not the 60 s drain, nor the probe's own 2.5 s
             await daemon.wait_for_log(r"event=shutdown_forced")
+            await daemon.wait_for_log(r"event=probes_cancelled .*count=1 .*unog/unog-slow/web")
             await daemon.wait_for_log(r"event=daemon_stopped")
 
 
