@@ -20,6 +20,8 @@ class SchedulerStats:
     scheduled_probes: int = 0
     runs_total: int = 0
     overruns_total: int = 0  # a run skipped because the previous one was still going
+    hard_timeouts_total: int = 0  # probe functions abandoned past timeout + grace
+    errors_total: int = 0  # probe functions that raised (a bug; counted as Reason.error)
     lag_seconds_sum: float = 0.0
     lag_seconds_count: int = 0
     lag_seconds_max: float = 0.0

@@ -1,0 +1,107 @@
+"""``slamon run``: the monitoring daemon (see docs/operations.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL, DEFAULT_LISTEN, Config
+from slamon.logs import FORMATS, LEVELS
+
+
+def _listen(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9730 (found {text!r})")
+    return text
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from slamon.monitor import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 (found {text!r})")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1 (found {text!r})")
+    return int(text)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    defaults = Config()
+    p = subparsers.add_parser(
+        "run",
+        help="run the monitoring daemon",
+        description="Probe the catalogue continuously and serve /healthz, /readyz and /metrics.",
+    )
+    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
+                   help="catalogue directory (default: %(default)s)")
+    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL",
+                   help="result store URL (default: %(default)s)")
+    p.add_argument("--listen", type=_listen, default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                   help="address of /healthz, /readyz and /metrics (default: %(default)s; port 0 picks a free port)")
+    p.add_argument("--office", action="extend", nargs="+", default=[], metavar="ID",
+                   help="probe only from these offices (vantage points); default: all")
+    p.add_argument("--shard", type=_shard, default=None, metavar="I/N",
+                   help="probe only share I of N of the services (0 <= I < N)")
+    p.add_argument("--log-format", choices=FORMATS, default=defaults.log_format)
+    p.add_argument("--log-level", choices=LEVELS, default=defaults.log_level)
+    p.add_argument("--shutdown-timeout", type=_seconds, default=defaults.shutdown_timeout_seconds,
+                   metavar="SECONDS", help="time to drain probes in flight on SIGTERM (default: %(default)s)")
+    p.add_argument("--reload-poll", type=_seconds, default=defaults.reload_poll_seconds,
+                   metavar="SECONDS", help="how often catalogue files are checked for changes (default: %(default)s)")
+    p.add_argument("--max-in-flight", type=_count, default=defaults.max_in_flight, metavar="N",
+                   help="probes in flight at once (default: %(default)s)")
+    p.add_argument("--max-in-flight-per-host", type=_count, default=defaults.max_in_flight_per_host,
+                   metavar="N", help="probes in flight at once against one host (default: %(default)s)")
+    p.set_defaults(handler=run)
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return Config(
+        catalogue_dir=args.catalogue,
+        db_url=args.db,
+        listen=args.listen,
+        offices=tuple(dict.fromkeys(o for arg in args.office for o in arg.split(",") if o)),
+        shard=args.shard,
+        log_format=args.log_format,
+        log_level=args.log_level,
+        shutdown_timeout_seconds=args.shutdown_timeout,
+        reload_poll_seconds=args.reload_poll,
+        max_in_flight=args.max_in_flight,
+        max_in_flight_per_host=args.max_in_flight_per_host,
+    )
+
+
+def _runner() -> asyncio.Runner:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def run(args: argparse.Namespace) -> int:
+    from slamon import logs
+    from slamon.daemon import Daemon  # imports every part: only when the daemon runs
+
+    config = config_from_args(args)
+    logs.configure(config.log_format, config.log_level)
+    with _runner() as runner:
+        return runner.run(Daemon(config).serve(sys.stderr))

@@ -1,0 +1,202 @@
+"""What the daemon does with a catalogue and with each result, apart from I/O wiring.
+
+``Monitor`` turns a loaded catalogue into the scheduled probe set (restricted to this
+daemon's offices and shard), reloads the catalogue when asked (refusing a broken one
+and keeping the last good one running), and takes every result: observations
+(state, counters), a log line on each state change, then the result sinks.
+``CatalogueWatcher`` notices file changes by comparing modification times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from slamon.core.catalogue import Catalogue, ProbeTask
+from slamon.core.results import ProbeResult
+from slamon.loader import LoadReport, load_catalogue
+from slamon.runtime import Runtime
+from slamon.scheduler import Scheduler
+from slamon.sinks import ResultSink
+
+log = logging.getLogger("slamon.monitor")
+
+MAX_LOGGED_DIAGNOSTICS = 100
+CATALOGUE_SUFFIXES = (".yaml", ".yml")
+
+
+def select_tasks(
+    catalogue: Catalogue, offices: Sequence[str] = (), shard: tuple[int, int] | None = None
+) -> list[ProbeTask]:
+    """The probe runs this daemon owns: at its offices (all when none given), in its shard."""
+    return catalogue.probe_tasks(vantages=list(offices) or None, shard=shard)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"1/3"`` -> ``(1, 3)``; shards count from 0."""
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = -1
+    if not sep or n < 1 or not 0 <= i < n:
+        raise ValueError(f"a shard is I/N with 0 <= I < N, e.g. 0/3 (found {text!r})")
+    return i, n
+
+
+class CatalogueWatcher:
+    """Modification times and sizes of the catalogue's YAML files; cheap to rescan."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._seen = self.scan()
+
+    def scan(self) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "schema"]
+            for name in filenames:
+                if name.endswith(CATALOGUE_SUFFIXES):
+                    path = os.path.join(dirpath, name)
+                    try:
+                        st = os.stat(path)
+                    except OSError:
+                        continue
+                    found[path] = (st.st_mtime_ns, st.st_size)
+        return found
+
+    def changed(self) -> bool:
+        """True when a file was added, removed or modified since the last call."""
+        now = self.scan()
+        if now == self._seen:
+            return False
+        self._seen = now
+        return True
+
+
+class Monitor:
+    def __init__(
+        self,
+        runtime: Runtime,
+        sinks: Iterable[ResultSink],
+        catalogue_dir: Path,
+        offices: Sequence[str] = (),
+        shard: tuple[int, int] | None = None,
+        clock: Callable[[], float] = time.time,
+        loader: Callable[[Path], LoadReport] = load_catalogue,
+    ) -> None:
+        self.runtime = runtime
+        self.sinks = list(sinks)
+        self.catalogue_dir = Path(catalogue_dir)
+        self.offices = tuple(offices)
+        self.shard = shard
+        self.clock = clock
+        self.loader = loader
+        self.scheduler: Scheduler | None = None
+        self.tasks: list[ProbeTask] = []
+
+    def attach(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    # ------------------------------------------------------------------ catalogue
+
+    def unknown_offices(self, catalogue: Catalogue) -> list[str]:
+        return [o for o in self.offices if o not in catalogue.offices]
+
+    def apply(self, catalogue: Catalogue) -> list[ProbeTask]:
+        """Run ``catalogue`` from now on: the scheduled set, thresholds, and stats."""
+        tasks = select_tasks(catalogue, self.offices, self.shard)
+        obs = self.runtime.observations
+        for task in tasks:
+            obs.configure(task.key, task.probe.failure_threshold, task.probe.success_threshold)
+        keys = {t.key for t in tasks}
+        obs.retain(keys)
+        for sink in self.sinks:
+            retain = getattr(sink, "retain", None)
+            if retain is not None:
+                retain(keys)
+        self.runtime.catalogue = catalogue
+        self.runtime.vantages = self.offices or tuple(sorted(catalogue.offices))
+        stats = self.runtime.catalogue_stats
+        stats.load_success = True
+        stats.loaded_timestamp_seconds = self.clock()
+        self.tasks = tasks
+        if self.scheduler is not None:
+            self.scheduler.update(tasks)
+        return tasks
+
+    async def reload(self, trigger: str) -> bool:
+        """Load the catalogue again; run it when valid, else keep the running one."""
+        stats = self.runtime.catalogue_stats
+        try:
+            report = await asyncio.to_thread(self.loader, self.catalogue_dir)
+        except Exception:
+            log.exception("catalogue_reload_failed", extra={"trigger": trigger})
+            stats.load_success = False
+            stats.reloads_total["failure"] += 1
+            return False
+        stats.errors = len(report.errors)
+        stats.warnings = len(report.warnings)
+        if report.catalogue is None or report.errors:
+            for diag in report.errors[:MAX_LOGGED_DIAGNOSTICS]:
+                log.error("catalogue_error", extra={"diagnostic": str(diag)})
+            stats.load_success = False
+            stats.reloads_total["failure"] += 1
+            log.error(
+                "catalogue_reload_refused",
+                extra={
+                    "trigger": trigger,
+                    "errors": len(report.errors),
+                    "warnings": len(report.warnings),
+                    "running": "last good catalogue",
+                },
+            )
+            return False
+        missing = self.unknown_offices(report.catalogue)
+        if missing:
+            log.warning("office_not_in_catalogue", extra={"offices": missing})
+        before = {t.key for t in self.tasks}
+        tasks = self.apply(report.catalogue)
+        after = {t.key for t in tasks}
+        stats.reloads_total["success"] += 1
+        log.info(
+            "catalogue_reloaded",
+            extra={
+                "trigger": trigger,
+                "services": len(report.catalogue.services),
+                "probes": len(tasks),
+                "added": len(after - before),
+                "removed": len(before - after),
+                "warnings": len(report.warnings),
+            },
+        )
+        return True
+
+    # ------------------------------------------------------------------ results
+
+    def on_result(self, result: ProbeResult) -> None:
+        transition = self.runtime.observations.record(result, in_scope=True)
+        if transition is not None:
+            out = result.outcome
+            log.info(
+                "probe_state_changed",
+                extra={
+                    "vantage": result.vantage,
+                    "service": result.service_id,
+                    "probe": result.probe_id,
+                    "state": transition.state.value,
+                    "reason": out.reason.value if out.reason else None,
+                    "status_code": out.status_code,
+                    "duration_seconds": round(out.duration_seconds, 6),
+                    "detail": out.detail,
+                },
+            )
+        for sink in self.sinks:
+            try:
+                sink.submit(result)
+            except Exception:
+                log.exception("sink_submit_failed", extra={"sink": type(sink).__name__})
