@@ -8,7 +8,6 @@ import datetime as dt
 import functools
 import json
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,17 +156,19 @@ receivers:
 
 @dataclass
 class Alertmanager:
-    process: subprocess.Popen[bytes]
+    process: asyncio.subprocess.Process
     url: str
     log_path: Path
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        if self.process.returncode is not None:
+            return
         self.process.terminate()
         try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
             self.process.kill()
-            self.process.wait(timeout=5)
+            await asyncio.wait_for(self.process.wait(), 5)
 
 
 async def start_alertmanager(binary: str, tmp_path: Path, hook_url: str) -> Alertmanager:
@@ -176,24 +177,22 @@ async def start_alertmanager(binary: str, tmp_path: Path, hook_url: str) -> Aler
     port = free_port()
     log_path = tmp_path / "alertmanager.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.path={tmp_path / 'am-data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-                "--log.level=warn",
-            ],
+        process = await asyncio.create_subprocess_exec(
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
             stdout=log_file,
-            stderr=subprocess.STDOUT,
+            stderr=asyncio.subprocess.STDOUT,
         )
     am = Alertmanager(process, f"http://127.0.0.1:{port}", log_path)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 15
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as session:
         while True:
-            if process.poll() is not None:
+            if process.returncode is not None:
                 raise AssertionError(f"alertmanager exited: {log_path.read_text()}")
             try:
                 async with session.get(f"{am.url}/-/ready") as resp:
@@ -202,6 +201,6 @@ async def start_alertmanager(binary: str, tmp_path: Path, hook_url: str) -> Aler
             except (aiohttp.ClientError, TimeoutError):
                 pass
             if loop.time() > deadline:
-                am.stop()
+                await am.stop()
                 raise AssertionError(f"alertmanager not ready: {log_path.read_text()}")
             await asyncio.sleep(0.1)
