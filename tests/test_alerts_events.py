@@ -18,7 +18,7 @@ from exporters.alerting import (
 )
 from slamon.core.alert_events import (
     SERVICE_DOWN,
-    SLA_BREACH,
+    SLA_BREACHED,
     AlertEvent,
     AlertStatus,
     BreachChange,
@@ -97,13 +97,13 @@ def test_a_breach_opens_and_resolves_with_its_objective():
     opened = event_for_breach(change, cat)
     resolved = event_for_breach(dataclasses.replace(change, opened=False, at=AT + dt.timedelta(hours=2)), cat)
     assert opened is not None and resolved is not None
-    assert opened.name == SLA_BREACH and opened.status is AlertStatus.firing
+    assert opened.name == SLA_BREACHED and opened.status is AlertStatus.firing
     assert opened.labels["objective"] == "availability"
     assert opened.labels["severity"] == "ticket"
     assert opened.labels["office"] == "unhq" and opened.labels["vantage"] == "unon"
     assert "99.620 %" in opened.annotations["description"]
     assert "99.900 %" in opened.annotations["description"]
-    assert opened.annotations["runbook_url"].endswith("#slamonslabreach")
+    assert opened.annotations["runbook_url"].endswith("#slamonslabreached")
     assert resolved.status is AlertStatus.resolved and resolved.identity == opened.identity
     assert resolved.ends_at == AT + dt.timedelta(hours=2)
     with pytest.raises(ValueError, match="UTC"):

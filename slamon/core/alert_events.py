@@ -2,7 +2,7 @@
 
 Two things raise an alert of the daemon's own (for offices that run no Prometheus):
 a probe going down (``SlamonServiceDown``, resolved when it is up again) and an SLA
-breach being opened (``SlamonSLABreach``, resolved when the breach is). The labels
+breach being opened (``SlamonSLABreached``, resolved when the breach is). The labels
 come from the catalogue (office, tier, owner group), so Alertmanager can route by
 office and owner. Labels hold bounded values only: ids, never URLs, error text or
 secrets. Pure: times come in as arguments.
@@ -21,7 +21,7 @@ from slamon.core.observed import Transition
 from slamon.core.state import State
 
 SERVICE_DOWN = "SlamonServiceDown"
-SLA_BREACH = "SlamonSLABreach"
+SLA_BREACHED = "SlamonSLABreached"
 DEFAULT_RUNBOOKS = "docs/runbooks.md"
 
 
@@ -175,13 +175,13 @@ def event_for_breach(
     runbooks: str = DEFAULT_RUNBOOKS,
     generator_url: str = "",
 ) -> AlertEvent | None:
-    """``SlamonSLABreach`` (severity ticket) while an objective is breached in its period."""
+    """``SlamonSLABreached`` (severity ticket) while an objective is breached in its period."""
     service = catalogue.services.get(change.service_id)
     if service is None:
         return None
     if change.at.utcoffset() != dt.timedelta(0):
         raise ValueError("BreachChange.at must be a UTC-aware datetime")
-    labels = {"alertname": SLA_BREACH, **_service_labels(service, change.vantage, Severity.ticket)}
+    labels = {"alertname": SLA_BREACHED, **_service_labels(service, change.vantage, Severity.ticket)}
     labels["objective"] = change.objective
     period = catalogue.sla(service).period
     measure = f"{change.measure_ratio * 100:.3f} %"
@@ -200,12 +200,12 @@ def event_for_breach(
             f"is {measure}, at or above its target of {target}."
         )
     return AlertEvent(
-        name=SLA_BREACH,
+        name=SLA_BREACHED,
         labels=labels,
         annotations={
             "summary": summary,
             "description": description,
-            "runbook_url": runbook_url(SLA_BREACH, runbooks),
+            "runbook_url": runbook_url(SLA_BREACHED, runbooks),
         },
         status=AlertStatus.firing if change.opened else AlertStatus.resolved,
         starts_at=change.at,
