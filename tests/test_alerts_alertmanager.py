@@ -8,13 +8,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
 import random
+import re
+import subprocess
 
 import aiohttp
 import pytest
 
-from exporters.alerting import AlertNotifier, AlertTarget, DeliverySettings, NotifierSettings
+from exporters.alerting import (
+    AlertNotifier,
+    AlertTarget,
+    DeliverySettings,
+    NotifierSettings,
+    webhook_body,
+)
 from tests.alerting_support import (
+    ROOT,
     Receiver,
     bundled_catalogue,
     down_event,
@@ -122,3 +132,28 @@ async def test_down_and_resolve_through_alertmanager(tmp_path):
     assert n.stats.sent_total[(target, "rejected")] == 1
     assert n.stats.retries_total[target] == 0
     assert n.stats.deduplicated_total == 1
+
+
+def _doc_blocks(language: str) -> list[str]:
+    text = (ROOT / "docs" / "alerting.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_the_documented_alertmanager_config_is_valid(tmp_path):
+    amtool = require_binary("amtool", "/usr/bin/amtool")
+    (config,) = _doc_blocks("yaml")
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(config, encoding="utf-8")
+    done = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+def test_the_documented_webhook_payload_matches_what_is_sent():
+    (example,) = _doc_blocks("json")
+    documented = json.loads(example)
+    sent = webhook_body(down_event("unog-indico", "home", "unhq"))
+    assert documented.keys() == sent.keys()
+    assert documented["labels"] == sent["labels"]
+    assert documented["annotations"]["summary"] == sent["annotations"]["summary"]
+    assert documented["version"] == sent["version"]
