@@ -162,3 +162,21 @@ async def test_overflow_is_counted_and_close_flushes_what_was_queued():
     assert [b["labels"]["probe"] for b in rx.bodies()] == probes[:3]
     n.notify(down_event("unov-website", "home", "unov"))  # after close: dropped, no error
     assert n.stats.dropped_total == 3
+
+
+async def test_alerts_of_services_gone_from_the_catalogue_are_resolved():
+    rx = await Receiver().start()
+    n = notifier([AlertTarget(rx.url, "webhook")])
+    await n.start()
+    try:
+        n.notify(down_event("unog-indico", "home", "unog"))
+        n.notify(down_event("unhq-email", "smtp", "unhq"))
+        await wait_until(lambda: len(n.active) == 2, what="two active alerts")
+        assert n.retain_services({"unhq-email"}) == 1
+        await wait_until(lambda: len(rx.bodies()) == 3, what="the resolve of unog-indico")
+    finally:
+        await n.close(2.0)
+        await rx.stop()
+    last = rx.bodies()[-1]
+    assert (last["status"], last["labels"]["service"]) == ("resolved", "unog-indico")
+    assert [e.labels["service"] for e in n.active] == ["unhq-email"]

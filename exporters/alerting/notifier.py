@@ -25,7 +25,7 @@ import aiohttp
 from exporters.alerting.delivery import STOP, AlertStats, DeliverySettings, TargetWorker
 from exporters.alerting.payloads import alertmanager_alert, webhook_body
 from exporters.alerting.targets import AlertTarget
-from slamon.core.alert_events import AlertEvent
+from slamon.core.alert_events import AlertEvent, AlertStatus
 
 log = logging.getLogger("slamon.alerts")
 
@@ -87,6 +87,17 @@ class AlertNotifier:
                 event.name, event.labels.get("service", ""),
             )
         self._update_queue_length()
+
+    def retain_services(self, service_ids: set[str]) -> int:
+        """Resolve the active alerts of services no longer in the catalogue (after a reload).
+
+        Returns how many resolves were queued.
+        """
+        now = self._clock()
+        gone = [e for e in self._active.values() if e.labels.get("service") not in service_ids]
+        for event in gone:
+            self.notify(replace(event, status=AlertStatus.resolved, ends_at=max(now, event.starts_at)))
+        return len(gone)
 
     async def start(self) -> None:
         if self._dispatcher is not None:
