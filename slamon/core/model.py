@@ -86,8 +86,8 @@ def _time_of_day(value: Any) -> str:
         hours, minutes = divmod(value, 60)
         raise PydanticCustomError(
             "time_unquoted",
-            'unquoted time read as the number {value}; write it quoted: "{hh:02d}:{mm:02d}"',
-            {"value": value, "hh": hours, "mm": minutes},
+            'unquoted time read as the number {value}; write it quoted: "{quoted}"',
+            {"value": value, "quoted": f"{hours:02d}:{minutes:02d}"},
         )
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise PydanticCustomError(

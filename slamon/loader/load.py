@@ -1,20 +1,46 @@
-"""Provisional loader: plain YAML + pydantic, without line-accurate locations.
+"""Reading the catalogue directory: every file, every rule, every problem in one pass.
 
-Replaced by the full validator (issue 2); the API (``load_catalogue`` and
-``LoadReport``) stays.
+Order of work: the four top-level files, then every service file on its own (YAML,
+schema, secrets and references), then the rules across files, then the warnings.
+A file that fails never stops the others from being checked. The ``Catalogue`` is
+built only when no error was found.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from slamon.core.catalogue import Catalogue
-from slamon.core.model import IndicatorsFile, OfficesFile, PracticesFile, Service, TiersFile
+from slamon.core.model import (
+    IndicatorsFile,
+    Lifecycle,
+    Office,
+    OfficesFile,
+    PracticesFile,
+    Service,
+    Tier,
+    TiersFile,
+)
+from slamon.loader import advisories, catalogue_rules, top_rules
+from slamon.loader.catalogue_rules import ServiceSource
 from slamon.loader.diagnostics import Diagnostic, Severity
+from slamon.loader.findings import Finding
+from slamon.loader.messages import render_path, translate_all
+from slamon.loader.service_rules import check_service_data
+from slamon.loader.yaml_nodes import Document, YamlError, read_document
+
+TOP_FILES: dict[str, type[BaseModel]] = {
+    "offices.yaml": OfficesFile,
+    "tiers.yaml": TiersFile,
+    "practices.yaml": PracticesFile,
+    "indicators.yaml": IndicatorsFile,
+}
+SERVICES_DIR = "services"
 
 
 @dataclass
@@ -35,41 +61,153 @@ class LoadReport:
         return not self.errors
 
 
-def _read(path: Path, model, diags: list[Diagnostic]):
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return model.model_validate(data)
-    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        diags.append(Diagnostic(str(path), 1, 1, "E001", "", f"cannot read: {exc}"))
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            diags.append(Diagnostic(str(path), 1, 1, "E100", loc, err["msg"]))
-    return None
+class _Pass:
+    """The state of one load: documents by file, and the diagnostics found so far."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.docs: dict[str, Document] = {}
+        self.diagnostics: list[Diagnostic] = []
+
+    def shown(self, rel: str) -> str:
+        return str(self.root / rel)
+
+    def add(self, rel: str, line: int, column: int, code: str, path: str, message: str,
+            found: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(self.shown(rel), line, column, code, path, message, found))
+
+    def finding(self, f: Finding) -> None:
+        doc = self.docs.get(f.file)
+        line, col = doc.position(f.path, at_key=f.at_key) if doc else (1, 1)
+        self.diagnostics.append(
+            Diagnostic(self.shown(f.file), line, col, f.code, render_path(f.path), f.message, f.found,
+                       f.severity, f.affects)
+        )
+
+    def read(self, rel: str) -> Document | None:
+        try:
+            doc = read_document(self.root / rel)
+        except YamlError as exc:
+            self.add(rel, exc.line, exc.column, exc.code, "", exc.message, exc.found)
+            return None
+        self.docs[rel] = doc
+        for p in doc.problems:
+            self.add(rel, p.line, p.column, p.code, render_path(p.path), p.message, p.found)
+        return doc
+
+    def validate(self, rel: str, doc: Document, model: type[BaseModel]) -> Any:
+        try:
+            return model.model_validate(doc.data)
+        except ValidationError as exc:
+            seen: set[tuple[str, tuple, str]] = set()
+            for t in translate_all(exc, doc, model):
+                key = (t.code, t.path, t.message)
+                if key in seen:  # unions can report one mistake more than once
+                    continue
+                seen.add(key)
+                line, col = doc.position(t.anchor, at_key=t.at_key)
+                self.add(rel, line, col, t.code, render_path(t.path), t.message, t.found)
+            return None
 
 
-def load_catalogue(root: Path) -> LoadReport:
+def _service_files(p: _Pass) -> list[str]:
+    """Catalogue-relative paths of service files; misplaced YAML files are reported."""
+    base = p.root / SERVICES_DIR
+    if not base.is_dir():
+        return []
+    out: list[str] = []
+    for path in sorted(base.rglob("*")):
+        rel_parts = path.relative_to(p.root).parts
+        if any(part.startswith(".") for part in rel_parts) or not path.is_file():
+            continue
+        rel = "/".join(rel_parts)
+        if path.suffix == ".yml":
+            p.add(rel, 1, 1, "E014", "", "service files end in .yaml; rename the file")
+        elif path.suffix == ".yaml":
+            if len(rel_parts) != 3:
+                p.add(rel, 1, 1, "E014", "",
+                      "a service file lives at services/<office>/<service-id>.yaml")
+            else:
+                out.append(rel)
+    return out
+
+
+def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport:
+    """Validate the catalogue at ``root``; ``today`` dates the practice-review warnings
+    (default: the current UTC date)."""
     root = Path(root)
-    diags: list[Diagnostic] = []
-    offices = _read(root / "offices.yaml", OfficesFile, diags)
-    tiers = _read(root / "tiers.yaml", TiersFile, diags)
-    practices = _read(root / "practices.yaml", PracticesFile, diags)
-    indicators = _read(root / "indicators.yaml", IndicatorsFile, diags)
-    services: dict[str, Service] = {}
-    sources: dict[str, str] = {}
-    for path in sorted((root / "services").glob("*/*.yaml")):
-        svc = _read(path, Service, diags)
-        if svc is not None:
-            services[svc.id] = svc
-            sources[svc.id] = str(path)
-    if diags or not (offices and tiers and practices and indicators):
-        return LoadReport(None, diags)
-    cat = Catalogue(
-        offices={o.id: o for o in offices.offices},
-        tiers={t.id: t for t in tiers.tiers},
-        practices=practices,
-        indicators=indicators,
-        services=services,
-        sources=sources,
-    )
-    return LoadReport(cat, diags)
+    today = today or dt.datetime.now(dt.UTC).date()
+    p = _Pass(root)
+    if not root.is_dir():
+        p.add("", 1, 1, "E013", "", "the catalogue directory does not exist")
+        return LoadReport(None, p.diagnostics)
+
+    top: dict[str, Any] = {}
+    for name, model in TOP_FILES.items():
+        if not (root / name).is_file():
+            p.add(name, 1, 1, "E013", "", f"the catalogue needs {name}")
+            continue
+        doc = p.read(name)
+        if doc is not None:
+            top[name] = p.validate(name, doc, model)
+
+    offices_file: OfficesFile | None = top.get("offices.yaml")
+    tiers_file: TiersFile | None = top.get("tiers.yaml")
+    practices: PracticesFile | None = top.get("practices.yaml")
+    indicators: IndicatorsFile | None = top.get("indicators.yaml")
+    offices: dict[str, Office] | None = {o.id: o for o in offices_file.offices} if offices_file else None
+    tiers: dict[str, Tier] | None = {t.id: t for t in tiers_file.tiers} if tiers_file else None
+
+    findings: list[Finding] = []
+    if offices_file:
+        findings += top_rules.offices_rules("offices.yaml", offices_file)
+    if tiers_file:
+        findings += top_rules.tiers_rules("tiers.yaml", tiers_file, offices)
+    if practices:
+        findings += top_rules.practices_rules("practices.yaml", practices)
+    if indicators:
+        findings += top_rules.indicators_rules("indicators.yaml", indicators, offices)
+
+    sources: list[ServiceSource] = []
+    valid: list[tuple[ServiceSource, Service]] = []
+    for rel in _service_files(p):
+        doc = p.read(rel)
+        if doc is None:
+            continue
+        src = ServiceSource(rel, doc.data)
+        sources.append(src)
+        findings += check_service_data(rel, doc.data)
+        findings += catalogue_rules.layout(src)
+        service = p.validate(rel, doc, Service)
+        if service is not None:
+            valid.append((src, service))
+
+    known_ids = {sid for s in sources if (sid := s.text("id")) is not None}
+    findings += catalogue_rules.duplicate_ids(sources)
+    findings += catalogue_rules.cycles(sources)
+    for src in sources:
+        findings += catalogue_rules.references(src, offices, tiers, known_ids)
+        tier = tiers.get(src.text("tier") or "") if tiers else None
+        if tier is not None:
+            findings += catalogue_rules.sla_against_tier(src, tier)
+
+    lifecycles: dict[str, Lifecycle] = {svc.id: svc.lifecycle for _, svc in valid}
+    for src, svc in valid:
+        findings += advisories.service_warnings(src.file, svc, practices, lifecycles, today)
+
+    for f in findings:
+        p.finding(f)
+    diagnostics = sorted(p.diagnostics, key=Diagnostic.sort_key)
+
+    catalogue = None
+    if not any(d.severity is Severity.error for d in diagnostics):
+        assert offices is not None and tiers is not None and practices and indicators
+        catalogue = Catalogue(
+            offices=offices,
+            tiers=tiers,
+            practices=practices,
+            indicators=indicators,
+            services={svc.id: svc for _, svc in valid},
+            sources={svc.id: p.shown(src.file) for src, svc in valid},
+        )
+    return LoadReport(catalogue, diagnostics)
