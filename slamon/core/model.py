@@ -125,7 +125,7 @@ def _timezone(value: Any) -> str:
         except (ZoneInfoNotFoundError, ValueError):
             raise PydanticCustomError(
                 "timezone_unknown",
-                "unknown IANA timezone {value!r} (e.g. Europe/Zurich, America/New_York)",
+                "unknown IANA timezone '{value}' (e.g. Europe/Zurich, America/New_York)",
                 {"value": value},
             ) from None
     return value
@@ -699,7 +699,7 @@ class Service(Strict):
         for probe in self.probes:
             if probe.id in seen:
                 raise PydanticCustomError(
-                    "probe_id_duplicate", "probe id {id!r} is used twice in this service", {"id": probe.id}
+                    "probe_id_duplicate", "probe id '{id}' is used twice in this service", {"id": probe.id}
                 )
             seen.add(probe.id)
         return self

@@ -110,13 +110,15 @@ def references(
     for i, dep in src.depends_on():
         if dep not in known_ids:
             yield Finding(src.file, ("depends_on", i), "E206",
-                          _unknown("service", dep, sorted(known_ids)), repr(dep))
+                          _unknown("service", dep, sorted(known_ids), listed=False), repr(dep))
 
 
-def _unknown(what: str, value: str, known: list[str]) -> str:
+def _unknown(what: str, value: str, known: list[str], *, listed: bool = True) -> str:
     guess = did_you_mean(value, known)
     if guess:
         return f"unknown {what}; did you mean {guess!r}?"
+    if not listed:
+        return f"unknown {what}"
     shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
     return f"unknown {what}; known: {shown}" if known else f"unknown {what}"
 

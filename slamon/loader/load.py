@@ -100,7 +100,12 @@ class _Pass:
             return model.model_validate(doc.data)
         except ValidationError as exc:
             seen: set[tuple[str, tuple, str]] = set()
-            for t in translate_all(exc, doc, model):
+            translated = translate_all(exc, doc, model)
+            # a misspelt field shows as unknown + missing: report it once, with the did-you-mean
+            meant = {(*t.path[:-1], t.suggests) for t in translated if t.suggests}
+            for t in translated:
+                if t.code == "E101" and (*t.path, t.message.rsplit("'", 2)[-2]) in meant:
+                    continue
                 key = (t.code, t.path, t.message)
                 if key in seen:  # unions can report one mistake more than once
                     continue
@@ -132,6 +137,13 @@ def _service_files(p: _Pass) -> list[str]:
     return out
 
 
+def _first_by_id(items: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        out.setdefault(item.id, item)  # a duplicate is reported (E115); the first one counts
+    return out
+
+
 def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport:
     """Validate the catalogue at ``root``; ``today`` dates the practice-review warnings
     (default: the current UTC date)."""
@@ -155,8 +167,8 @@ def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport
     tiers_file: TiersFile | None = top.get("tiers.yaml")
     practices: PracticesFile | None = top.get("practices.yaml")
     indicators: IndicatorsFile | None = top.get("indicators.yaml")
-    offices: dict[str, Office] | None = {o.id: o for o in offices_file.offices} if offices_file else None
-    tiers: dict[str, Tier] | None = {t.id: t for t in tiers_file.tiers} if tiers_file else None
+    offices: dict[str, Office] | None = _first_by_id(offices_file.offices) if offices_file else None
+    tiers: dict[str, Tier] | None = _first_by_id(tiers_file.tiers) if tiers_file else None
 
     findings: list[Finding] = []
     if offices_file:
@@ -170,9 +182,11 @@ def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport
 
     sources: list[ServiceSource] = []
     valid: list[tuple[ServiceSource, Service]] = []
+    unreadable: list[str] = []
     for rel in _service_files(p):
         doc = p.read(rel)
         if doc is None:
+            unreadable.append(rel)
             continue
         src = ServiceSource(rel, doc.data)
         sources.append(src)
@@ -182,7 +196,9 @@ def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport
         if service is not None:
             valid.append((src, service))
 
+    # a file that could not be read still names its service: do not call its dependants wrong
     known_ids = {sid for s in sources if (sid := s.text("id")) is not None}
+    known_ids |= {Path(rel).stem for rel in unreadable}
     findings += catalogue_rules.duplicate_ids(sources)
     findings += catalogue_rules.cycles(sources)
     for src in sources:

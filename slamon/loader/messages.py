@@ -117,7 +117,10 @@ def render_path(path: Path_) -> str:
 
 
 def sensitive(path: Path_) -> bool:
-    """Whether a value at ``path`` may hold a secret and must not be echoed."""
+    """Whether a value at ``path`` may hold a secret and must not be echoed: request
+    headers, form fields, bodies and what a TCP probe sends (not ``expect`` patterns)."""
+    if "expect" in path:
+        return False
     return any(p in _SENSITIVE for p in path if isinstance(p, str))
 
 
@@ -256,6 +259,7 @@ class Translated(typing.NamedTuple):
     at_key: bool
     message: str
     found: str | None
+    suggests: str | None = None  # for an unknown field: the field it probably meant
 
 
 def translate(err: dict[str, Any], data: Any, root_model: type[BaseModel]) -> Translated:
@@ -268,6 +272,8 @@ def translate(err: dict[str, Any], data: Any, root_model: type[BaseModel]) -> Tr
     code = CODE_OF_TYPE.get(kind, "E199")
     reveal = not sensitive(path)
     found: str | None = describe(value, reveal=reveal)
+    if (isinstance(value, (dict, list)) and kind not in _TYPE_WORDS) or "(found" in err["msg"]:
+        found = None  # a whole object says nothing; a message that names it already
 
     if is_key:
         key = str(value)
@@ -284,7 +290,7 @@ def translate(err: dict[str, Any], data: Any, root_model: type[BaseModel]) -> Tr
             message = f"unknown field {name!r}; expected one of: {', '.join(choices)}"
         else:
             message = f"unknown field {name!r}"
-        return Translated(code, path, path, True, message, None)
+        return Translated(code, path, path, True, message, None, guess)
 
     if kind == "missing":
         parent, name = path[:-1], path[-1]
@@ -331,6 +337,14 @@ def translate(err: dict[str, Any], data: Any, root_model: type[BaseModel]) -> Tr
             f"timeout {format_duration(timeout)} must be below the interval {format_duration(interval)}"
         )
         return Translated(code, where, where, False, message, None)
+
+    if kind == "probe_id_duplicate":
+        dup = str(ctx.get("id"))
+        probes = data.get("probes") if isinstance(data, dict) else None
+        ids = [p.get("id") if isinstance(p, dict) else None for p in probes or []]
+        where = ("probes", [i for i, x in enumerate(ids) if x == dup][1:2][0], "id") if ids.count(dup) > 1 else path
+        first = ids.index(dup) if dup in ids else 0
+        return Translated(code, where, where, False, f"probe id {dup!r} is already used by probes[{first}]", None)
 
     if kind == "time_unquoted":
         return Translated(code, path, path, False, err["msg"], None)

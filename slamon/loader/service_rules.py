@@ -47,7 +47,8 @@ def _literal(value: Any) -> bool:
     if isinstance(value, bool) or value is None:
         return False
     text = str(value)
-    return bool(text.strip()) and not _is_reference(text)
+    # an attempted but malformed ${...} is reported as such (E214), not as a clear secret
+    return bool(text.strip()) and not _is_reference(text) and "${" not in text
 
 
 def _requests(probe: dict[str, Any], base: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:

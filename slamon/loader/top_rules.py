@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from slamon.core.model import BUILTIN_CALENDAR, IndicatorsFile, Office, OfficesFile, PracticesFile, TiersFile
+from slamon.core.model import (
+    BUILTIN_CALENDAR,
+    IndicatorsFile,
+    Office,
+    OfficesFile,
+    PracticesFile,
+    TiersFile,
+)
 from slamon.loader.findings import Finding
 
 

@@ -296,6 +296,8 @@ def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> YamlError:
     if "expected a single document" in (exc.context or "") + problem:
         return YamlError("E007", "a catalogue file holds one YAML document; remove the extra '---'", line, col)
     context = f" {exc.context}" if exc.context else ""
+    if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+        context += f" that starts at line {exc.context_mark.line + 1}"
     return YamlError("E004", f"YAML syntax error: {problem}{context}", line, col)
 
 
