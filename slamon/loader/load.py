@@ -199,6 +199,7 @@ def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport
     # a file that could not be read still names its service: do not call its dependants wrong
     known_ids = {sid for s in sources if (sid := s.text("id")) is not None}
     known_ids |= {Path(rel).stem for rel in unreadable}
+    known_ids |= {s.stem for s in sources if s.text("id") is None}
     findings += catalogue_rules.duplicate_ids(sources)
     findings += catalogue_rules.cycles(sources)
     for src in sources:
