@@ -108,3 +108,10 @@ def test_the_design_example_loads_valid(tmp_path):
     assert svc.probes[3].steps[1].form["password"] == "${env:UNOG_PROBE_PASSWORD}"
     assert svc.maintenance[0].duration == 7200.0
     assert report.catalogue.sla(svc).availability == 99.9
+
+
+def test_every_code_is_documented_for_office_ict_units():
+    from slamon.loader.codes import CODES
+
+    doc = (ROOT / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    assert [c for c in CODES if f"| {c} |" not in doc] == []

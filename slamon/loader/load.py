@@ -9,6 +9,9 @@ built only when no error was found.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,10 +147,28 @@ def _first_by_id(items: list[Any]) -> dict[str, Any]:
     return out
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading builds many small, acyclic objects that all stay alive until the end;
+    the cyclic collector would rescan them again and again (measured: it nearly doubles
+    the load time of a 2,000-service catalogue). Nothing here forms cycles."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport:
     """Validate the catalogue at ``root``; ``today`` dates the practice-review warnings
     (default: the current UTC date)."""
-    root = Path(root)
+    with _gc_paused():
+        return _load(Path(root), today)
+
+
+def _load(root: Path, today: dt.date | None) -> LoadReport:
     today = today or dt.datetime.now(dt.UTC).date()
     p = _Pass(root)
     if not root.is_dir():
