@@ -569,6 +569,19 @@ class HttpExpect(Strict):
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+def _ip_version(value: Any) -> Any:
+    # ``ip_version: 4`` is read by YAML as a number; accept it as the text "4"
+    return str(value) if value in (4, 6) and not isinstance(value, bool) else value
+
+
+IpVersion = Annotated[
+    Literal["any", "4", "6"],
+    BeforeValidator(_ip_version),
+    WithJsonSchema({"enum": ["any", "4", "6", 4, 6], "default": "any"}),
+]
+"""IP version preference: ``any``, ``4`` or ``6`` (written with or without quotes)."""
+
+
 class ProbeBase(Strict):
     id: Slug
     interval: Duration = 60.0
@@ -602,7 +615,7 @@ class HttpProbe(ProbeBase):
     ca_file: str | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0, le=50)
-    ip_version: Literal["any", "4", "6"] = "any"
+    ip_version: IpVersion = "any"
 
 
 class TcpProbe(ProbeBase):
@@ -612,7 +625,7 @@ class TcpProbe(ProbeBase):
     send: str | None = None
     expect: Regex | None = None
     tls: bool = False
-    ip_version: Literal["any", "4", "6"] = "any"
+    ip_version: IpVersion = "any"
 
 
 DnsRecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]

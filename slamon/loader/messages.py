@@ -16,6 +16,7 @@ import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Tag, ValidationError
+from yaml.nodes import ScalarNode
 
 from slamon.core.durations import format_duration
 from slamon.loader.yaml_nodes import Document, Path_, describe
@@ -262,7 +263,9 @@ class Translated(typing.NamedTuple):
     suggests: str | None = None  # for an unknown field: the field it probably meant
 
 
-def translate(err: dict[str, Any], data: Any, root_model: type[BaseModel]) -> Translated:
+def translate(
+    err: dict[str, Any], data: Any, root_model: type[BaseModel], doc: Document | None = None
+) -> Translated:
     """One pydantic error -> code, path, place and a message for people."""
     kind: str = err["type"]
     loc: tuple[Any, ...] = tuple(err["loc"])
@@ -317,6 +320,12 @@ def translate(err: dict[str, Any], data: Any, root_model: type[BaseModel]) -> Tr
             message += f"; did you mean {guess!r}?"
         return Translated(code, path, path, False, message, found)
 
+    if kind == "string_type" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        node = doc.node_at(path)[0] if doc is not None else None
+        written = node.value if isinstance(node, ScalarNode) else value  # 8.10, not 8.1
+        hint = f'; write it quoted: "{written}"' if reveal else "; write it quoted"
+        return Translated(code, path, path, False, _TYPE_WORDS[kind] + hint, found)
+
     if kind in _TYPE_WORDS:
         return Translated(code, path, path, False, _TYPE_WORDS[kind], found)
 
@@ -366,4 +375,4 @@ def _probe_kinds(root_model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]
 
 
 def translate_all(exc: ValidationError, doc: Document, root_model: type[BaseModel]) -> list[Translated]:
-    return [translate(err, doc.data, root_model) for err in exc.errors()]
+    return [translate(err, doc.data, root_model, doc) for err in exc.errors()]
