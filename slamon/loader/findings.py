@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slamon.loader.diagnostics import Severity
-from slamon.loader.yaml_nodes import Path_
+from slamon.loader.yaml_nodes import DocPath
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
     file: str  # the source key (catalogue-relative path) of the file
-    path: Path_
+    path: DocPath
     code: str
     message: str
     found: str | None = None
@@ -21,5 +21,5 @@ class Finding:
     at_key: bool = False
 
 
-def warning(file: str, path: Path_, code: str, message: str, affects: tuple[str, ...]) -> Finding:
+def warning(file: str, path: DocPath, code: str, message: str, affects: tuple[str, ...]) -> Finding:
     return Finding(file, path, code, message, None, Severity.warning, affects)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Tag, ValidationError
 from yaml.nodes import ScalarNode
 
 from slamon.core.durations import format_duration
-from slamon.loader.yaml_nodes import Document, Path_, describe
+from slamon.loader.yaml_nodes import DocPath, Document, describe
 
 # pydantic error type -> stable code (see slamon.loader.codes)
 CODE_OF_TYPE: dict[str, str] = {
@@ -107,7 +107,7 @@ _UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "o
 _SENSITIVE = frozenset({"headers", "form", "body", "send"})
 
 
-def render_path(path: Path_) -> str:
+def render_path(path: DocPath) -> str:
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -117,7 +117,7 @@ def render_path(path: Path_) -> str:
     return out
 
 
-def sensitive(path: Path_) -> bool:
+def sensitive(path: DocPath) -> bool:
     """Whether a value at ``path`` may hold a secret and must not be echoed: request
     headers, form fields, bodies and what a TCP probe sends (not ``expect`` patterns)."""
     if "expect" in path:
@@ -125,7 +125,7 @@ def sensitive(path: Path_) -> bool:
     return any(p in _SENSITIVE for p in path if isinstance(p, str))
 
 
-def document_path(loc: tuple[Any, ...], data: Any) -> tuple[Path_, bool]:
+def document_path(loc: tuple[Any, ...], data: Any) -> tuple[DocPath, bool]:
     """pydantic ``loc`` -> a path in the YAML data, and whether it names a mapping key."""
     out: list[str | int] = []
     cur: Any = data
@@ -255,8 +255,8 @@ def _bound_message(kind: str, ctx: dict[str, Any]) -> str:
 
 class Translated(typing.NamedTuple):
     code: str
-    path: Path_  # where the problem is reported (rendered in the diagnostic)
-    anchor: Path_  # where line:column are taken from
+    path: DocPath  # where the problem is reported (rendered in the diagnostic)
+    anchor: DocPath  # where line:column are taken from
     at_key: bool
     message: str
     found: str | None

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from slamon.core.model import ENV_REF_RE, VAR_REF_RE
 from slamon.loader.findings import Finding
-from slamon.loader.yaml_nodes import Path_
+from slamon.loader.yaml_nodes import DocPath
 
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "apikey",
@@ -51,7 +51,7 @@ def _literal(value: Any) -> bool:
     return bool(text.strip()) and not _is_reference(text) and "${" not in text
 
 
-def _requests(probe: dict[str, Any], base: Path_) -> Iterator[tuple[Path_, dict[str, Any]]]:
+def _requests(probe: dict[str, Any], base: DocPath) -> Iterator[tuple[DocPath, dict[str, Any]]]:
     """The HTTP requests a probe makes: itself (http) or each journey step."""
     if probe.get("kind") == "journey" and isinstance(probe.get("steps"), list):
         for j, step in enumerate(probe["steps"]):
@@ -61,7 +61,7 @@ def _requests(probe: dict[str, Any], base: Path_) -> Iterator[tuple[Path_, dict[
         yield base, probe
 
 
-def _secrets(file: str, where: Path_, req: dict[str, Any]) -> Iterator[Finding]:
+def _secrets(file: str, where: DocPath, req: dict[str, Any]) -> Iterator[Finding]:
     headers = req.get("headers")
     if isinstance(headers, dict):
         for name, value in headers.items():
@@ -99,7 +99,7 @@ def _secrets(file: str, where: Path_, req: dict[str, Any]) -> Iterator[Finding]:
                 )
 
 
-def _strings(req: dict[str, Any], where: Path_) -> Iterator[tuple[Path_, str]]:
+def _strings(req: dict[str, Any], where: DocPath) -> Iterator[tuple[DocPath, str]]:
     if isinstance(req.get("url"), str):
         yield (*where, "url"), req["url"]
     if isinstance(req.get("body"), str):
@@ -112,7 +112,7 @@ def _strings(req: dict[str, Any], where: Path_) -> Iterator[tuple[Path_, str]]:
                     yield (*where, field, name), value
 
 
-def _references(file: str, probe: dict[str, Any], base: Path_) -> Iterator[Finding]:
+def _references(file: str, probe: dict[str, Any], base: DocPath) -> Iterator[Finding]:
     journey = probe.get("kind") == "journey"
     extracted: dict[str, int] = {}  # variable -> index of the step that extracts it
     if journey and isinstance(probe.get("steps"), list):
@@ -149,7 +149,7 @@ def _references(file: str, probe: dict[str, Any], base: Path_) -> Iterator[Findi
                     )
 
 
-def _secret_path(path: Path_) -> bool:
+def _secret_path(path: DocPath) -> bool:
     return any(p in ("headers", "form", "body") for p in path)
 
 
@@ -162,7 +162,7 @@ def check_service_data(file: str, data: dict[str, Any]) -> list[Finding]:
     for i, probe in enumerate(probes):
         if not isinstance(probe, dict):
             continue
-        base: Path_ = ("probes", i)
+        base: DocPath = ("probes", i)
         for where, req in _requests(probe, base):
             out.extend(_secrets(file, where, req))
         out.extend(_references(file, probe, base))

@@ -42,7 +42,7 @@ _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE = _TAG + "merge"
 
-Path_ = tuple[str | int, ...]
+DocPath = tuple[str | int, ...]
 
 
 class YamlError(Exception):
@@ -65,7 +65,7 @@ class Problem:
     message: str
     line: int
     column: int
-    path: Path_
+    path: DocPath
     found: str | None = None
 
 
@@ -75,7 +75,7 @@ class Document:
     root: Node | None
     problems: list[Problem] = field(default_factory=list)
 
-    def node_at(self, path: Path_) -> tuple[Node | None, Node | None, bool]:
+    def node_at(self, path: DocPath) -> tuple[Node | None, Node | None, bool]:
         """(value node, key node, resolved): the deepest node found along ``path``.
 
         ``resolved`` is False when the path leaves the document (a missing key): the
@@ -98,7 +98,7 @@ class Document:
                 return node, key, False
         return node, key, True
 
-    def position(self, path: Path_, *, at_key: bool = False) -> tuple[int, int]:
+    def position(self, path: DocPath, *, at_key: bool = False) -> tuple[int, int]:
         """1-based (line, column) of the value at ``path`` (or of its key), else of
         the deepest existing parent."""
         node, key, resolved = self.node_at(path)
@@ -126,7 +126,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.scalars = yaml.constructor.SafeConstructor()
 
-    def build(self, node: Node, depth: int, path: Path_) -> Any:
+    def build(self, node: Node, depth: int, path: DocPath) -> Any:
         return self._build(node, depth, path)[0]
 
     def _spend(self, n: int, node: Node) -> None:
@@ -141,7 +141,7 @@ class _Builder:
                 col,
             )
 
-    def _build(self, node: Node, depth: int, path: Path_) -> tuple[Any, int]:
+    def _build(self, node: Node, depth: int, path: DocPath) -> tuple[Any, int]:
         key = id(node)
         if key in self.done:  # an alias: the same node again
             value, size = self.done[key]
@@ -190,7 +190,7 @@ class _Builder:
         except (ValueError, OverflowError, TypeError):
             return node.value  # e.g. 2026-02-30: leave the text, the schema says what is wrong
 
-    def _sequence(self, node: SequenceNode, depth: int, path: Path_) -> tuple[list[Any], int]:
+    def _sequence(self, node: SequenceNode, depth: int, path: DocPath) -> tuple[list[Any], int]:
         self._check_tag(node, _TAG + "seq")
         out: list[Any] = []
         size = 1
@@ -200,7 +200,7 @@ class _Builder:
             size += n
         return out, size
 
-    def _mapping(self, node: MappingNode, depth: int, path: Path_) -> tuple[dict[str, Any], int]:
+    def _mapping(self, node: MappingNode, depth: int, path: DocPath) -> tuple[dict[str, Any], int]:
         self._check_tag(node, _TAG + "map")
         out: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
