@@ -90,6 +90,9 @@ def test_the_bundled_catalogue_files_match_their_schemas_and_modelines():
 def test_the_bundled_catalogue_passes_check():
     if not (CATALOGUE / "offices.yaml").exists():
         pytest.skip("catalogue/offices.yaml is absent: the bundled catalogue is written in a parallel branch")
+    from slamon.cli import main
+
+    assert main(["check", str(CATALOGUE)]) == 0
     report = load_catalogue(CATALOGUE)
     assert [str(d) for d in report.errors] == []
     assert report.catalogue is not None
