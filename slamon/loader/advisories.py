@@ -14,9 +14,9 @@ def service_warnings(
     file: str,
     service: Service,
     practices: PracticesFile | None,
-    lifecycles: dict[str, Lifecycle],
     today: dt.date,
 ) -> Iterator[Finding]:
+    """Warnings that one service file and practices.yaml decide."""
     if service.lifecycle == Lifecycle.retired:
         return
     auto = service.automation
@@ -48,6 +48,14 @@ def service_warnings(
                           f"clause {p.clause} review date is after {today.isoformat()}: not counted in {INDICATOR_ISO}",
                           (INDICATOR_ISO,))
 
+    if service.lifecycle == Lifecycle.production and not any(p.enabled for p in service.probes):
+        yield warning(file, ("probes",), "W006",
+                      f"production service with no enabled probe: not monitored, so not counted in "
+                      f"{INDICATOR_AUTOMATED} nor {INDICATOR_LEVELS}", (INDICATOR_AUTOMATED, INDICATOR_LEVELS))
+
+
+def retired_dependencies(file: str, service: Service, lifecycles: dict[str, Lifecycle]) -> Iterator[Finding]:
+    """A production service that relies on a retired one (needs the whole catalogue)."""
     if service.lifecycle != Lifecycle.production:
         return
     for i, dep in enumerate(service.depends_on):
@@ -55,7 +63,3 @@ def service_warnings(
             yield warning(file, ("depends_on", i), "W004",
                           f"production service depends on retired service {dep!r}: what it relies on is no "
                           f"longer monitored, which puts it at risk in {INDICATOR_LEVELS}", (INDICATOR_LEVELS,))
-    if not any(p.enabled for p in service.probes):
-        yield warning(file, ("probes",), "W006",
-                      f"production service with no enabled probe: not monitored, so not counted in "
-                      f"{INDICATOR_AUTOMATED} nor {INDICATOR_LEVELS}", (INDICATOR_AUTOMATED, INDICATOR_LEVELS))

@@ -42,6 +42,13 @@ class ServiceSource:
     def stem(self) -> str:
         return PurePosixPath(self.file).stem
 
+    # what the rules across files need once the rest of the file has been checked
+    KEPT = ("id", "office", "depends_on")
+
+    def slim(self) -> None:
+        """Drop the data no rule across files needs (a large catalogue is loaded at once)."""
+        self.data = {k: self.data[k] for k in self.KEPT if k in self.data}
+
     def depends_on(self) -> list[tuple[int, str]]:
         deps = self.data.get("depends_on")
         if not isinstance(deps, list):
@@ -81,9 +88,8 @@ def references(
     src: ServiceSource,
     offices: dict[str, Office] | None,
     tiers: dict[str, Tier] | None,
-    known_ids: set[str],
 ) -> Iterator[Finding]:
-    """Offices, tiers, calendars, vantage offices and dependencies that must exist."""
+    """Offices, tiers, calendars and vantage offices that must exist."""
     office_id = src.text("office")
     office = offices.get(office_id) if offices is not None and office_id is not None else None
     if offices is not None and office_id is not None and office is None:
@@ -107,6 +113,9 @@ def references(
                         yield Finding(src.file, ("probes", i, "from", j), "E204",
                                       _unknown("vantage office", v, list(offices)), repr(v))
 
+
+def dependencies(src: ServiceSource, known_ids: set[str]) -> Iterator[Finding]:
+    """Every service named in depends_on exists."""
     for i, dep in src.depends_on():
         if dep not in known_ids:
             yield Finding(src.file, ("depends_on", i), "E206",

@@ -35,7 +35,7 @@ from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.loader.findings import Finding
 from slamon.loader.messages import render_path, translate_all
 from slamon.loader.service_rules import check_service_data
-from slamon.loader.yaml_nodes import Document, YamlError, read_document
+from slamon.loader.yaml_nodes import DocPath, Document, YamlError, read_document
 
 TOP_FILES: dict[str, type[BaseModel]] = {
     "offices.yaml": OfficesFile,
@@ -65,12 +65,22 @@ class LoadReport:
 
 
 class _Pass:
-    """The state of one load: documents by file, and the diagnostics found so far."""
+    """The state of one load: the documents being checked, and the diagnostics so far.
+
+    A service file's YAML nodes (about 75 KB for a typical file) are dropped as soon as the
+    file itself is checked; only the places the rules across files may point at (its id
+    and its depends_on entries) are kept."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.docs: dict[str, Document] = {}
+        self.places: dict[str, dict[DocPath, tuple[int, int]]] = {}
         self.diagnostics: list[Diagnostic] = []
+
+    def forget(self, rel: str, keep: list[DocPath]) -> None:
+        doc = self.docs.pop(rel, None)
+        if doc is not None:
+            self.places[rel] = {path: doc.position(path) for path in keep}
 
     def shown(self, rel: str) -> str:
         return str(self.root / rel)
@@ -81,7 +91,10 @@ class _Pass:
 
     def finding(self, f: Finding) -> None:
         doc = self.docs.get(f.file)
-        line, col = doc.position(f.path, at_key=f.at_key) if doc else (1, 1)
+        if doc is not None:
+            line, col = doc.position(f.path, at_key=f.at_key)
+        else:
+            line, col = self.places.get(f.file, {}).get(f.path, (1, 1))
         self.diagnostics.append(
             Diagnostic(self.shown(f.file), line, col, f.code, render_path(f.path), f.message, f.found,
                        f.severity, f.affects)
@@ -200,7 +213,10 @@ def _load(root: Path, today: dt.date | None) -> LoadReport:
         findings += top_rules.practices_rules("practices.yaml", practices)
     if indicators:
         findings += top_rules.indicators_rules("indicators.yaml", indicators, offices)
+    for f in findings:
+        p.finding(f)
 
+    # each service file on its own (and against the top-level files), then let go of its nodes
     sources: list[ServiceSource] = []
     valid: list[tuple[ServiceSource, Service]] = []
     unreadable: list[str] = []
@@ -211,29 +227,35 @@ def _load(root: Path, today: dt.date | None) -> LoadReport:
             continue
         src = ServiceSource(rel, doc.data)
         sources.append(src)
-        findings += check_service_data(rel, doc.data)
-        findings += catalogue_rules.layout(src)
+        local: list[Finding] = [
+            *check_service_data(rel, doc.data),
+            *catalogue_rules.layout(src),
+            *catalogue_rules.references(src, offices, tiers),
+        ]
+        tier = tiers.get(src.text("tier") or "") if tiers else None
+        if tier is not None:
+            local += catalogue_rules.sla_against_tier(src, tier)
         service = p.validate(rel, doc, Service)
         if service is not None:
             valid.append((src, service))
+            local += advisories.service_warnings(rel, service, practices, today)
+        for f in local:
+            p.finding(f)
+        p.forget(rel, [("id",), *(("depends_on", i) for i, _ in src.depends_on())])
+        src.slim()
 
+    # rules across service files
     # a file that could not be read still names its service: do not call its dependants wrong
     known_ids = {sid for s in sources if (sid := s.text("id")) is not None}
     known_ids |= {Path(rel).stem for rel in unreadable}
     known_ids |= {s.stem for s in sources if s.text("id") is None}
-    findings += catalogue_rules.duplicate_ids(sources)
-    findings += catalogue_rules.cycles(sources)
+    across: list[Finding] = [*catalogue_rules.duplicate_ids(sources), *catalogue_rules.cycles(sources)]
     for src in sources:
-        findings += catalogue_rules.references(src, offices, tiers, known_ids)
-        tier = tiers.get(src.text("tier") or "") if tiers else None
-        if tier is not None:
-            findings += catalogue_rules.sla_against_tier(src, tier)
-
+        across += catalogue_rules.dependencies(src, known_ids)
     lifecycles: dict[str, Lifecycle] = {svc.id: svc.lifecycle for _, svc in valid}
     for src, svc in valid:
-        findings += advisories.service_warnings(src.file, svc, practices, lifecycles, today)
-
-    for f in findings:
+        across += advisories.retired_dependencies(src.file, svc, lifecycles)
+    for f in across:
         p.finding(f)
     diagnostics = sorted(p.diagnostics, key=Diagnostic.sort_key)
 
