@@ -4,6 +4,8 @@ raise instead of report."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +14,7 @@ from pydantic import ValidationError
 
 from slamon.core.durations import format_duration, parse_duration
 from slamon.core.model import Service
+from slamon.loader import load_catalogue
 from slamon.loader.codes import CODES
 from slamon.loader.messages import translate_all
 from slamon.loader.service_rules import check_service_data
@@ -88,3 +91,31 @@ def test_any_text_is_read_or_refused_cleanly(text):
 def test_dates_survive():
     doc = parse_document("reviewed: 2026-03-01\n")
     assert doc.data == {"reviewed": dt.date(2026, 3, 1)}
+
+
+MINI = Path(__file__).resolve().parent / "data" / "mini_catalogue"
+service_like = st.fixed_dictionaries(
+    {"apiVersion": st.just("slamon/v1"), "kind": st.just("Service"), "id": st.sampled_from(["unhq-identity", "unhq-x", 7])},
+    optional={
+        "office": st.sampled_from(["unhq", "unog", "nope", 1]),
+        "tier": st.sampled_from(["gold", "silver", "tin", None]),
+        "lifecycle": st.sampled_from(["production", "retired", "live"]),
+        "depends_on": st.lists(st.sampled_from(["unog-email", "unhq-identity", "x", 3]), max_size=3),
+        "sla": values,
+        "automation": values,
+        "practices": values,
+        "probes": st.lists(values, max_size=3),
+        "owner": values,
+    },
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=service_like)
+def test_whole_catalogue_load_never_raises(tmp_path_factory, data):
+    root = tmp_path_factory.mktemp("cat") / "catalogue"
+    shutil.copytree(MINI, root)
+    (root / "services" / "unhq" / "unhq-identity.yaml").write_text(yaml.safe_dump(data))
+    report = load_catalogue(root, today=dt.date(2026, 6, 1))
+    assert all(d.code in CODES and d.line >= 1 for d in report.diagnostics)
+    assert (report.catalogue is None) == bool(report.errors)
