@@ -1,9 +1,10 @@
 """Reading the catalogue directory: every file, every rule, every problem in one pass.
 
-Order of work: the four top-level files, then every service file on its own (YAML,
-schema, secrets and references), then the rules across files, then the warnings.
-A file that fails never stops the others from being checked. The ``Catalogue`` is
-built only when no error was found.
+Order of work: the four top-level files; then each service file on its own (YAML,
+schema, secrets and references, its office, tier and calendar, its SLA against the tier,
+its own warnings); then the rules across service files (duplicate ids, dependencies,
+cycles, retired dependencies). A file that fails never stops the others from being
+checked. The ``Catalogue`` is built only when no error was found.
 """
 
 from __future__ import annotations
