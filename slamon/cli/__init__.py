@@ -16,6 +16,9 @@ from slamon import __version__
 
 # Sub-command modules, in the order ``slamon --help`` lists them.
 COMMANDS: list[str] = [
+    "check",
+    "schema",
+    "catalogue",
     "run",
 ]
 

@@ -86,8 +86,8 @@ def _time_of_day(value: Any) -> str:
         hours, minutes = divmod(value, 60)
         raise PydanticCustomError(
             "time_unquoted",
-            'unquoted time read as the number {value}; write it quoted: "{hh:02d}:{mm:02d}"',
-            {"value": value, "hh": hours, "mm": minutes},
+            'unquoted time read as the number {value}; write it quoted: "{quoted}"',
+            {"value": value, "quoted": f"{hours:02d}:{minutes:02d}"},
         )
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise PydanticCustomError(
@@ -125,7 +125,7 @@ def _timezone(value: Any) -> str:
         except (ZoneInfoNotFoundError, ValueError):
             raise PydanticCustomError(
                 "timezone_unknown",
-                "unknown IANA timezone {value!r} (e.g. Europe/Zurich, America/New_York)",
+                "unknown IANA timezone '{value}' (e.g. Europe/Zurich, America/New_York)",
                 {"value": value},
             ) from None
     return value
@@ -569,6 +569,19 @@ class HttpExpect(Strict):
 HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+def _ip_version(value: Any) -> Any:
+    # ``ip_version: 4`` is read by YAML as a number; accept it as the text "4"
+    return str(value) if value in (4, 6) and not isinstance(value, bool) else value
+
+
+IpVersion = Annotated[
+    Literal["any", "4", "6"],
+    BeforeValidator(_ip_version),
+    WithJsonSchema({"enum": ["any", "4", "6", 4, 6], "default": "any"}),
+]
+"""IP version preference: ``any``, ``4`` or ``6`` (written with or without quotes)."""
+
+
 class ProbeBase(Strict):
     id: Slug
     interval: Duration = 60.0
@@ -602,7 +615,7 @@ class HttpProbe(ProbeBase):
     ca_file: str | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0, le=50)
-    ip_version: Literal["any", "4", "6"] = "any"
+    ip_version: IpVersion = "any"
 
 
 class TcpProbe(ProbeBase):
@@ -612,7 +625,7 @@ class TcpProbe(ProbeBase):
     send: str | None = None
     expect: Regex | None = None
     tls: bool = False
-    ip_version: Literal["any", "4", "6"] = "any"
+    ip_version: IpVersion = "any"
 
 
 DnsRecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
@@ -699,7 +712,7 @@ class Service(Strict):
         for probe in self.probes:
             if probe.id in seen:
                 raise PydanticCustomError(
-                    "probe_id_duplicate", "probe id {id!r} is used twice in this service", {"id": probe.id}
+                    "probe_id_duplicate", "probe id '{id}' is used twice in this service", {"id": probe.id}
                 )
             seen.add(probe.id)
         return self

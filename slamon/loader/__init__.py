@@ -2,17 +2,25 @@
 
 Public API (used by the daemon, the CLI and tests):
 
-    report = load_catalogue(Path("catalogue"))
+    report = load_catalogue(Path("catalogue"), today=None)  # today: ages practice reviews
     report.catalogue      # Catalogue, or None when any error was found
     report.diagnostics    # every problem found, errors and warnings, in file/line order
-    report.errors, report.warnings
+    report.errors, report.warnings, report.ok
 
-A diagnostic prints as ``file:line:column: CODE path: message (found ...)``.
+A diagnostic prints as ``file:line:column: CODE path: message (found ...)``; the codes
+are stable and listed in ``slamon.loader.codes.CODES``. The modules:
+
+- ``yaml_nodes``: safe YAML reading that keeps every node's place (hostile input refused)
+- ``messages``: pydantic errors -> codes, places and friendly messages
+- ``service_rules``: secrets in clear, ${...} references, journey variables (one file)
+- ``catalogue_rules`` / ``top_rules``: rules across files; ``advisories``: the warnings
+- ``schema``: the JSON Schemas for editors; ``load``: the orchestration
 """
 
 from __future__ import annotations
 
+from slamon.loader.codes import CODES
 from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.loader.load import LoadReport, load_catalogue
 
-__all__ = ["Diagnostic", "LoadReport", "Severity", "load_catalogue"]
+__all__ = ["CODES", "Diagnostic", "LoadReport", "Severity", "load_catalogue"]

@@ -16,13 +16,31 @@ class Diagnostic:
     file: str
     line: int  # 1-based
     column: int  # 1-based
-    code: str  # stable: E... errors, W... warnings
+    code: str  # stable: E... errors, W... warnings (see slamon.loader.codes)
     path: str  # dotted path inside the document, e.g. probes[0].timeout
     message: str
     found: str | None = None
     severity: Severity = Severity.error
+    # indicators a warning keeps the service out of, e.g. ("(a)(i)",)
+    affects: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         found = f" (found {self.found})" if self.found is not None else ""
         path = f" {self.path}:" if self.path else ""
         return f"{self.file}:{self.line}:{self.column}: {self.code}{path} {self.message}{found}"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.code)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "severity": self.severity.value,
+            "path": self.path,
+            "message": self.message,
+            "found": self.found,
+            "affects": list(self.affects),
+        }

@@ -1,0 +1,365 @@
+"""A safe YAML reader that keeps where every value came from.
+
+``read_document(path)`` returns a ``Document``: the plain Python data (dicts, lists,
+str, int, float, bool, None, date, datetime) plus the composed node tree, so that any
+path inside the data (``("probes", 0, "timeout")``) can be turned back into a
+``line:column`` of the file.
+
+Hostile input is refused with a ``YamlError`` (a code, a message and a place), never a
+traceback and never code execution:
+
+- only the standard scalar tags are constructed; ``!!python/...`` or any other tag is
+  an error, so no object is ever built from a tag;
+- files above ``MAX_FILE_BYTES`` are not read; NUL bytes and non-UTF-8 text are refused;
+- nesting deeper than ``MAX_DEPTH`` is refused (libyaml stops at 1,000 by itself);
+- aliases are followed with a budget of ``MAX_NODES`` expanded nodes, so an alias
+  bomb stops after a bounded amount of work, and a recursive alias is an error.
+
+Mapping keys are always kept as the text written (``on:`` stays ``"on"``, ``200:``
+stays ``"200"``); a key written twice is reported and the first value kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+try:  # libyaml: about ten times faster, and it bounds nesting depth itself
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - pure-Python fallback
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 1 << 20  # 1 MiB per file: a service file is a few kilobytes
+MAX_DEPTH = 64  # a service file nests about 8 levels
+MAX_NODES = 200_000  # expanded nodes per document, aliases included
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_MERGE = _TAG + "merge"
+
+DocPath = tuple[str | int, ...]
+
+
+class YamlError(Exception):
+    """The file cannot be turned into data; nothing else in it can be checked."""
+
+    def __init__(self, code: str, message: str, line: int = 1, column: int = 1, found: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.line = line
+        self.column = column
+        self.found = found
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem found while reading that does not stop the rest of the file being checked."""
+
+    code: str
+    message: str
+    line: int
+    column: int
+    path: DocPath
+    found: str | None = None
+
+
+@dataclass
+class Document:
+    data: Any
+    root: Node | None
+    problems: list[Problem] = field(default_factory=list)
+
+    def node_at(self, path: DocPath) -> tuple[Node | None, Node | None, bool]:
+        """(value node, key node, resolved): the deepest node found along ``path``.
+
+        ``resolved`` is False when the path leaves the document (a missing key): the
+        node returned is then the deepest existing parent.
+        """
+        node, key = self.root, None
+        for part in path:
+            if isinstance(node, MappingNode):
+                nxt = None
+                for k, v in node.value:
+                    if isinstance(k, ScalarNode) and k.value == str(part):
+                        nxt = (k, v)
+                        break
+                if nxt is None:
+                    return node, key, False
+                key, node = nxt
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                key, node = None, node.value[part]
+            else:
+                return node, key, False
+        return node, key, True
+
+    def position(self, path: DocPath, *, at_key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at ``path`` (or of its key), else of
+        the deepest existing parent."""
+        node, key, resolved = self.node_at(path)
+        target = key if (at_key and resolved and key is not None) else node
+        if target is None:
+            return 1, 1
+        return target.start_mark.line + 1, target.start_mark.column + 1
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+class _Builder:
+    """Turns composed nodes into plain data within a node budget."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.done: dict[int, tuple[Any, int]] = {}  # id(node) -> (value, expanded size)
+        self.active: set[int] = set()
+        self.problems: list[Problem] = []
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def build(self, node: Node, depth: int, path: DocPath) -> Any:
+        return self._build(node, depth, path)[0]
+
+    def _spend(self, n: int, node: Node) -> None:
+        self.count += n
+        if self.count > MAX_NODES:
+            line, col = _mark(node)
+            raise YamlError(
+                "E009",
+                f"the document expands to more than {MAX_NODES} nodes (an alias bomb?); "
+                "use fewer aliases",
+                line,
+                col,
+            )
+
+    def _build(self, node: Node, depth: int, path: DocPath) -> tuple[Any, int]:
+        key = id(node)
+        if key in self.done:  # an alias: the same node again
+            value, size = self.done[key]
+            self._spend(size, node)
+            return value, size
+        if key in self.active:
+            line, col = _mark(node)
+            raise YamlError("E009", "an alias refers to a node that contains it (recursive alias)", line, col)
+        if depth > MAX_DEPTH:
+            line, col = _mark(node)
+            raise YamlError("E010", f"nesting deeper than {MAX_DEPTH} levels", line, col)
+        self._spend(1, node)
+        self.active.add(key)
+        try:
+            if isinstance(node, ScalarNode):
+                value, size = self._scalar(node), 1
+            elif isinstance(node, SequenceNode):
+                value, size = self._sequence(node, depth, path)
+            elif isinstance(node, MappingNode):
+                value, size = self._mapping(node, depth, path)
+            else:  # pragma: no cover - the composer makes only these three
+                raise YamlError("E004", "unexpected YAML node", *_mark(node))
+        finally:
+            self.active.discard(key)
+        self.done[key] = (value, size)
+        return value, size
+
+    def _check_tag(self, node: Node, allowed: str) -> None:
+        if node.tag != allowed and not (isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS):
+            line, col = _mark(node)
+            raise YamlError(
+                "E011",
+                "YAML tags are not allowed in the catalogue; write plain values",
+                line,
+                col,
+                found=_short_tag(node.tag),
+            )
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        self._check_tag(node, _TAG + "str")
+        tag = node.tag[len(_TAG):]
+        if tag == "str":
+            return node.value
+        try:
+            return getattr(self.scalars, f"construct_yaml_{tag}")(node)
+        except (ValueError, OverflowError, TypeError):
+            return node.value  # e.g. 2026-02-30: leave the text, the schema says what is wrong
+
+    def _sequence(self, node: SequenceNode, depth: int, path: DocPath) -> tuple[list[Any], int]:
+        self._check_tag(node, _TAG + "seq")
+        out: list[Any] = []
+        size = 1
+        for i, item in enumerate(node.value):
+            value, n = self._build(item, depth + 1, (*path, i))
+            out.append(value)
+            size += n
+        return out, size
+
+    def _mapping(self, node: MappingNode, depth: int, path: DocPath) -> tuple[dict[str, Any], int]:
+        self._check_tag(node, _TAG + "map")
+        out: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        merged: list[dict[str, Any]] = []
+        size = 1
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE:
+                value, n = self._build(vnode, depth + 1, path)
+                size += n
+                for m in value if isinstance(value, list) else [value]:
+                    if not isinstance(m, dict):
+                        raise YamlError("E012", "a merge key (<<) takes a mapping or a list of mappings", *_mark(vnode))
+                    merged.append(m)
+                continue
+            if not isinstance(knode, ScalarNode):
+                raise YamlError("E004", "a mapping key must be plain text, not a list or mapping", *_mark(knode))
+            self._check_tag(knode, _TAG + "str")
+            name = knode.value
+            if name in first_seen:
+                line, col = _mark(knode)
+                self.problems.append(
+                    Problem(
+                        "E008",
+                        f"key {name!r} appears twice in this mapping (first at line {first_seen[name]}); "
+                        "the second is ignored",
+                        line,
+                        col,
+                        (*path, name),
+                    )
+                )
+                continue
+            first_seen[name] = knode.start_mark.line + 1
+            value, n = self._build(vnode, depth + 1, (*path, name))
+            out[name] = value
+            size += n
+        for m in merged:
+            for k, v in m.items():
+                out.setdefault(k, v)
+        return out, size
+
+
+def _decode(raw: bytes) -> str:
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise YamlError("E003", "the file holds binary data (NUL bytes), not YAML text", line, 1)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
+        raise YamlError(
+            "E003",
+            "the file is not UTF-8 text; save it as UTF-8",
+            line,
+            col,
+            found=f"byte 0x{raw[exc.start]:02x}",
+        ) from None
+
+
+def read_document(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
+    """Read and parse one YAML file; raise ``YamlError`` when it cannot be used."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise YamlError(
+                "E002", f"the file is larger than {max_bytes // 1024} KiB", found=f"{size} bytes"
+            )
+        with path.open("rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise YamlError("E001", f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:  # grew between stat and read
+        raise YamlError("E002", f"the file is larger than {max_bytes // 1024} KiB")
+    return parse_document(_decode(raw))
+
+
+def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> YamlError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    col = mark.column + 1 if mark else 1
+    if mark is not None:
+        # libyaml's marks carry no buffer: find the character from line/column
+        lines = text.splitlines()
+        row = lines[mark.line] if mark.line < len(lines) else ""
+        char = row[mark.column] if mark.column < len(row) else ""
+        leading = row[: len(row) - len(row.lstrip(" \t"))]
+        if char == "\t" or ("\t" in leading and mark.column <= len(leading)):
+            return YamlError("E005", "a tab is used for indentation; YAML indents with spaces only", line, col)
+    problem = exc.problem or "cannot parse"
+    if "maximum nesting depth" in (exc.context or "") + problem:
+        return YamlError("E010", "nesting is too deep", line, col)
+    if "expected a single document" in (exc.context or "") + problem:
+        return YamlError("E007", "a catalogue file holds one YAML document; remove the extra '---'", line, col)
+    context = f" {exc.context}" if exc.context else ""
+    if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+        context += f" that starts at line {exc.context_mark.line + 1}"
+    return YamlError("E004", f"YAML syntax error: {problem}{context}", line, col)
+
+
+def _codepoint(char: int | str) -> int:
+    return char if isinstance(char, int) else ord(char)
+
+
+def parse_document(text: str) -> Document:
+    """Parse YAML text into a ``Document``; raise ``YamlError`` when it cannot be used."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(text, exc) from None
+    except yaml.reader.ReaderError as exc:  # control characters
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        raise YamlError(
+            "E003", "the file holds a control character; YAML allows printable text only",
+            line, col, found=f"character U+{_codepoint(exc.character):04X}",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise YamlError("E004", f"YAML syntax error: {exc}") from None
+    except RecursionError:  # the pure-Python composer on very deep nesting
+        raise YamlError("E010", "nesting is too deep") from None
+    finally:
+        loader.dispose()
+    if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null" and root.value in ("", "~", "null")):
+        raise YamlError("E006", "the file is empty; it should hold a YAML mapping")
+    builder = _Builder()
+    data = builder.build(root, 0, ())
+    if not isinstance(data, dict):
+        line, col = _mark(root)
+        raise YamlError(
+            "E012",
+            "the file must hold a mapping (key: value lines) at the top",
+            line,
+            col,
+            found=describe(data),
+        )
+    return Document(data, root, builder.problems)
+
+
+def describe(value: Any, *, reveal: bool = True) -> str:
+    """A short, safe description of a value for a ``(found ...)`` note."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not reveal:
+        kind = "a number" if isinstance(value, (int, float)) else "a value"
+        return kind
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"the date {value.isoformat()}"
+    text = str(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return repr(text)

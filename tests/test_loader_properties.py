@@ -1,0 +1,121 @@
+"""Property tests: durations round-trip, and no input, however odd, makes the validator
+raise instead of report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from slamon.core.durations import format_duration, parse_duration
+from slamon.core.model import Service
+from slamon.loader import load_catalogue
+from slamon.loader.codes import CODES
+from slamon.loader.messages import translate_all
+from slamon.loader.service_rules import check_service_data
+from slamon.loader.yaml_nodes import YamlError, parse_document
+
+
+@given(st.integers(min_value=0, max_value=10 * 365 * 86400))
+def test_whole_second_durations_round_trip(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+@given(st.integers(min_value=1, max_value=999))
+def test_millisecond_durations_round_trip(ms):
+    assert abs(parse_duration(format_duration(ms / 1000)) - ms / 1000) < 1e-9
+
+
+@given(st.lists(st.tuples(st.integers(0, 99), st.sampled_from(["ms", "s", "m", "h", "d", "w"])), min_size=1, max_size=4))
+def test_compound_durations_add_up(parts):
+    text = "".join(f"{n}{unit}" for n, unit in parts)
+    size = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    assert abs(parse_duration(text) - sum(n * size[u] for n, u in parts)) < 1e-6
+
+
+FIELDS = [*Service.model_fields, "from", "probes", "kind", "url", "steps", "headers", "form", "sla"]
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+    st.sampled_from(["http", "journey", "tcp", "18:30", "${env:X}", "${x}", "${", "unog", "gold", "5s"]),
+    st.dates(),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(FIELDS), st.text(max_size=8)), inner, max_size=5),
+    ),
+    max_leaves=25,
+)
+documents = st.dictionaries(st.sampled_from(FIELDS), values, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents)
+def test_any_mapping_gives_diagnostics_never_a_traceback(data):
+    text = yaml.safe_dump(data, allow_unicode=True)
+    try:
+        doc = parse_document(text)
+    except YamlError as exc:
+        assert exc.code in CODES
+        return
+    findings = check_service_data("services/unog/x.yaml", doc.data)
+    assert all(f.code in CODES for f in findings)
+    try:
+        Service.model_validate(doc.data)
+    except Exception as exc:  # only a ValidationError may come out
+        assert isinstance(exc, ValidationError), repr(exc)
+        for t in translate_all(exc, doc, Service):
+            assert t.code in CODES
+            line, col = doc.position(t.anchor, at_key=t.at_key)
+            assert line >= 1 and col >= 1
+            assert t.message
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_read_or_refused_cleanly(text):
+    try:
+        doc = parse_document(text)
+    except YamlError as exc:
+        assert exc.code in CODES and exc.line >= 1
+    else:
+        assert isinstance(doc.data, dict)
+
+
+def test_dates_survive():
+    doc = parse_document("reviewed: 2026-03-01\n")
+    assert doc.data == {"reviewed": dt.date(2026, 3, 1)}
+
+
+MINI = Path(__file__).resolve().parent / "data" / "mini_catalogue"
+service_like = st.fixed_dictionaries(
+    {"apiVersion": st.just("slamon/v1"), "kind": st.just("Service"), "id": st.sampled_from(["unhq-identity", "unhq-x", 7])},
+    optional={
+        "office": st.sampled_from(["unhq", "unog", "nope", 1]),
+        "tier": st.sampled_from(["gold", "silver", "tin", None]),
+        "lifecycle": st.sampled_from(["production", "retired", "live"]),
+        "depends_on": st.lists(st.sampled_from(["unog-email", "unhq-identity", "x", 3]), max_size=3),
+        "sla": values,
+        "automation": values,
+        "practices": values,
+        "probes": st.lists(values, max_size=3),
+        "owner": values,
+    },
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=service_like)
+def test_whole_catalogue_load_never_raises(tmp_path_factory, data):
+    root = tmp_path_factory.mktemp("cat") / "catalogue"
+    shutil.copytree(MINI, root)
+    (root / "services" / "unhq" / "unhq-identity.yaml").write_text(yaml.safe_dump(data))
+    report = load_catalogue(root, today=dt.date(2026, 6, 1))
+    assert all(d.code in CODES and d.line >= 1 for d in report.diagnostics)
+    assert (report.catalogue is None) == bool(report.errors)
