@@ -310,7 +310,7 @@ def build_app(state: dict) -> web.Application:
         auth = secrets.token_hex(8)
         authed.add(auth)
         state["users"][auth] = form.get("user", "")
-        resp = web.HTTPFound("/home")
+        resp = web.Response(status=302, headers={"Location": "/home"})
         resp.set_cookie("auth", auth)
         return resp
 

@@ -10,6 +10,7 @@ import pytest_asyncio
 from slamon.core.results import Reason
 from slamon.probes import ProbeContext, run_probe
 from tests.probe_helpers import make_probe
+
 pytest_plugins = ["tests.servers"]
 
 
