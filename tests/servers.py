@@ -39,7 +39,7 @@ certificate; ``https_servers`` -> dict kind -> ``HttpServer`` for every kind of 
 ``raw_servers`` -> ``RawServers`` with ports of TCP servers that misbehave: ``hang``
 (accepts, reads, never answers), ``reset`` (accepts and resets: RST), ``close`` (reads
 the request, closes without answering), ``garbage`` (answers a line that is not HTTP),
-``dribble`` (a valid HTTP 200 "OK" response, one byte every 20 ms), ``truncated``
+``dribble`` (a valid HTTP 200 "OK" response of 61 bytes, one byte every 10 ms), ``truncated``
 (announces 100 bytes of body, sends 10, closes).
 
 ``banner_server`` -> port of a TCP server that greets ``220 banner.test ESMTP ready``,
@@ -432,7 +432,7 @@ async def _dribble(reader, writer):
     for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK":
         writer.write(bytes([byte]))
         await writer.drain()
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.01)
     writer.close()
 
 

@@ -148,6 +148,7 @@ async def test_timeouts(ctx, http_server, raw_servers):
     assert "no result within 0.5 s (waiting for the response)" in out.detail
     assert 0.45 < out.duration_seconds < 2.0
     assert "connect" in out.phases  # what completed is still reported
+    assert out.phases["processing"] > 0.1  # and the phase it was stuck in
     out = await run_probe(http(f"http://127.0.0.1:{raw_servers.hang}/", timeout="200ms"), ctx)
     assert out.reason is Reason.timeout
     out = await run_probe(http(f"{http_server.url}/slow-body", timeout="500ms"), ctx)
@@ -191,6 +192,7 @@ async def test_https_failures(ctx, https_servers, pki):
         out = await run_probe(http(f"{https_servers[kind].url}/ok", ca_file=ca), ctx)
         assert out.reason is Reason.tls, (kind, out)
         assert "certificate verify failed" in out.detail
+        assert {"connect", "tls"} <= set(out.phases)  # where it failed shows in the phases
     # the system trust store does not know our CA
     out = await run_probe(http(f"{https_servers['valid'].url}/ok"), ctx)
     assert out.reason is Reason.tls

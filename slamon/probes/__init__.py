@@ -29,6 +29,7 @@ from slamon.probes.journey import probe_journey
 from slamon.probes.secrets import Secrets
 from slamon.probes.tcp import probe_tcp
 from slamon.probes.tls import probe_tls
+from slamon.probes.tracing import close_open_phases
 
 __all__ = ["ProbeContext", "ProbeOutcome", "run_probe"]
 
@@ -57,6 +58,7 @@ async def run_probe(probe: ProbeBase, ctx: ProbeContext, *, timeout_seconds: flo
                 return await probe_journey(probe, ctx, attempt, deadline)
             raise TypeError(f"no probe for kind {getattr(probe, 'kind', type(probe).__name__)!r}")
     except TimeoutError:
+        close_open_phases(attempt)
         step = attempt.step_name
         _record_step_in_progress(attempt)
         where = f" in step {step!r}" if step else ""
@@ -70,6 +72,7 @@ async def run_probe(probe: ProbeBase, ctx: ProbeContext, *, timeout_seconds: flo
             if masked != str(exc):
                 raise ProbeBug(f"{type(exc).__name__}: {masked}") from None
             raise
+        close_open_phases(attempt)
         reason, detail = found
         _record_step_in_progress(attempt, reason, detail)
         return attempt.outcome(reason, detail)

@@ -38,7 +38,7 @@ from slamon.probes.expect import (
     status_accepted,
 )
 from slamon.probes.http import note_response
-from slamon.probes.tracing import current_attempt
+from slamon.probes.tracing import close_open_phases, current_attempt
 
 MAX_REDIRECTS = 10
 
@@ -74,6 +74,7 @@ async def probe_journey(
             except TimeoutError:
                 if step_deadline >= deadline:
                     raise
+                close_open_phases(attempt)
                 detail = f"step {step.name!r} took longer than {step.max_duration:g} s ({attempt.stage})"
                 _record(attempt, step, False, attempt.status_code, Reason.step_timeout, detail)
                 return attempt.outcome(Reason.step_timeout, detail)
@@ -85,6 +86,7 @@ async def probe_journey(
                 found = classify(exc)
                 if found is None:
                     raise
+                close_open_phases(attempt)
                 detail = f"step {step.name!r}: {found[1]}"
                 _record(attempt, step, False, attempt.status_code, found[0], detail)
                 return attempt.outcome(found[0], detail)

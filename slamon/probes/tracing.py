@@ -69,17 +69,32 @@ async def _on_conn_start(session: Any, ctx: SimpleNamespace, params: Any) -> Non
         a.stage = "connecting"
 
 
-async def _on_conn_end(session: Any, ctx: SimpleNamespace, params: Any) -> None:
-    a = _attempt(ctx)
-    if a is None:
-        return
-    now = time.monotonic()
+def _connection_phases(a: Attempt, now: float) -> None:
     resolving = a.phases.get("resolve", 0.0) - a.mark_resolve_at_conn
     if a.mark_https and a.mark_tcp_done:
         a.add_phase("connect", a.mark_tcp_done - a.mark_conn_start - resolving)
         a.add_phase("tls", now - a.mark_tcp_done)
     else:
         a.add_phase("connect", now - a.mark_conn_start - resolving)
+    a.mark_conn_start = 0.0
+
+
+def close_open_phases(a: Attempt) -> None:
+    """A request cut short: count the phase it was in up to now (connect/tls or processing)."""
+    now = time.monotonic()
+    if a.mark_conn_start:
+        _connection_phases(a, now)
+    elif a.mark_conn_done:
+        a.add_phase("processing", now - a.mark_conn_done)
+        a.mark_conn_done = 0.0
+
+
+async def _on_conn_end(session: Any, ctx: SimpleNamespace, params: Any) -> None:
+    a = _attempt(ctx)
+    if a is None:
+        return
+    now = time.monotonic()
+    _connection_phases(a, now)
     a.mark_conn_done = now
     proto = a.mark_protocol
     if proto is not None:
