@@ -128,6 +128,15 @@ async def test_whole_journey_time_limit(ctx, http_server):
     assert out.duration_seconds < 2.0
 
 
+async def test_unreadable_ca_file_is_a_result(ctx, http_server, tmp_path):
+    probe = make_probe(
+        kind="journey", ca_file=str(tmp_path / "missing.pem"),
+        steps=[{"name": "s", "url": f"{http_server.url}/ok"}],
+    )
+    out = await run_probe(probe, ctx)
+    assert out.reason is Reason.error and "ca_file" in out.detail
+
+
 async def test_following_redirects_when_asked(ctx, http_server):
     probe = make_probe(
         kind="journey",

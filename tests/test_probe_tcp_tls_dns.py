@@ -66,6 +66,8 @@ async def test_tcp_failures(ctx, closed_port, raw_servers):
     assert out.reason is Reason.timeout
     out = await run_probe(make_probe(kind="tcp", host="no-such-host.invalid", port=25), ctx)
     assert out.reason is Reason.dns
+    out = await run_probe(tcp(closed_port, ip_version="6"), ctx)
+    assert out.reason is Reason.error and "IPv4" in out.detail
 
 
 async def test_tcp_with_tls(ctx, tls_banner_server, pki, banner_server):
@@ -175,6 +177,11 @@ async def test_dns_wrong_answers_and_rcodes(ctx, dns_server):
     assert out.reason is Reason.assertion
     out = await run_probe(dns_probe(dns_server, "servfail.test"), ctx)
     assert out.reason is Reason.dns and "SERVFAIL" in out.detail
+
+
+async def test_dns_invalid_name_is_a_result(ctx, dns_server):
+    out = await run_probe(dns_probe(dns_server, "a" * 70 + ".test"), ctx)
+    assert out.reason is Reason.error and "invalid name" in out.detail
 
 
 async def test_dns_timeouts_and_refusals(ctx, dns_server, closed_port):

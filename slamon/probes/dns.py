@@ -66,7 +66,10 @@ async def probe_dns(
     probe: DnsProbe, ctx: ProbeContext, attempt: Attempt, deadline: float
 ) -> ProbeOutcome:
     rdtype = dns.rdatatype.from_text(probe.record_type)
-    qname = dns.name.from_text(probe.name)
+    try:
+        qname = dns.name.from_text(probe.name)
+    except dns.exception.DNSException as exc:
+        return attempt.outcome(Reason.error, f"invalid name {probe.name!r}: {exc}")
     attempt.stage = "waiting for the DNS answer"
     if probe.server is not None:
         where = await _server_address(probe.server, attempt)

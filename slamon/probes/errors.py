@@ -19,6 +19,7 @@ import dns.exception
 from slamon.core.results import Reason
 from slamon.probes.context import CaFileError
 from slamon.probes.secrets import MissingSecret, MissingVariable
+from slamon.probes.streams import AddressFamilyMismatch
 
 _REFUSED = {errno.ECONNREFUSED}
 _RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ESHUTDOWN}
@@ -63,7 +64,7 @@ def classify(exc: BaseException) -> tuple[Reason, str] | None:
         return Reason.secret, str(exc)
     if isinstance(exc, MissingVariable):
         return Reason.extract, str(exc)
-    if isinstance(exc, CaFileError):
+    if isinstance(exc, CaFileError | AddressFamilyMismatch):
         return Reason.error, str(exc)
     if isinstance(exc, aiohttp.ClientError):
         return _aiohttp(exc)

@@ -55,8 +55,8 @@ async def probe_journey(
 ) -> ProbeOutcome:
     loop = asyncio.get_running_loop()
     variables: dict[str, str] = {}
-    session = ctx.new_session(cookie_jar=aiohttp.CookieJar(unsafe=True))
     sslctx = ctx.ssl_context(probe.tls_verify, probe.ca_file)
+    session = ctx.new_session(cookie_jar=aiohttp.CookieJar(unsafe=True))
     token = current_attempt.set(attempt)
     try:
         for step in probe.steps:

@@ -21,28 +21,37 @@ _FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
 HAPPY_EYEBALLS_DELAY_SECONDS = 0.25  # RFC 8305's recommended connection attempt delay
 
 
-def _is_ip(host: str) -> bool:
+class AddressFamilyMismatch(Exception):
+    """The probe pins one address family and names an IP address of the other."""
+
+
+def _literal(host: str, port: int, ip_version: str) -> list | None:
+    """Address info for an IP literal, without a trip to the resolver thread."""
     try:
-        ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return None
+    if ip_version != "any" and str(ip.version) != ip_version:
+        raise AddressFamilyMismatch(
+            f"ip_version is {ip_version} but {host} is an IPv{ip.version} address"
+        )
+    if ip.version == 6:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port, 0, 0))]
+    return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (host, port))]
 
 
 async def resolve(host: str, port: int, ip_version: str, attempt: Attempt) -> list:
     """Address infos for ``host``; the lookup is the ``resolve`` phase."""
-    family = _FAMILIES[ip_version]
-    loop = asyncio.get_running_loop()
-    if _is_ip(host):
-        infos = await loop.getaddrinfo(
-            host, port, family=family, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
-        )
+    infos = _literal(host, port, ip_version)
+    if infos is not None:
         attempt.add_phase("resolve", 0.0)
         return infos
     attempt.stage = "resolving the name"
     t0 = time.monotonic()
     try:
-        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=_FAMILIES[ip_version], type=socket.SOCK_STREAM
+        )
     finally:
         attempt.add_phase("resolve", time.monotonic() - t0)
     if not infos:
@@ -59,7 +68,7 @@ async def open_stream(
     read_limit: int,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     infos = await resolve(host, port, ip_version, attempt)
-    addr_infos = [(f, t, p, c, a) for f, t, p, c, a in infos]
+    addr_infos = list(infos)
     attempt.stage = "connecting"
     t0 = time.monotonic()
     sock = await aiohappyeyeballs.start_connection(
