@@ -83,3 +83,27 @@ async def test_no_growth_after_thousands_of_failing_probes(ctx, raw_servers, clo
     assert tasks_after <= tasks_before + 3, (tasks_before, tasks_after)
     growth = mem_after - mem_before
     assert growth < 1_500_000, f"{growth} bytes more after {total} failing probes"
+
+
+async def test_cancelling_a_probe_propagates_and_leaves_nothing(ctx, http_server, raw_servers):
+    """Shutdown cancels probes in flight: the cancel is not turned into a result."""
+    await settle()
+    fds_before = open_fds()
+    probes = [
+        make_probe(kind="http", url=f"http://127.0.0.1:{raw_servers.hang}/", timeout="10s"),
+        make_probe(kind="tcp", host="127.0.0.1", port=raw_servers.hang, expect="x", timeout="10s"),
+        make_probe(kind="journey", timeout="10s", steps=[{"name": "h", "url": f"{http_server.url}/hang"}]),
+    ]
+    for probe in probes:
+        task = asyncio.create_task(run_probe(probe, ctx))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError(f"{probe.kind}: cancellation became {task.result()}")
+        assert task.cancelled()
+    await settle()
+    assert open_fds() <= fds_before + 2

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from slamon.core.model import DnsProbe, HttpProbe, JourneyProbe, ProbeBase, TcpProbe, TlsProbe
+from slamon.core.model import DnsProbe, HttpProbe, JourneyProbe, Probe, TcpProbe, TlsProbe
 from slamon.core.results import ProbeOutcome, Reason, StepOutcome
 from slamon.probes.attempt import Attempt
 from slamon.probes.context import ProbeContext
@@ -38,7 +38,9 @@ class ProbeBug(RuntimeError):
     """A bug while probing whose message would have shown a secret (masked here)."""
 
 
-async def run_probe(probe: ProbeBase, ctx: ProbeContext, *, timeout_seconds: float | None = None) -> ProbeOutcome:
+async def run_probe(
+    probe: Probe, ctx: ProbeContext, *, timeout_seconds: float | None = None
+) -> ProbeOutcome:
     """Run ``probe`` once within ``timeout_seconds`` (default: ``probe.timeout``)."""
     attempt = Attempt(Secrets(ctx.env))
     limit = probe.timeout if timeout_seconds is None else timeout_seconds
