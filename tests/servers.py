@@ -1,10 +1,10 @@
 """Real servers on 127.0.0.1 for tests: HTTP(S), raw misbehaving TCP, a banner, DNS.
 
 Every server binds port 0 (other test runs share this machine) and lives as long as
-the test's event loop fixture. Use them as pytest fixtures, by importing the ones you
-need into your test module (``from tests.servers import http_server, pki  # noqa: F401``)
-or with ``pytest_plugins = ["tests.servers"]``; or call the ``start_*`` async context
-managers directly.
+the test that uses it (async fixtures, function scope, on the test's own loop). Use
+them as pytest fixtures by writing ``pytest_plugins = ["tests.servers"]`` in your test
+module, or call the ``start_*`` async context managers (``start_http``, ``start_tcp``,
+``start_dns``) and ``TestPKI`` directly, e.g. from a benchmark or a demo.
 
 Fixtures
 --------

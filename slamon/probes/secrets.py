@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import quote, quote_plus
 
 REF_RE = re.compile(r"\$\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
 MASK = "***"
@@ -60,7 +61,7 @@ class Secrets:
                 if value is None:
                     raise MissingSecret(name)
                 if value and value not in self._values:
-                    self._values.append(value)
+                    self._remember(value)
                 return value
             if variables is None:
                 return m.group(0)
@@ -69,6 +70,12 @@ class Secrets:
             return variables[name]
 
         return REF_RE.sub(substitute, text)
+
+    def _remember(self, value: str) -> None:
+        # also the forms a URL or a form body gives it, should a message quote those
+        for form in (value, quote(value, safe=""), quote(value), quote_plus(value)):
+            if form not in self._values:
+                self._values.append(form)
 
     def mask(self, text: str) -> str:
         """``text`` with every secret value resolved so far replaced by ``***``."""
@@ -80,4 +87,4 @@ class Secrets:
         return text
 
     def __repr__(self) -> str:  # never the values
-        return f"Secrets(resolved={len(self._values)})"
+        return "Secrets(...)"
