@@ -59,6 +59,7 @@ async def test_wrong_password_fails_the_step_and_never_shows_the_secret(ctx, htt
     assert "sign-in" in out.detail and "403" in out.detail
     assert [(s.name, s.success) for s in out.steps] == [("open", True), ("sign-in", False)]
     assert out.steps[1].reason is Reason.status and out.steps[1].status_code == 403
+    assert out.steps[1].detail == "status 403, expected 302"
     assert "not-it-9f8e" not in repr(out)
     assert PASSWORD not in repr(out)
 

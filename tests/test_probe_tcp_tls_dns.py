@@ -160,7 +160,7 @@ async def test_dns_answers(ctx, dns_server):
 async def test_dns_over_tcp(ctx, dns_server):
     probe = make_probe(
         kind="dns", name="www.test", server="127.0.0.1", port=dns_server.tcp_port,
-        transport="tcp", record_type="AAAA", expect={"answers": ["::1"]},
+        transport="tcp", record_type="AAAA", expect={"answers": ["0:0::1"]},
     )
     out = await run_probe(probe, ctx)
     assert out.success, out.detail

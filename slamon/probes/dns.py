@@ -6,7 +6,7 @@ configuration (``/etc/resolv.conf``) is used, as the service's users would.
 
 Answers are compared as text with trailing dots removed and names lower-cased, so
 ``expect.answers: [mail.unog.example]`` matches ``MAIL.unog.example.``; TXT answers are
-compared without their quotes. Every expected answer must be among the answers;
+compared without their quotes, addresses in their canonical form. Every expected answer must be among the answers;
 extra answers are fine.
 
 - ``dns``: the expected rcode was NOERROR and the server answered something else
@@ -40,7 +40,10 @@ def normalise(text: str) -> str:
     text = text.strip()
     if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
         return text[1:-1]  # TXT: compare the content, case kept
-    return text.rstrip(".").lower()
+    try:
+        return str(ipaddress.ip_address(text))  # 0:0::1 and ::1 are the same address
+    except ValueError:
+        return text.rstrip(".").lower()
 
 
 async def _server_address(server: str, attempt: Attempt) -> str:

@@ -75,21 +75,19 @@ async def probe_journey(
                 if step_deadline >= deadline:
                     raise
                 close_open_phases(attempt)
-                detail = f"step {step.name!r} took longer than {step.max_duration:g} s ({attempt.stage})"
+                detail = f"took longer than {step.max_duration:g} s ({attempt.stage})"
                 _record(attempt, step, False, attempt.status_code, Reason.step_timeout, detail)
-                return attempt.outcome(Reason.step_timeout, detail)
+                return attempt.outcome(Reason.step_timeout, f"step {step.name!r} {detail}")
             except StepFailed as exc:
-                detail = f"step {step.name!r}: {exc.detail}"
-                _record(attempt, step, False, attempt.status_code, exc.reason, detail)
-                return attempt.outcome(exc.reason, detail)
+                _record(attempt, step, False, attempt.status_code, exc.reason, exc.detail)
+                return attempt.outcome(exc.reason, f"step {step.name!r}: {exc.detail}")
             except Exception as exc:
                 found = classify(exc)
                 if found is None:
                     raise
                 close_open_phases(attempt)
-                detail = f"step {step.name!r}: {found[1]}"
-                _record(attempt, step, False, attempt.status_code, found[0], detail)
-                return attempt.outcome(found[0], detail)
+                _record(attempt, step, False, attempt.status_code, found[0], found[1])
+                return attempt.outcome(found[0], f"step {step.name!r}: {found[1]}")
             _record(attempt, step, True, status, None, "")
         return attempt.outcome()
     finally:
