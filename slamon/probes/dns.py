@@ -6,8 +6,8 @@ configuration (``/etc/resolv.conf``) is used, as the service's users would.
 
 Answers are compared as text with trailing dots removed and names lower-cased, so
 ``expect.answers: [mail.unog.example]`` matches ``MAIL.unog.example.``; TXT answers are
-compared without their quotes, addresses in their canonical form. Every expected answer must be among the answers;
-extra answers are fine.
+compared without their quotes, addresses in their canonical form. Every expected
+answer must be among the answers; extra answers are fine.
 
 - ``dns``: the expected rcode was NOERROR and the server answered something else
   (NXDOMAIN, SERVFAIL, REFUSED), or no server could be reached;
