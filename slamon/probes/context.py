@@ -49,12 +49,14 @@ class ProbeContext:
         env: Mapping[str, str],
         connection_limit: int,
         user_agent: str,
+        dns_cache_seconds: int | None,
     ) -> None:
         self.loop = loop
         self.max_body_bytes = max_body_bytes
         self.env = env
         self.connection_limit = connection_limit
         self.user_agent = user_agent
+        self.dns_cache_seconds = dns_cache_seconds
         self.trace_config = build_trace_config()
         # No session-wide time limit on purpose: run_probe bounds every probe by its
         # own deadline (probe.timeout), on the monotonic clock.
@@ -73,12 +75,16 @@ class ProbeContext:
         env: Mapping[str, str] | None = None,
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         user_agent: str = USER_AGENT,
+        dns_cache_seconds: int | None = None,
     ) -> ProbeContext:
         """Build the context; call inside the running loop the probes will use.
 
         ``connection_limit`` caps the connections in flight per address family; the
         scheduler's own semaphore should be at or below it (DESIGN, performance notes).
-        ``env`` defaults to ``os.environ``.
+        ``env`` defaults to ``os.environ``. HTTP probes resolve their host name on every
+        run (``resolve`` is a measured phase, as in blackbox_exporter), through the
+        system resolver in the loop's default executor threads; ``dns_cache_seconds``
+        caches answers that long instead, for large estates of named targets.
         """
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
@@ -90,6 +96,7 @@ class ProbeContext:
             env=os.environ if env is None else env,
             connection_limit=connection_limit,
             user_agent=user_agent,
+            dns_cache_seconds=dns_cache_seconds,
         )
 
     # ------------------------------------------------------------------ HTTP
@@ -104,7 +111,8 @@ class ProbeContext:
                 force_close=True,  # a fresh connection per probe
                 limit=self.connection_limit,
                 limit_per_host=self.connection_limit,  # per-host fairness is the scheduler's job
-                use_dns_cache=False,  # resolve every time: resolve is a measured phase
+                use_dns_cache=self.dns_cache_seconds is not None,
+                ttl_dns_cache=self.dns_cache_seconds,
                 enable_cleanup_closed=False,
             )
             self._connectors[ip_version] = conn
