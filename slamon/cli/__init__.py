@@ -20,6 +20,7 @@ COMMANDS: list[str] = [
     "schema",
     "catalogue",
     "run",
+    "probe",
 ]
 
 

@@ -45,6 +45,7 @@ class StepOutcome:
     duration_seconds: float
     status_code: int | None = None
     reason: Reason | None = None
+    detail: str = ""  # for people; never a label, never a secret
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,0 +1,95 @@
+"""What a probe run has found so far, kept in one mutable record.
+
+A probe fills its ``Attempt`` as it goes (phase timings, status code, certificate,
+the stage it is in). Whether the run ends normally or is cut short by its deadline
+or a network error, ``run_probe`` builds the ``ProbeOutcome`` from the same record,
+so a timeout still reports the phases that completed and where it got stuck.
+
+HTTP phase marks (``mark_*``) are written by the aiohttp trace callbacks in
+``slamon.probes.tracing``; they are per request hop and summed over redirects and
+journey steps.
+"""
+
+from __future__ import annotations
+
+import time
+
+from slamon.core.results import ProbeOutcome, Reason, StepOutcome
+from slamon.probes.secrets import Secrets
+
+
+class Attempt:
+    __slots__ = (
+        "cert_expiry_timestamp",
+        "dns_lookup_seconds",
+        "http_version",
+        "ip_protocol",
+        "mark_conn_done",
+        "mark_conn_start",
+        "mark_dns_start",
+        "mark_https",
+        "mark_protocol",
+        "mark_resolve_at_conn",
+        "mark_tcp_done",
+        "phases",
+        "secrets",
+        "stage",
+        "started",
+        "status_code",
+        "step_name",
+        "step_started",
+        "steps",
+        "tls_version",
+    )
+
+    def __init__(self, secrets: Secrets) -> None:
+        self.started = time.monotonic()
+        self.secrets = secrets
+        self.phases: dict[str, float] = {}
+        self.stage = "starting"
+        self.status_code: int | None = None
+        self.cert_expiry_timestamp: float | None = None
+        self.http_version: str | None = None
+        self.tls_version: str | None = None
+        self.ip_protocol: int | None = None
+        self.dns_lookup_seconds: float | None = None
+        self.steps: list[StepOutcome] = []
+        self.step_name: str | None = None  # journey step in progress
+        self.step_started = 0.0
+        self.mark_dns_start = 0.0
+        self.mark_conn_start = 0.0
+        self.mark_tcp_done = 0.0
+        self.mark_conn_done = 0.0
+        self.mark_resolve_at_conn = 0.0
+        self.mark_https = False
+        self.mark_protocol: object = None
+
+    def add_phase(self, phase: str, seconds: float) -> None:
+        if seconds < 0.0:
+            seconds = 0.0
+        phases = self.phases
+        phases[phase] = phases.get(phase, 0.0) + seconds
+
+    def note_cert_expiry(self, timestamp: float | None) -> None:
+        """Keep the earliest expiry seen in this run (journeys see several)."""
+        if timestamp is not None and (
+            self.cert_expiry_timestamp is None or timestamp < self.cert_expiry_timestamp
+        ):
+            self.cert_expiry_timestamp = timestamp
+
+    def outcome(self, reason: Reason | None = None, detail: str = "") -> ProbeOutcome:
+        """The final outcome: a success when ``reason`` is None."""
+        return ProbeOutcome(
+            success=reason is None,
+            duration_seconds=time.monotonic() - self.started,
+            reason=reason,
+            status_code=self.status_code,
+            phases=self.phases,
+            detail=self.secrets.mask(detail),
+            cert_expiry_timestamp=self.cert_expiry_timestamp,
+            steps=tuple(self.steps),
+            dns_lookup_seconds=self.dns_lookup_seconds,
+            http_version=self.http_version,
+            tls_version=self.tls_version,
+            ip_protocol=self.ip_protocol,
+        )

@@ -1,0 +1,192 @@
+"""Everything probes share for the life of a daemon (or one ``slamon probe`` run).
+
+``ProbeContext.create()`` is called once, inside a running event loop; the daemon
+awaits ``close()`` on shutdown. Nothing here is global: each daemon or test builds
+its own.
+
+- HTTP sessions, one per address family (``ip_version`` any / 4 / 6), each on its
+  own connector with explicit limits. Connectors use ``force_close``: every probe
+  opens a fresh connection, like blackbox_exporter, so each result measures the
+  connect and the TLS handshake. Shared sessions use a dummy cookie jar: no cookie
+  leaks from one probe to another (journeys bring their own jar).
+- SSL contexts, cached per ``(verify, ca_file)``: building one loads the system trust
+  store, which costs far more than a probe.
+- The body read cap and the environment that ``${env:NAME}`` secrets come from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractCookieJar
+
+from slamon import __version__
+from slamon.probes.tracing import TimedTCPConnector, build_trace_config
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_CONNECTION_LIMIT = 100
+USER_AGENT = f"slamon/{__version__} (probe)"
+
+_FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
+
+
+class CaFileError(Exception):
+    """The ``ca_file`` of a probe cannot be read (a deployment problem, reported as a result)."""
+
+
+class ProbeContext:
+    def __init__(
+        self,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        max_body_bytes: int,
+        env: Mapping[str, str],
+        connection_limit: int,
+        user_agent: str,
+        dns_cache_seconds: int | None,
+    ) -> None:
+        self.loop = loop
+        self.max_body_bytes = max_body_bytes
+        self.env = env
+        self.connection_limit = connection_limit
+        self.user_agent = user_agent
+        self.dns_cache_seconds = dns_cache_seconds
+        self.trace_config = build_trace_config()
+        # No session-wide time limit on purpose: run_probe bounds every probe by its
+        # own deadline (probe.timeout), on the monotonic clock.
+        self.client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None)
+        self._connectors: dict[str, aiohttp.TCPConnector] = {}
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+        self._dns_resolver: Any = None
+        self._closed = False
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        env: Mapping[str, str] | None = None,
+        connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+        user_agent: str = USER_AGENT,
+        dns_cache_seconds: int | None = None,
+    ) -> ProbeContext:
+        """Build the context; call inside the running loop the probes will use.
+
+        ``connection_limit`` caps the connections in flight per address family; the
+        scheduler's own semaphore should be at or below it (DESIGN, performance notes).
+        ``env`` defaults to ``os.environ``. HTTP probes resolve their host name on every
+        run (``resolve`` is a measured phase, as in blackbox_exporter), through the
+        system resolver in the loop's default executor threads; ``dns_cache_seconds``
+        caches answers that long instead, for large estates of named targets.
+        """
+        if max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        if connection_limit < 1:
+            raise ValueError("connection_limit must be positive")
+        return cls(
+            loop=asyncio.get_running_loop(),
+            max_body_bytes=max_body_bytes,
+            env=os.environ if env is None else env,
+            connection_limit=connection_limit,
+            user_agent=user_agent,
+            dns_cache_seconds=dns_cache_seconds,
+        )
+
+    # ------------------------------------------------------------------ HTTP
+
+    def connector(self, ip_version: str = "any") -> aiohttp.TCPConnector:
+        conn = self._connectors.get(ip_version)
+        if conn is None:
+            if self._closed:
+                raise RuntimeError("ProbeContext is closed")
+            conn = TimedTCPConnector(
+                family=_FAMILIES[ip_version],
+                force_close=True,  # a fresh connection per probe
+                limit=self.connection_limit,
+                limit_per_host=self.connection_limit,  # per-host fairness is the scheduler's job
+                use_dns_cache=self.dns_cache_seconds is not None,
+                ttl_dns_cache=self.dns_cache_seconds,
+                enable_cleanup_closed=False,
+            )
+            self._connectors[ip_version] = conn
+        return conn
+
+    def session(self, ip_version: str = "any") -> aiohttp.ClientSession:
+        """The shared session of an address family (no cookies kept between probes)."""
+        s = self._sessions.get(ip_version)
+        if s is None:
+            s = self.new_session(ip_version, cookie_jar=aiohttp.DummyCookieJar())
+            self._sessions[ip_version] = s
+        return s
+
+    def new_session(
+        self, ip_version: str = "any", *, cookie_jar: AbstractCookieJar
+    ) -> aiohttp.ClientSession:
+        """A session on the shared connector that the caller closes (journeys)."""
+        return aiohttp.ClientSession(
+            connector=self.connector(ip_version),
+            connector_owner=False,
+            cookie_jar=cookie_jar,
+            timeout=self.client_timeout,
+            trace_configs=[self.trace_config],
+            headers={"User-Agent": self.user_agent},
+            raise_for_status=False,
+        )
+
+    # ------------------------------------------------------------------ TLS
+
+    def ssl_context(self, verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+        """A cached client context; raises ``CaFileError`` when ``ca_file`` is unreadable."""
+        key = (verify, ca_file)
+        ctx = self._ssl.get(key)
+        if ctx is None:
+            try:
+                ctx = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                # not cached: the file may appear later
+                raise CaFileError(f"cannot load ca_file {ca_file}: {exc.strerror or exc}") from None
+            if not verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._ssl[key] = ctx
+        return ctx
+
+    # ------------------------------------------------------------------ DNS
+
+    def dns_resolver(self) -> Any:
+        """The system resolver (``/etc/resolv.conf``), read once."""
+        if self._dns_resolver is None:
+            import dns.asyncresolver
+
+            self._dns_resolver = dns.asyncresolver.Resolver()
+        return self._dns_resolver
+
+    # ------------------------------------------------------------------ life cycle
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for s in self._sessions.values():
+            await s.close()
+        for c in self._connectors.values():
+            await c.close()
+        self._sessions.clear()
+        self._connectors.clear()
+
+    async def __aenter__(self) -> ProbeContext:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,92 @@
+"""HTTP response checks shared by the http probe and journey steps.
+
+The body is read in chunks up to the context's cap and never beyond: a response that
+announces or sends more is a ``body_too_large`` failure, whatever its size (an endless
+or 1 GB body costs at most ``max_body_bytes`` of memory and the time to read it).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import aiohttp
+
+from slamon.core.model import HttpExpect
+from slamon.core.results import Reason
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int, announced: int | None = None) -> None:
+        what = f"announces {announced} bytes" if announced is not None else "is longer"
+        super().__init__(f"response body {what}, more than the {limit}-byte read cap")
+
+
+@lru_cache(maxsize=4096)
+def compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, at most ``limit`` bytes; raises ``BodyTooLarge`` past it."""
+    announced = resp.content_length
+    if announced is not None and announced > limit:
+        raise BodyTooLarge(limit, announced)
+    content = resp.content
+    first = await content.read(limit + 1)
+    if len(first) > limit:
+        raise BodyTooLarge(limit)
+    if not first or content.at_eof():
+        return first
+    parts = [first]
+    size = len(first)
+    while True:
+        chunk = await content.read(limit + 1 - size)
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        parts.append(chunk)
+
+
+def body_text(resp: aiohttp.ClientResponse, body: bytes) -> str:
+    """The body as text for regexes: the declared charset, else UTF-8; never guessed."""
+    charset = resp.charset or "utf-8"
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name
+        return body.decode("utf-8", errors="replace")
+
+
+def status_accepted(expect: HttpExpect, status: int) -> bool:
+    if expect.status is None:
+        return 200 <= status < 400
+    return status in expect.status
+
+
+def describe_statuses(expect: HttpExpect) -> str:
+    return "200-399" if expect.status is None else ", ".join(str(s) for s in expect.status)
+
+
+def check_headers(expect: HttpExpect, resp: aiohttp.ClientResponse) -> tuple[Reason, str] | None:
+    for name, pattern in expect.headers.items():
+        values = resp.headers.getall(name, ())
+        if not values:
+            return Reason.header, f"header {name} missing"
+        rx = compiled(pattern)
+        if not any(rx.search(v) for v in values):
+            return Reason.header, f"header {name} does not match {pattern!r}"
+    return None
+
+
+def check_body(expect: HttpExpect, text: str) -> tuple[Reason, str] | None:
+    if expect.body is not None and not compiled(expect.body).search(text):
+        return Reason.body, f"body does not match {expect.body!r}"
+    if expect.body_not is not None and compiled(expect.body_not).search(text):
+        return Reason.body, f"body matches {expect.body_not!r}, which it must not"
+    return None
+
+
+def needs_text(expect: HttpExpect) -> bool:
+    return expect.body is not None or expect.body_not is not None
