@@ -8,7 +8,6 @@ flight (bounded exit 0), and the start-up refusals.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import re
 import signal
@@ -16,16 +15,12 @@ import sys
 from pathlib import Path
 
 import aiohttp
-import pytest
 from aiohttp import web
 
 from tests.daemon_support import service_doc, write_catalogue, write_service
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("slamon.probes") is None, reason="needs slamon.probes"
-)
 
 
 class Target:
