@@ -9,6 +9,7 @@ from slamon.core.model import Budgeting, LatencyObjective, Period
 from slamon.core.sla.rollup import ALL_MINUTES, DayRollup
 
 UTC = dt.UTC
+ONES = bytes([1]) * 1440
 
 
 def utc(*args) -> dt.datetime:
@@ -57,6 +58,6 @@ def rollups(
             continue
         b = bad_bits.get(day, 0)
         good = ALL_MINUTES & ~b
-        goods = bytes(1 if good >> i & 1 else 0 for i in range(1440))
-        out[day] = DayRollup(vantage, service, day, ALL_MINUTES, good, ALL_MINUTES, ALL_MINUTES, bytes([1]) * 1440, goods)
+        goods = bytes(1 if good >> i & 1 else 0 for i in range(1440)) if b else ONES
+        out[day] = DayRollup(vantage, service, day, ALL_MINUTES, good, ALL_MINUTES, ALL_MINUTES, ONES, goods)
     return out
