@@ -18,13 +18,14 @@ from slamon.core.model import (
     OneOffMaintenance,
     Period,
     RecurringMaintenance,
+    StepsObjective,
 )
 from slamon.core.sla.calendar import OfficeCalendar
 from slamon.core.sla.context import ServiceContext, TargetSegment
 from slamon.core.sla.exclusions import Exclusion
 from slamon.core.sla.maintenance import MaintenanceSchedule
 from slamon.core.sla.masks import MaskCache, is_eligible
-from slamon.core.sla.measure import AVAILABILITY, LATENCY, UNPLANNED_OUTAGES, measure_service
+from slamon.core.sla.measure import AVAILABILITY, LATENCY, STEPS, UNPLANNED_OUTAGES, measure_service
 from slamon.core.sla.periods import PeriodWindow, parse_period
 from tests.sla_oracle import WEEKDAYS, oracle, random_rollups
 
@@ -161,7 +162,7 @@ def _days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _check_counts(m, t) -> None:
+def _check_counts(m, t, timed: bool = True) -> None:
     assert m.window_minutes == t.window
     assert m.eligible_minutes == t.eligible
     assert m.outside_hours_minutes == t.outside_hours
@@ -170,8 +171,9 @@ def _check_counts(m, t) -> None:
     assert m.observed_minutes == t.observed
     assert m.unobserved_minutes == t.eligible - t.observed
     assert m.good_minutes == t.good
-    assert m.fast_minutes == t.fast
-    assert m.steps_ok_minutes == t.steps_ok
+    # fast and steps_ok minutes are counted only under latency and steps objectives
+    assert m.fast_minutes == (t.fast if timed else 0)
+    assert m.steps_ok_minutes == (t.steps_ok if timed else 0)
     assert m.outage_runs == t.outage_runs
     assert m.window_minutes == (
         m.eligible_minutes + m.outside_hours_minutes + m.maintenance_minutes + m.excluded_minutes
@@ -188,6 +190,7 @@ def test_engine_matches_the_minute_by_minute_oracle(sc):
         sc["availability"],
         sc["budgeting"],
         latency=_latency(95.0),
+        steps=StepsObjective.model_validate({"max_duration": "10s", "percent": 98.0}),
         unplanned_outages=0,
     )
     now = sc["end"] + dt.timedelta(days=1)
@@ -207,9 +210,13 @@ def test_engine_matches_the_minute_by_minute_oracle(sc):
     else:
         assert avail.actual == float(Fraction(good, total))
         assert avail.met == (Fraction(good, total) >= target)
-    lat = m.objectives[LATENCY]
+    lat, steps = m.objectives[LATENCY], m.objectives[STEPS]
     if t.observed:
         assert lat.met == (Fraction(t.fast, t.observed) >= Fraction(95, 100))
+        assert steps.met == (Fraction(t.steps_ok, t.observed) >= Fraction(98, 100))
+        assert steps.actual == t.steps_ok / t.observed
+    else:
+        assert lat.met is None and steps.met is None
     out = m.objectives[UNPLANNED_OUTAGES]
     assert out.actual == t.bad
     assert out.met == (None if t.observed == 0 else t.bad == 0)
@@ -299,5 +306,5 @@ def test_whole_months_across_dst_match_the_oracle(tz, label, data):
         ctx, "unog", period, [TargetSegment(None, _sla(99.5, Budgeting.timeslices))], rollups, now, MaskCache()
     )
     t = oracle(period.start, period.end, tz, sc["calendar"], sc["maintenance"], sc["exclusions"], rollups)
-    _check_counts(m, t)
+    _check_counts(m, t, timed=False)
     assert m.closed

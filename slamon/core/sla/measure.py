@@ -75,8 +75,8 @@ class PartMeasure:
     eligible: int = 0
     observed: int = 0
     good: int = 0
-    fast: int = 0
-    steps_ok: int = 0
+    fast: int = 0  # counted only under a latency objective
+    steps_ok: int = 0  # counted only under a steps objective
     outside_hours: int = 0
     maintenance: int = 0
     excluded: int = 0
@@ -117,8 +117,8 @@ class Measures:
     eligible_minutes: int
     observed_minutes: int
     good_minutes: int
-    fast_minutes: int
-    steps_ok_minutes: int
+    fast_minutes: int  # in parts with a latency objective (0 without one)
+    steps_ok_minutes: int  # in parts with a steps objective (0 without one)
     outside_hours_minutes: int
     maintenance_minutes: int
     excluded_minutes: int
@@ -289,6 +289,8 @@ def _measure_part(
 ) -> PartMeasure:
     plan = cache.plan(scope, first, end)
     occurrences = sla.budgeting == Budgeting.occurrences
+    want_fast = sla.latency is not None  # counted only where an objective needs them
+    want_steps = sla.steps is not None
     observed_n = good_n = fast_n = steps_n = runs_n = total_r = good_r = 0
     carry = 0
     previous: dt.date | None = None
@@ -313,8 +315,10 @@ def _measure_part(
         good = rollup.good & obs
         observed_n += obs.bit_count()
         good_n += good.bit_count()
-        fast_n += (rollup.fast & obs).bit_count()
-        steps_n += (rollup.steps_ok & obs).bit_count()
+        if want_fast:
+            fast_n += (rollup.fast & obs).bit_count()
+        if want_steps:
+            steps_n += (rollup.steps_ok & obs).bit_count()
         bad = obs ^ good
         if bad:
             runs_n += (bad & ~((bad << 1) | carry)).bit_count()
