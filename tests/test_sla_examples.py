@@ -290,3 +290,25 @@ def test_current_targets_follow_the_catalogue_revision():
     (seg,) = current_targets(svc, tier)
     assert seg.sla.availability == 99.9 and seg.sla.schedule == "business-hours"
     assert ALL_MINUTES.bit_count() == 1440
+
+
+def test_a_quarter_combined_from_its_months_equals_the_quarter_measured_directly():
+    from slamon.core.sla.measure import combine_measures
+
+    tz = "America/New_York"
+    quarter = parse_period("2026-Q4", tz)
+    data = rollups(quarter.utc_days(), bad=[(utc(2026, 10, 7, 12), 1), (utc(2026, 12, 7, 12), 1)])
+    ctx = _ctx(tz)
+    targets = [TargetSegment(None, sla(99.9, unplanned_outages=1))]
+    now = utc(2027, 1, 5)
+    direct = measure_service(ctx, "v", quarter, targets, data, now, MaskCache())
+    months = [
+        measure_service(ctx, "v", parse_period(label, tz), targets, data, now, MaskCache())
+        for label in ("2026-12", "2026-10", "2026-11")  # any order
+    ]
+    assert all(m.objectives[UNPLANNED_OUTAGES].met for m in months)  # one bad minute each at most
+    combined = combine_measures(months, quarter, now)
+    assert combined.to_dict() == direct.to_dict()
+    assert combined.objectives[UNPLANNED_OUTAGES].met is False  # two in the quarter, one allowed
+    with pytest.raises(ValueError):
+        combine_measures(months[:2], quarter, now)  # October and December do not meet

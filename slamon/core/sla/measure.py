@@ -36,6 +36,7 @@ A verdict (``met``) is ``None`` when nothing was observed: unobserved is never g
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -220,18 +221,28 @@ class Measures:
                 for name, o in self.objectives.items()
             },
             "met": self.met,
-            "parts": [
-                {
-                    "start": p.start.isoformat(),
-                    "end": p.end.isoformat(),
-                    "availability_target": p.sla.availability,
-                    "eligible_seconds": 60 * p.eligible,
-                    "observed_seconds": 60 * p.observed,
-                    "good_seconds": 60 * p.good,
-                }
-                for p in self.parts
-            ],
+            "parts": [part_dict(p) for p in self.parts],
         }
+
+
+def part_dict(p: PartMeasure) -> dict[str, Any]:
+    """A part as plain data: its span, the targets in force and its minute counts."""
+    return {
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "targets": {
+            "availability": p.sla.availability,
+            "latency_percent": p.sla.latency.percent if p.sla.latency else None,
+            "latency_threshold_seconds": p.sla.latency.threshold if p.sla.latency else None,
+            "steps_percent": p.sla.steps.percent if p.sla.steps else None,
+            "unplanned_outages": p.sla.unplanned_outages,
+            "schedule": p.sla.schedule,
+            "budgeting": str(p.sla.budgeting),
+        },
+        "minutes": {k: getattr(p, k) for k in _ADDITIVE if k not in ("outage_runs", "results_total", "results_good")},
+        "outage_runs": p.outage_runs,
+        "results": {"total": p.results_total, "good": p.results_good},
+    }
 
 
 def combine_verdicts(verdicts: Any) -> bool | None:
@@ -462,6 +473,18 @@ def measure_service(
                 seg = candidate
         parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, first, first, rollups, cache))
 
+    return assemble(context.service_id, vantage, period, parts, _minute_to_datetime(end), now)
+
+
+def assemble(
+    service_id: str,
+    vantage: str,
+    period: PeriodWindow,
+    parts: Sequence[PartMeasure],
+    as_of: dt.datetime,
+    now: dt.datetime,
+) -> Measures:
+    """Objectives, budget and totals from the parts (all counts are additive)."""
     availability, allowed_s, consumed_s = _availability(parts)
     objectives = {AVAILABILITY: availability}
     latency = _minute_ratio(
@@ -473,14 +496,15 @@ def measure_service(
     for obj in (latency, steps, _outages(parts)):
         if obj is not None:
             objectives[obj.objective] = obj
-    period_minutes = max(period_end - first, 1)
+    first = period.start_minute
+    period_minutes = max(period.end_minute - first, 1)
     return Measures(
-        service_id=context.service_id,
+        service_id=service_id,
         vantage=vantage,
         period=period,
-        as_of=_minute_to_datetime(end),
+        as_of=as_of,
         closed=period.closed(now),
-        elapsed_ratio=(end - first) / period_minutes,
+        elapsed_ratio=min(max(epoch_minute(as_of) - first, 0) / period_minutes, 1.0),
         window_minutes=sum(p.window for p in parts),
         eligible_minutes=sum(p.eligible for p in parts),
         observed_minutes=sum(p.observed for p in parts),
@@ -498,3 +522,49 @@ def measure_service(
         objectives=objectives,
         parts=tuple(parts),
     )
+
+
+_ADDITIVE = (
+    "window",
+    "eligible",
+    "observed",
+    "good",
+    "fast",
+    "steps_ok",
+    "outside_hours",
+    "maintenance",
+    "excluded",
+    "outage_runs",
+    "results_total",
+    "results_good",
+)
+
+
+def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.datetime) -> Measures:
+    """Measures of ``period`` from measures of consecutive sub-periods that tile it (e.g.
+    a biennium from 24 closed months): every count is additive, and adjacent parts under
+    the same targets are merged so that a per-period limit (``unplanned_outages``)
+    applies to the whole period. The one approximation: an outage run that crosses a
+    sub-period boundary is counted once in each (``outage_runs`` is informational)."""
+    if not pieces:
+        raise ValueError("nothing to combine")
+    ids = {(m.service_id, m.vantage) for m in pieces}
+    if len(ids) != 1:
+        raise ValueError(f"combine_measures needs one service at one vantage (found {sorted(ids)})")
+    ordered = sorted(pieces, key=lambda m: m.period.start)
+    for a, b in itertools.pairwise(ordered):
+        if a.period.end != b.period.start:
+            raise ValueError(f"sub-periods {a.period.label} and {b.period.label} do not meet")
+    if ordered[0].period.start != period.start or ordered[-1].period.end != period.end:
+        raise ValueError(f"the sub-periods do not tile {period.label}")
+    parts: list[PartMeasure] = []
+    for m in ordered:
+        for p in m.parts:
+            if parts and parts[-1].sla == p.sla and parts[-1].end == p.start:
+                last = parts[-1]
+                counts = {k: getattr(last, k) + getattr(p, k) for k in _ADDITIVE}
+                parts[-1] = PartMeasure(last.start, p.end, p.sla, **counts)
+            elif p.window or not parts:
+                parts.append(p)
+    service_id, vantage = ids.pop()
+    return assemble(service_id, vantage, period, parts, ordered[-1].as_of, now)
