@@ -312,3 +312,39 @@ def test_a_quarter_combined_from_its_months_equals_the_quarter_measured_directly
     assert combined.objectives[UNPLANNED_OUTAGES].met is False  # two in the quarter, one allowed
     with pytest.raises(ValueError):
         combine_measures(months[:2], quarter, now)  # October and December do not meet
+
+
+def test_catalogue_contexts_share_office_calendars():
+    from slamon.core.catalogue import Catalogue
+    from slamon.core.model import IndicatorsFile, PracticesFile
+    from slamon.core.sla.context import catalogue_contexts
+
+    svc = Service.model_validate(yaml.safe_load((DATA / "design_example_service.yaml").read_text()))
+    other = svc.model_copy(update={"id": "unog-intranet", "maintenance": []})
+    office = Office(id="unog", name="Geneva", city="Geneva", timezone="Europe/Zurich",
+                    calendars={"business-hours": BUSINESS})
+    from slamon.core.model import Tier
+
+    cat = Catalogue(
+        offices={"unog": office},
+        tiers={"gold": Tier(id="gold", name="Gold", benchmark="ITIL", availability=99.5)},
+        practices=PracticesFile.model_validate(
+            {"apiVersion": "slamon/v1", "kind": "Practices", "clauses": [{"clause": "8.3.3", "title": "SLM"}]}
+        ),
+        indicators=IndicatorsFile.model_validate(
+            {"apiVersion": "slamon/v1", "kind": "Indicators",
+             "indicators": [{"id": "automated-services", "code": "(a)(i)", "title": "t", "unit": "count"}]}
+        ),
+        services={svc.id: svc, other.id: other},
+    )
+    ex = Exclusion(utc(2026, 12, 1, 9), utc(2026, 12, 1, 10), "provider", "director")
+    ctxs = catalogue_contexts(cat, {"unog-intranet": [ex]})
+    assert ctxs["unog-email"].calendars is ctxs["unog-intranet"].calendars
+    assert ctxs["unog-intranet"].maintenance is None and ctxs["unog-intranet"].exclusions == (ex,)
+    cache = MaskCache()
+    email = ctxs["unog-email"].scope(cat.sla("unog-email").schedule)
+    intranet = ctxs["unog-intranet"].scope(cat.sla("unog-intranet").schedule)
+    assert is_eligible(utc(2026, 12, 1, 9, 30), email, cache)  # Tuesday 10:30 CET
+    assert not is_eligible(utc(2026, 12, 1, 9, 30), intranet, cache)  # excluded
+    assert not is_eligible(utc(2026, 12, 25, 9, 30), email, cache)  # Christmas Day
+    assert not is_eligible(utc(2026, 12, 1, 17, 0), email, cache)  # 18:00 CET: closed

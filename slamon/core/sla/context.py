@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from slamon.core.catalogue import EffectiveSLA, effective_sla
+from slamon.core.catalogue import Catalogue, EffectiveSLA, effective_sla
 from slamon.core.model import Office, Service, Tier
 from slamon.core.sla.calendar import OfficeCalendar, office_calendars
 from slamon.core.sla.exclusions import Exclusion
@@ -71,3 +71,20 @@ def current_targets(service: Service, tier: Tier) -> list[TargetSegment]:
     """The targets of one catalogue revision, effective from its ``sla.effective`` date."""
     when = service.sla.effective if service.sla else None
     return [TargetSegment(when, effective_sla(service, tier))]
+
+
+def catalogue_contexts(
+    catalogue: Catalogue,
+    exclusions: Mapping[str, Iterable[Exclusion]] | None = None,
+) -> dict[str, ServiceContext]:
+    """A context for every service of a loaded catalogue, sharing each office's
+    calendars (build once per catalogue load; the daemon asks
+    ``is_eligible(at, contexts[sid].scope(catalogue.sla(sid).schedule), cache)``)."""
+    calendars = {oid: office_calendars(office) for oid, office in catalogue.offices.items()}
+    exclusions = exclusions or {}
+    return {
+        sid: service_context(
+            svc, catalogue.offices[svc.office], exclusions.get(sid, ()), calendars[svc.office]
+        )
+        for sid, svc in catalogue.services.items()
+    }

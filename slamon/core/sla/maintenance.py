@@ -33,7 +33,7 @@ from slamon.core.sla.periods import UTC, epoch_minute
 @dataclass(frozen=True, slots=True)
 class Recurring:
     every: str  # day | week | month
-    start_minute: int  # local minute of day
+    start_minute: int  # local minute of the date (1440 = midnight at its end)
     duration_minutes: float
     weekdays: frozenset[int] = frozenset()  # Mon=0, for every: week
     day_of_month: int = 0  # for every: month
@@ -80,7 +80,7 @@ class MaintenanceSchedule:
                 recurring.append(
                     Recurring(
                         item.every,
-                        time_to_minutes(item.start) % MINUTES_PER_DAY,
+                        time_to_minutes(item.start),  # "24:00" = 00:00 the next day
                         item.duration / 60.0,
                         frozenset(d.index for d in item.days or ()),
                         item.day_of_month or 0,
