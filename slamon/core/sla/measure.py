@@ -9,9 +9,10 @@ Definitions (docs/sla.md says the same in plain words):
   never counted as up or down); good = observed minutes where every result succeeded;
   bad = observed - good.
 - availability, ``timeslices``: good / observed minutes. ``occurrences``: good results /
-  all results in eligible minutes (from the rollups' per-minute counts).
+  all results in eligible minutes (from the rollups' per-minute counts, which are read
+  only for parts under occurrences: ``results_*`` are 0 elsewhere).
 - latency: fast / observed minutes, against ``latency.percent``; steps: steps_ok /
-  observed minutes, against ``steps.percent``.
+  observed minutes, against ``steps.percent`` (counted only in parts with that objective).
 - unplanned outages: the number of bad eligible minutes (slices), as the catalogue
   field ``unplanned_outages`` counts them; ``0`` means any bad minute breaches. Runs of
   consecutive bad minutes are reported beside it (``outage_runs``) for people.
