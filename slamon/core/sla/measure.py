@@ -1,0 +1,571 @@
+"""SLA measures of one service at one vantage over one period, from day rollups.
+
+Definitions (docs/sla.md says the same in plain words):
+
+- Minutes count only when complete: the window is ``[period start, min(period end,
+  now floored to the minute))``.
+- eligible = in the window, in service hours, not maintenance, not excluded;
+  observed = eligible with at least one result; unobserved = eligible - observed (reported,
+  never counted as up or down); good = observed minutes where every result succeeded;
+  bad = observed - good.
+- availability, ``timeslices``: good / observed minutes. ``occurrences``: good results /
+  all results in eligible minutes (from the rollups' per-minute counts, which are read
+  only for parts under occurrences: ``results_*`` are 0 elsewhere).
+- latency: fast / observed minutes, against ``latency.percent``; steps: steps_ok /
+  observed minutes, against ``steps.percent`` (counted only in parts with that objective).
+- unplanned outages: the number of bad eligible minutes (slices), as the catalogue
+  field ``unplanned_outages`` counts them; ``0`` means any bad minute breaches. Runs of
+  consecutive bad minutes are reported beside it (``outage_runs``) for people.
+- error budget = (1 - target) x observed eligible time; consumed = bad time (for
+  occurrences: the bad share of results times observed time); burn rate = consumed /
+  budget, i.e. the consumed share of the period's budget over the elapsed share, both
+  measured in observed eligible time (1 = on course to use exactly the whole budget).
+
+Target changes: ``targets`` is a list of ``TargetSegment(effective_from, sla)``. Each
+segment applies from local midnight of its date (office timezone) until the next; the
+earliest applies to everything before it too. Each part of the period is measured
+against the target then in force (history is not rewritten). The period verdict for a
+ratio objective sums the parts' allowances: met when the bad time (or results) of all
+parts together is within the sum of each part's allowance ``(1 - target_i) x total_i``
+(equivalently, the measure is at least the observed-time-weighted target). For
+``unplanned_outages`` each part must stay within its own limit. Parts without an
+objective do not count toward it.
+
+A verdict (``met``) is ``None`` when nothing was observed: unobserved is never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from slamon.core.catalogue import EffectiveSLA
+from slamon.core.model import Budgeting
+from slamon.core.sla.context import ServiceContext, TargetSegment
+from slamon.core.sla.masks import MaskCache, Scope
+from slamon.core.sla.periods import (
+    EPOCH,
+    PeriodWindow,
+    epoch_minute,
+    epoch_minute_floor,
+    local_midnight,
+)
+from slamon.core.sla.rollup import DayRollup
+
+AVAILABILITY = "availability"
+LATENCY = "latency"
+STEPS = "steps"
+UNPLANNED_OUTAGES = "unplanned_outages"
+OBJECTIVES = (AVAILABILITY, LATENCY, STEPS, UNPLANNED_OUTAGES)
+LAST_BIT = 1439
+
+
+@dataclass(frozen=True, slots=True)
+class PartMeasure:
+    """One part of the period under one set of targets (all counts in minutes)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    sla: EffectiveSLA
+    window: int = 0
+    eligible: int = 0
+    observed: int = 0
+    good: int = 0
+    fast: int = 0  # counted only under a latency objective
+    steps_ok: int = 0  # counted only under a steps objective
+    outside_hours: int = 0
+    maintenance: int = 0
+    excluded: int = 0
+    outage_runs: int = 0
+    results_total: int = 0
+    results_good: int = 0
+
+    @property
+    def bad(self) -> int:
+        return self.observed - self.good
+
+    @property
+    def unobserved(self) -> int:
+        return self.eligible - self.observed
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveResult:
+    objective: str  # availability | latency | steps | unplanned_outages
+    target: float  # percent in force at the end of the window; for outages the allowed count
+    actual: float | None  # ratio 0..1; for outages the count of bad slices; None: nothing observed
+    met: bool | None
+    unit: str  # what total/bad/allowed_bad count: minutes | results | slices
+    total: float
+    bad: float
+    allowed_bad: float
+
+
+@dataclass(frozen=True)
+class Measures:
+    service_id: str
+    vantage: str
+    period: PeriodWindow
+    as_of: dt.datetime
+    closed: bool
+    elapsed_ratio: float  # window minutes / period minutes
+    window_minutes: int
+    eligible_minutes: int
+    observed_minutes: int
+    good_minutes: int
+    fast_minutes: int  # in parts with a latency objective (0 without one)
+    steps_ok_minutes: int  # in parts with a steps objective (0 without one)
+    outside_hours_minutes: int
+    maintenance_minutes: int
+    excluded_minutes: int
+    outage_runs: int
+    results_total: int
+    results_good: int
+    budget_seconds: float
+    consumed_seconds: float
+    objectives: dict[str, ObjectiveResult] = field(default_factory=dict)
+    parts: tuple[PartMeasure, ...] = ()
+
+    @property
+    def unobserved_minutes(self) -> int:
+        return self.eligible_minutes - self.observed_minutes
+
+    @property
+    def bad_minutes(self) -> int:
+        return self.observed_minutes - self.good_minutes
+
+    def seconds(self, what: str) -> int:
+        """``seconds("eligible")`` etc.: a minute count as seconds."""
+        return 60 * getattr(self, f"{what}_minutes")
+
+    @property
+    def availability(self) -> float | None:
+        obj = self.objectives.get(AVAILABILITY)
+        return obj.actual if obj else None
+
+    @property
+    def remaining_seconds(self) -> float:
+        return self.budget_seconds - self.consumed_seconds
+
+    @property
+    def burn_rate(self) -> float:
+        """Consumed / budget; ``inf`` when something was consumed of a zero budget."""
+        if self.consumed_seconds == 0:
+            return 0.0
+        if self.budget_seconds == 0:
+            return math.inf
+        return self.consumed_seconds / self.budget_seconds
+
+    @property
+    def remaining_ratio(self) -> float:
+        """Share of the budget left: 1 untouched, 0 used up, below 0 overspent."""
+        return 1.0 - self.burn_rate
+
+    @property
+    def met(self) -> bool | None:
+        return combine_verdicts(o.met for o in self.objectives.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (``inf`` written as null)."""
+
+        def num(x: float) -> float | None:
+            return None if math.isinf(x) else x
+
+        return {
+            "service": self.service_id,
+            "vantage": self.vantage,
+            "period": self.period.label,
+            "start": self.period.start.isoformat(),
+            "end": self.period.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "closed": self.closed,
+            "elapsed_ratio": self.elapsed_ratio,
+            "seconds": {
+                k: self.seconds(k)
+                for k in (
+                    "window",
+                    "eligible",
+                    "observed",
+                    "unobserved",
+                    "good",
+                    "bad",
+                    "outside_hours",
+                    "maintenance",
+                    "excluded",
+                )
+            },
+            "results": {"total": self.results_total, "good": self.results_good},
+            "outage_runs": self.outage_runs,
+            "error_budget": {
+                "budget_seconds": self.budget_seconds,
+                "consumed_seconds": self.consumed_seconds,
+                "remaining_seconds": self.remaining_seconds,
+                "remaining_ratio": num(self.remaining_ratio),
+                "burn_rate": num(self.burn_rate),
+            },
+            "objectives": {
+                name: {
+                    "target": o.target,
+                    "actual": o.actual,
+                    "met": o.met,
+                    "unit": o.unit,
+                    "total": o.total,
+                    "bad": o.bad,
+                    "allowed_bad": o.allowed_bad,
+                }
+                for name, o in self.objectives.items()
+            },
+            "met": self.met,
+            "parts": [part_dict(p) for p in self.parts],
+        }
+
+
+def part_dict(p: PartMeasure) -> dict[str, Any]:
+    """A part as plain data: its span, the targets in force and its minute counts."""
+    return {
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "targets": {
+            "availability": p.sla.availability,
+            "latency_percent": p.sla.latency.percent if p.sla.latency else None,
+            "latency_threshold_seconds": p.sla.latency.threshold if p.sla.latency else None,
+            "steps_percent": p.sla.steps.percent if p.sla.steps else None,
+            "unplanned_outages": p.sla.unplanned_outages,
+            "schedule": p.sla.schedule,
+            "budgeting": str(p.sla.budgeting),
+        },
+        "minutes": {k: getattr(p, k) for k in _ADDITIVE if k not in ("outage_runs", "results_total", "results_good")},
+        "outage_runs": p.outage_runs,
+        "results": {"total": p.results_total, "good": p.results_good},
+    }
+
+
+def combine_verdicts(verdicts: Any) -> bool | None:
+    """False if any is False; else None if any is None (or there are none); else True."""
+    seen = False
+    unknown = False
+    for v in verdicts:
+        seen = True
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    if not seen or unknown:
+        return None
+    return True
+
+
+@lru_cache(maxsize=4096)
+def runs_of(mask: int) -> tuple[tuple[int, int], ...]:
+    """Runs of set bits as ``(first, end)``. Eligible masks repeat across services and
+    days, so this is memoised (pure)."""
+    out = []
+    pos = 0
+    while mask:
+        low = (mask & -mask).bit_length() - 1
+        mask >>= low
+        pos += low
+        length = (~mask & (mask + 1)).bit_length() - 1
+        out.append((pos, pos + length))
+        mask >>= length
+        pos += length
+    return tuple(out)
+
+
+def _minute_to_datetime(minute: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(minutes=minute)
+
+
+def _segment_start(seg: TargetSegment, timezone: str) -> int | None:
+    when = seg.effective_from
+    if when is None:
+        return None
+    if isinstance(when, dt.datetime):
+        return epoch_minute(when)
+    return epoch_minute(local_midnight(when, timezone))
+
+
+def _measure_part(
+    scope: Scope,
+    sla: EffectiveSLA,
+    first: int,
+    end: int,
+    rollups: Mapping[dt.date, DayRollup],
+    cache: MaskCache,
+) -> PartMeasure:
+    plan = cache.plan(scope, first, end)
+    occurrences = sla.budgeting == Budgeting.occurrences
+    want_fast = sla.latency is not None  # counted only where an objective needs them
+    want_steps = sla.steps is not None
+    observed_n = good_n = fast_n = steps_n = runs_n = total_r = good_r = 0
+    carry = 0
+    previous: dt.date | None = None
+    one_day = dt.timedelta(days=1)
+    for day, elig in zip(plan.days, plan.eligible, strict=True):
+        rollup = rollups.get(day)
+        if rollup is None or not elig:
+            carry = 0
+            continue
+        if previous is None or day - previous != one_day:
+            carry = 0
+        previous = day
+        obs = rollup.observed & elig
+        if occurrences:
+            totals, goods = rollup.total_counts, rollup.good_counts
+            for a, b in runs_of(elig):
+                total_r += sum(totals[a:b])
+                good_r += sum(goods[a:b])
+        if not obs:
+            carry = 0
+            continue
+        good = rollup.good & obs
+        observed_n += obs.bit_count()
+        good_n += good.bit_count()
+        if want_fast:
+            fast_n += (rollup.fast & obs).bit_count()
+        if want_steps:
+            steps_n += (rollup.steps_ok & obs).bit_count()
+        bad = obs ^ good
+        if bad:
+            runs_n += (bad & ~((bad << 1) | carry)).bit_count()
+        carry = (bad >> LAST_BIT) & 1
+    return PartMeasure(
+        _minute_to_datetime(first),
+        _minute_to_datetime(end),
+        sla,
+        window=plan.window_minutes,
+        eligible=plan.eligible_minutes,
+        observed=observed_n,
+        good=good_n,
+        fast=fast_n,
+        steps_ok=steps_n,
+        outside_hours=plan.outside_hours_minutes,
+        maintenance=plan.maintenance_minutes,
+        excluded=plan.excluded_minutes,
+        outage_runs=runs_n,
+        results_total=total_r,
+        results_good=good_r,
+    )
+
+
+def _pct(value: float) -> Fraction:
+    return Fraction(str(value)) / 100
+
+
+def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, Fraction, Fraction]:
+    allowed_s = consumed_s = Fraction(0)
+    observed = 0
+    kinds = {p.sla.budgeting for p in parts}
+    total = bad = Fraction(0)
+    allowed = Fraction(0)
+    for p in parts:
+        share = 1 - _pct(p.sla.availability)
+        observed += p.observed
+        allowed_s += share * p.observed * 60
+        if p.sla.budgeting == Budgeting.occurrences:
+            p_total, p_bad = p.results_total, p.results_total - p.results_good
+            if p_total:
+                consumed_s += Fraction(p_bad, p_total) * p.observed * 60
+        else:
+            p_total, p_bad = p.observed, p.bad
+            consumed_s += p_bad * 60
+        total += p_total
+        bad += p_bad
+        allowed += share * p_total
+    if len(kinds) == 1:
+        unit = "results" if Budgeting.occurrences in kinds else "minutes"
+        actual = float(1 - bad / total) if total else None
+        known = total > 0
+    else:  # mixed budgeting across a target change: compare in time
+        unit = "minutes"
+        total, bad, allowed = Fraction(observed), consumed_s / 60, allowed_s / 60
+        actual = float(1 - consumed_s / (observed * 60)) if observed else None
+        known = observed > 0
+    met = (consumed_s <= allowed_s) if known else None
+    result = ObjectiveResult(
+        AVAILABILITY,
+        parts[-1].sla.availability,
+        actual,
+        met,
+        unit,
+        float(total),
+        float(bad),
+        float(allowed),
+    )
+    return result, allowed_s, consumed_s
+
+
+def _minute_ratio(
+    name: str, parts: Sequence[PartMeasure], percent_of: Any, good_of: Any
+) -> ObjectiveResult | None:
+    mine = [p for p in parts if percent_of(p.sla) is not None]
+    if not mine:
+        return None
+    total = sum(p.observed for p in mine)
+    good = sum(good_of(p) for p in mine)
+    allowed = sum((1 - _pct(percent_of(p.sla))) * p.observed for p in mine)
+    bad = total - good
+    return ObjectiveResult(
+        name,
+        percent_of(mine[-1].sla),
+        good / total if total else None,
+        (bad <= allowed) if total else None,
+        "minutes",
+        float(total),
+        float(bad),
+        float(allowed),
+    )
+
+
+def _outages(parts: Sequence[PartMeasure]) -> ObjectiveResult | None:
+    mine = [p for p in parts if p.sla.unplanned_outages is not None]
+    if not mine:
+        return None
+    observed = sum(p.observed for p in mine)
+    bad = sum(p.bad for p in mine)
+    met = all(p.bad <= p.sla.unplanned_outages for p in mine) if observed else None  # type: ignore[operator]
+    limit = mine[-1].sla.unplanned_outages
+    assert limit is not None
+    return ObjectiveResult(
+        UNPLANNED_OUTAGES, float(limit), float(bad), met, "slices", float(observed), float(bad), float(limit)
+    )
+
+
+def measure_service(
+    context: ServiceContext,
+    vantage: str,
+    period: PeriodWindow,
+    targets: Sequence[TargetSegment],
+    rollups: Mapping[dt.date, DayRollup],
+    now: dt.datetime,
+    cache: MaskCache,
+) -> Measures:
+    """Measures of ``context.service_id`` seen from ``vantage`` over ``period`` as of ``now``.
+
+    ``rollups`` maps UTC days to that service's rollups at that vantage; a missing day
+    was not observed at all.
+    """
+    if not targets:
+        raise ValueError(f"{context.service_id}: no targets to measure against")
+    first = period.start_minute
+    period_end = period.end_minute
+    end = max(first, min(period_end, epoch_minute_floor(now)))
+    starts = [_segment_start(s, context.timezone) for s in targets]
+    order = sorted(range(len(targets)), key=lambda i: (starts[i] is not None, starts[i] or 0))
+    bounds = [(starts[i], targets[i]) for i in order]
+    parts: list[PartMeasure] = []
+    for k, (seg_start, seg) in enumerate(bounds):
+        a = first if k == 0 or seg_start is None else max(first, seg_start)
+        nxt = bounds[k + 1][0] if k + 1 < len(bounds) else None
+        b = end if nxt is None else min(end, nxt)
+        if b <= a:
+            continue
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, rollups, cache))
+    if not parts:  # nothing elapsed yet: one empty part under the first target in force
+        seg = bounds[0][1]
+        for seg_start, candidate in bounds:
+            if seg_start is None or seg_start <= first:
+                seg = candidate
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, first, first, rollups, cache))
+
+    return assemble(context.service_id, vantage, period, parts, _minute_to_datetime(end), now)
+
+
+def assemble(
+    service_id: str,
+    vantage: str,
+    period: PeriodWindow,
+    parts: Sequence[PartMeasure],
+    as_of: dt.datetime,
+    now: dt.datetime,
+) -> Measures:
+    """Objectives, budget and totals from the parts (all counts are additive)."""
+    availability, allowed_s, consumed_s = _availability(parts)
+    objectives = {AVAILABILITY: availability}
+    latency = _minute_ratio(
+        LATENCY, parts, lambda s: s.latency.percent if s.latency else None, lambda p: p.fast
+    )
+    steps = _minute_ratio(
+        STEPS, parts, lambda s: s.steps.percent if s.steps else None, lambda p: p.steps_ok
+    )
+    for obj in (latency, steps, _outages(parts)):
+        if obj is not None:
+            objectives[obj.objective] = obj
+    first = period.start_minute
+    period_minutes = max(period.end_minute - first, 1)
+    return Measures(
+        service_id=service_id,
+        vantage=vantage,
+        period=period,
+        as_of=as_of,
+        closed=period.closed(now),
+        elapsed_ratio=min(max(epoch_minute(as_of) - first, 0) / period_minutes, 1.0),
+        window_minutes=sum(p.window for p in parts),
+        eligible_minutes=sum(p.eligible for p in parts),
+        observed_minutes=sum(p.observed for p in parts),
+        good_minutes=sum(p.good for p in parts),
+        fast_minutes=sum(p.fast for p in parts),
+        steps_ok_minutes=sum(p.steps_ok for p in parts),
+        outside_hours_minutes=sum(p.outside_hours for p in parts),
+        maintenance_minutes=sum(p.maintenance for p in parts),
+        excluded_minutes=sum(p.excluded for p in parts),
+        outage_runs=sum(p.outage_runs for p in parts),
+        results_total=sum(p.results_total for p in parts),
+        results_good=sum(p.results_good for p in parts),
+        budget_seconds=float(allowed_s),
+        consumed_seconds=float(consumed_s),
+        objectives=objectives,
+        parts=tuple(parts),
+    )
+
+
+_ADDITIVE = (
+    "window",
+    "eligible",
+    "observed",
+    "good",
+    "fast",
+    "steps_ok",
+    "outside_hours",
+    "maintenance",
+    "excluded",
+    "outage_runs",
+    "results_total",
+    "results_good",
+)
+
+
+def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.datetime) -> Measures:
+    """Measures of ``period`` from measures of consecutive sub-periods that tile it (e.g.
+    a biennium from 24 closed months): every count is additive, and adjacent parts under
+    the same targets are merged so that a per-period limit (``unplanned_outages``)
+    applies to the whole period. The one approximation: an outage run that crosses a
+    sub-period boundary is counted once in each (``outage_runs`` is informational)."""
+    if not pieces:
+        raise ValueError("nothing to combine")
+    ids = {(m.service_id, m.vantage) for m in pieces}
+    if len(ids) != 1:
+        raise ValueError(f"combine_measures needs one service at one vantage (found {sorted(ids)})")
+    ordered = sorted(pieces, key=lambda m: m.period.start)
+    for a, b in itertools.pairwise(ordered):
+        if a.period.end != b.period.start:
+            raise ValueError(f"sub-periods {a.period.label} and {b.period.label} do not meet")
+    if ordered[0].period.start != period.start or ordered[-1].period.end != period.end:
+        raise ValueError(f"the sub-periods do not tile {period.label}")
+    parts: list[PartMeasure] = []
+    for m in ordered:
+        for p in m.parts:
+            if parts and parts[-1].sla == p.sla and parts[-1].end == p.start:
+                last = parts[-1]
+                counts = {k: getattr(last, k) + getattr(p, k) for k in _ADDITIVE}
+                parts[-1] = PartMeasure(last.start, p.end, p.sla, **counts)
+            elif p.window or not parts:
+                parts.append(p)
+    service_id, vantage = ids.pop()
+    return assemble(service_id, vantage, period, parts, ordered[-1].as_of, now)

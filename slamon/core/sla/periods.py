@@ -1,0 +1,190 @@
+"""SLA periods as half-open UTC intervals, cut at midnight in the office's timezone.
+
+Labels: ``2026-11`` (month), ``2026-Q3`` (quarter), ``2026`` (year), ``2026-2027``
+(biennium: two calendar years starting in an even year), ``rolling-30d`` (the 30 x 24
+hours ending at ``now``, floored to the minute).
+
+A calendar period starts at local midnight of its first day. Where local midnight does
+not exist (a zone that springs forward at 00:00) it starts at the first instant the
+clock shows after the gap; where it repeats, at its first occurrence. All the office
+zones of DESIGN.md change at 01:00-03:00 local, so their periods start at true midnight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from slamon.core.model import Period
+
+UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+ROLLING_LABEL = "rolling-30d"
+ROLLING_SECONDS = 30 * 86400
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_BIENNIUM = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+class PeriodError(ValueError):
+    """A period label that cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodWindow:
+    """One SLA period: ``[start, end)`` as UTC instants, and how it was named."""
+
+    kind: Period
+    label: str
+    start: dt.datetime
+    end: dt.datetime
+    timezone: str
+
+    def closed(self, now: dt.datetime) -> bool:
+        """Over and final. A rolling window moves with ``now``: it never closes."""
+        return self.kind != Period.rolling_30d and self.end <= now
+
+    def contains(self, at: dt.datetime) -> bool:
+        return self.start <= at < self.end
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def start_minute(self) -> int:
+        """Start as whole minutes since the Unix epoch."""
+        return epoch_minute(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        return epoch_minute(self.end)
+
+    def utc_days(self) -> list[dt.date]:
+        """The UTC days this period touches, in order."""
+        first = self.start.astimezone(UTC).date()
+        last = (self.end - dt.timedelta(microseconds=1)).astimezone(UTC).date()
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def epoch_minute(at: dt.datetime) -> int:
+    """Whole minutes since the epoch, rounded up: the first minute starting at or after ``at``."""
+    _aware(at)
+    micro = (at - EPOCH) // dt.timedelta(microseconds=1)
+    return -(-micro // 60_000_000)
+
+
+def epoch_minute_floor(at: dt.datetime) -> int:
+    """Whole minutes since the epoch, rounded down: the minute that contains ``at``."""
+    _aware(at)
+    return ((at - EPOCH) // dt.timedelta(microseconds=1)) // 60_000_000
+
+
+def floor_minute(at: dt.datetime) -> dt.datetime:
+    _aware(at)
+    at = at.astimezone(UTC)
+    return at.replace(second=0, microsecond=0)
+
+
+def _aware(at: dt.datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"a naive datetime cannot be placed in UTC: {at!r}")
+
+
+def local_midnight(day: dt.date, timezone: str) -> dt.datetime:
+    """The UTC instant at which ``day`` begins in ``timezone`` (see module doc for gaps)."""
+    local = dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone))
+    return local.astimezone(UTC)
+
+
+def _calendar_window(kind: Period, label: str, first: dt.date, after: dt.date, tz: str) -> PeriodWindow:
+    return PeriodWindow(kind, label, local_midnight(first, tz), local_midnight(after, tz), tz)
+
+
+def month(year: int, month_: int, timezone: str) -> PeriodWindow:
+    after = dt.date(year + 1, 1, 1) if month_ == 12 else dt.date(year, month_ + 1, 1)
+    return _calendar_window(Period.month, f"{year:04d}-{month_:02d}", dt.date(year, month_, 1), after, timezone)
+
+
+def quarter(year: int, q: int, timezone: str) -> PeriodWindow:
+    first = dt.date(year, 3 * (q - 1) + 1, 1)
+    after = dt.date(year + 1, 1, 1) if q == 4 else dt.date(year, 3 * q + 1, 1)
+    return _calendar_window(Period.quarter, f"{year:04d}-Q{q}", first, after, timezone)
+
+
+def year(year_: int, timezone: str) -> PeriodWindow:
+    return _calendar_window(
+        Period.year, f"{year_:04d}", dt.date(year_, 1, 1), dt.date(year_ + 1, 1, 1), timezone
+    )
+
+
+def biennium(first_year: int, timezone: str) -> PeriodWindow:
+    if first_year % 2:
+        raise PeriodError(f"a biennium starts in an even year (found {first_year})")
+    return _calendar_window(
+        Period.biennium,
+        f"{first_year:04d}-{first_year + 1:04d}",
+        dt.date(first_year, 1, 1),
+        dt.date(first_year + 2, 1, 1),
+        timezone,
+    )
+
+
+def rolling_30d(now: dt.datetime) -> PeriodWindow:
+    end = floor_minute(now)
+    start = end - dt.timedelta(seconds=ROLLING_SECONDS)
+    return PeriodWindow(Period.rolling_30d, ROLLING_LABEL, start, end, "UTC")
+
+
+def parse_period(label: str, timezone: str, now: dt.datetime | None = None) -> PeriodWindow:
+    """Read a period label; ``now`` is needed only for ``rolling-30d``."""
+    text = label.strip()
+    if text in (ROLLING_LABEL, "rolling 30d", "rolling-30"):
+        if now is None:
+            raise PeriodError("a rolling period needs the current time")
+        return rolling_30d(now)
+    if m := _MONTH.match(text):
+        return month(int(m.group(1)), int(m.group(2)), timezone)
+    if m := _QUARTER.match(text):
+        return quarter(int(m.group(1)), int(m.group(2)), timezone)
+    if m := _YEAR.match(text):
+        return year(int(m.group(1)), timezone)
+    if m := _BIENNIUM.match(text):
+        first, second = int(m.group(1)), int(m.group(2))
+        if second != first + 1 or first % 2:
+            raise PeriodError(
+                f"a biennium is two calendar years starting in an even year, e.g. 2026-2027 (found {text})"
+            )
+        return biennium(first, timezone)
+    raise PeriodError(
+        f"unknown period {label!r}: use 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d"
+    )
+
+
+def period_containing(kind: Period, at: dt.datetime, timezone: str) -> PeriodWindow:
+    """The period of ``kind`` that contains ``at`` (for rolling: the 30 days ending at ``at``)."""
+    _aware(at)
+    if kind == Period.rolling_30d:
+        return rolling_30d(at)
+    local = at.astimezone(ZoneInfo(timezone))
+    y = local.year
+    if kind == Period.month:
+        return month(y, local.month, timezone)
+    if kind == Period.quarter:
+        return quarter(y, (local.month - 1) // 3 + 1, timezone)
+    if kind == Period.year:
+        return year(y, timezone)
+    if kind == Period.biennium:
+        return biennium(y - y % 2, timezone)
+    raise PeriodError(f"unknown period kind {kind!r}")
+
+
+def previous_period(window: PeriodWindow) -> PeriodWindow:
+    """The calendar period just before ``window`` (a rolling window: the 30 days before it)."""
+    if window.kind == Period.rolling_30d:
+        return rolling_30d(window.start)
+    return period_containing(window.kind, window.start - dt.timedelta(seconds=1), window.timezone)
