@@ -11,6 +11,13 @@ prometheus_client does, so the output is byte for byte what
 
 The helpers below (``Spec``, ``LineFormatter``, ``family_header``) are what such a
 collector uses to produce identical lines.
+
+Wiring (in the daemon; call it on the event loop, like ``collect()``, since it reads
+state the loop mutates)::
+
+    registry = CollectorRegistry()            # private, never the global one
+    registry.register(SlamonCollector(runtime))
+    body, content_type = render(registry, request.headers.get("Accept"))
 """
 
 from __future__ import annotations

@@ -166,8 +166,9 @@ def _service_samples(recs: Sequence[ProbeRecord], latency: bool) -> list[Sample]
     return out
 
 
-def _sla_base(snap: SlaSnapshot) -> tuple[str, ...]:
-    return (snap.vantage, snap.office, snap.service_id)
+def _sla_base(key: tuple[str, str], snap: SlaSnapshot) -> tuple[str, ...]:
+    """Labels from the ``Runtime.sla`` key, so two snapshots never make one series."""
+    return (key[0], snap.office, key[1])
 
 
 def _sla_samples(snap: SlaSnapshot) -> list[Sample]:
@@ -229,6 +230,8 @@ def _daemon_families(runtime: Runtime) -> list[Metric]:
         for bt in cat.indicators.targets:
             for office, per_indicator in bt.offices.items():
                 for ind, pair in per_indicator.items():
+                    if (office, ind.value, bt.biennium) in seen:  # a biennium listed twice
+                        continue
                     seen.add((office, ind.value, bt.biennium))
                     target.add_metric((office, ind.value, bt.biennium), pair.target)
                     baseline.add_metric((office, ind.value, bt.biennium), pair.baseline)
@@ -354,8 +357,8 @@ class SlamonCollector(Collector):
         for (vantage, sid), members in groups.items():
             base = (vantage, _office_of(cat, sid), sid)
             yield base, _service_samples([rec for _, rec in members], _has_latency_objective(cat, sid))
-        for snap in rt.sla.values():
-            yield _sla_base(snap), _sla_samples(snap)
+        for key, snap in rt.sla.items():
+            yield _sla_base(key, snap), _sla_samples(snap)
         yield (), _catalogue_samples(cat)
 
     # -- cached path: the same output, re-rendering only what changed
@@ -426,7 +429,7 @@ class SlamonCollector(Collector):
         for key, snap in rt.sla.items():
             cached = old_sla.get(key)
             if cached is None or cached[0] is not snap:
-                cached = (snap, part(SERVICE, _sla_base(snap), _sla_samples(snap), L_OBJECTIVE, n_sla))
+                cached = (snap, part(SERVICE, _sla_base(key, snap), _sla_samples(snap), L_OBJECTIVE, n_sla))
                 rerendered += 1
             new_sla[key] = cached
             sla_texts.append(cached[1])

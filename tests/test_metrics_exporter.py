@@ -274,6 +274,7 @@ def test_cached_renderer_matches_prometheus_client_as_state_changes(runtime):
     reg.register(collector)
     assert _same(reg, collector) > 0
     assert _same(reg, collector) == 0  # nothing changed: nothing re-rendered
+    assert render(collector, "") == render(reg, "")  # a collector alone renders the same
 
     # one new result: that probe and its service only
     runtime.observations.record(result("unhq", "unhq-erp", "login", "journey", T0 + 120, success=False,
