@@ -58,6 +58,8 @@ PROBE_SPECS = (
     Spec("slamon_probe_failures", "counter", "Failed probe results by reason.", (*PROBE, "reason")),
     Spec("slamon_journey_step_duration_seconds", "gauge", "Duration of each step of the last journey, in seconds.", (*PROBE, "step")),
     Spec("slamon_journey_step_success", "gauge", "Whether each step of the last journey succeeded (1) or not (0).", (*PROBE, "step")),
+    Spec("probe_http_version", "gauge", "HTTP version of the last response (1.1, 2).", PROBE),
+    Spec("probe_tls_version", "info", "TLS version the last probe negotiated.", (*PROBE, "version")),
 )
 # --- families fed per (vantage, service) (cached per group of probes)
 SERVICE_SPECS = (
@@ -84,13 +86,20 @@ CATALOGUE_SPECS = (
 CACHED_SPECS = PROBE_SPECS + SERVICE_SPECS + SLA_SPECS + CATALOGUE_SPECS
 (
     P_SUCCESS, P_DURATION, P_STATUS, P_PHASE, P_SSL, P_CERT, P_DNS, P_IP, P_REGEX,
-    P_RESULTS, P_FAILURES, P_STEP_DURATION, P_STEP_SUCCESS,
+    P_RESULTS, P_FAILURES, P_STEP_DURATION, P_STEP_SUCCESS, P_HTTP_VERSION, P_TLS_VERSION,
     S_UP, S_STATE, S_EVENTS, S_GOOD,
     L_OBJECTIVE, L_MEASURE, L_BUDGET, L_BURN, L_PERIOD_END, L_BREACH,
     C_INFO, C_SERVICES,
 ) = range(len(CACHED_SPECS))
 
 HTTP_KINDS = ("http", "journey")
+# ssl's names for TLS versions -> blackbox_exporter's label values (anything else: no series)
+TLS_VERSIONS = {
+    "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3",
+    "TLS 1.0": "TLS 1.0", "TLS 1.1": "TLS 1.1", "TLS 1.2": "TLS 1.2", "TLS 1.3": "TLS 1.3",
+}
+HTTP_VERSIONS = {"HTTP/1.0": 1.0, "HTTP/1.1": 1.1, "HTTP/2": 2.0, "HTTP/2.0": 2.0, "HTTP/3": 3.0,
+                 "1.0": 1.0, "1.1": 1.1, "2": 2.0, "2.0": 2.0, "3": 3.0}
 REGEX_KINDS = ("http", "journey", "tcp")
 
 Sample = tuple[int, tuple[str, ...], float]  # (family, extra label values after the base, value)
@@ -123,6 +132,10 @@ def _probe_samples(rec: ProbeRecord) -> list[Sample]:
             out.append((P_PHASE, (phase,), phases.get(phase, 0.0)))
         tls = o.tls_version is not None or o.cert_expiry_timestamp is not None
         out.append((P_SSL, NO, 1 if tls else 0))
+        if o.http_version in HTTP_VERSIONS:
+            out.append((P_HTTP_VERSION, NO, HTTP_VERSIONS[o.http_version]))
+    if o.tls_version in TLS_VERSIONS:
+        out.append((P_TLS_VERSION, (TLS_VERSIONS[o.tls_version],), 1))
     if o.cert_expiry_timestamp is not None:
         out.append((P_CERT, NO, o.cert_expiry_timestamp))
     dns = o.dns_lookup_seconds if o.dns_lookup_seconds is not None else o.phases.get("resolve")

@@ -50,7 +50,7 @@ def fill(rt: Runtime) -> None:
     phases = {"resolve": 0.002, "connect": 0.004, "tls": 0.03, "processing": 0.1, "transfer": 0.001}
     # a journey that succeeds from unhq, with TLS and steps
     obs.record(result("unhq", "unhq-erp", "login", "journey", T0, status_code=200, phases=phases,
-                      cert_expiry_timestamp=T0 + 30 * 86400, tls_version="TLSv1.3", ip_protocol=4,
+                      cert_expiry_timestamp=T0 + 30 * 86400, tls_version="TLSv1.3", ip_protocol=4, http_version="HTTP/1.1",
                       steps=(StepOutcome("open", True, 0.2, 200), StepOutcome("sign-in", True, 0.5, 302))),
                in_scope=True, fast=True)
     # ... and fails a step from unog, twice (down), with a detail full of URL and error text
@@ -133,6 +133,8 @@ def test_probe_series_are_blackbox_compatible(registry):
     assert get(s, "probe_http_ssl", vantage="unhq", **erp) == 1
     assert get(s, "probe_ssl_earliest_cert_expiry", vantage="unhq", **erp) == T0 + 30 * 86400
     assert get(s, "probe_ip_protocol", vantage="unhq", **erp) == 4
+    assert get(s, "probe_http_version", vantage="unhq", **erp) == 1.1
+    assert get(s, "probe_tls_version_info", vantage="unhq", version="TLS 1.3", **erp) == 1
     assert get(s, "probe_dns_lookup_time_seconds", vantage="unhq", **erp) == 0.002  # resolve phase
     assert get(s, "slamon_journey_step_duration_seconds", vantage="unog", step="sign-in", **erp) == 12.2
     assert get(s, "slamon_journey_step_success", vantage="unog", step="sign-in", **erp) == 0
@@ -153,6 +155,7 @@ def test_probe_series_are_blackbox_compatible(registry):
     assert get(s, "probe_http_status_code", **smtp) is None  # not an HTTP probe
     cert = dict(vantage="unog", office="unog", service="unog-email", probe="cert")
     assert get(s, "probe_ssl_earliest_cert_expiry", **cert) == T0 + 10 * 86400
+    assert get(s, "probe_tls_version_info", version="TLS 1.2", **cert) == 1
     dns = dict(vantage="unon", office="unon", service="unon-dns", probe="resolve")
     assert get(s, "probe_dns_lookup_time_seconds", **dns) == 0.004
 
@@ -223,7 +226,7 @@ def test_sla_indicator_catalogue_and_daemon_series(registry):
 
 def test_label_values_are_bounded(registry):
     s = samples(render(registry, "")[0].decode())
-    allowed = re.compile(r"^(\+Inf|[A-Za-z0-9][A-Za-z0-9_.+\-]*)$")
+    allowed = re.compile(r"^(\+Inf|TLS 1\.[0-3]|[A-Za-z0-9][A-Za-z0-9_.+\-]*)$")
     for name, labels in s:
         for label, value in labels:
             assert allowed.match(value), f"{name}{{{label}={value!r}}}"
