@@ -134,6 +134,7 @@ class LineFormatter:
         self._extra = [s.labels[-1] if s.labels else "" for s in specs]
         self._templates = [self._template(s) for s in specs]
         self._escaped: dict[str, str] = {}  # extra label values (phases, reasons, steps): bounded
+        self._layouts: dict[tuple[str, ...], tuple[list[int], list[str]]] = {}
 
     @staticmethod
     def _template(spec: Spec) -> str:
@@ -154,23 +155,33 @@ class LineFormatter:
         samples: Iterable[tuple[int, tuple[str, ...], float]],
         offset: int,
         count: int,
-    ) -> tuple[str, ...]:
-        """Lines of one part, one string per family ``offset .. offset+count-1``.
+    ) -> tuple[bytes, ...]:
+        """Lines of one part, one UTF-8 chunk per family ``offset .. offset+count-1``.
 
         Each sample is ``(family, extra label values, value)``; a family's labels are
-        ``base_names`` followed by at most one extra label.
+        ``base_names`` followed by at most one extra label. Hot path: a probe's lines
+        are re-rendered here after each of its results.
         """
-        order = sorted(range(len(base_names)), key=lambda i: base_names[i])
-        pairs = [f'{base_names[i]}="{escape_label_value(base_values[i])}"' for i in order]
-        names = [base_names[i] for i in order]
+        layout = self._layouts.get(base_names)
+        if layout is None:
+            order = sorted(range(len(base_names)), key=lambda i: base_names[i])
+            layout = self._layouts[base_names] = (order, [base_names[i] for i in order])
+        order, names = layout
+        pairs = [f'{names[j]}="{escape_label_value(base_values[i])}"' for j, i in enumerate(order)]
         whole = ",".join(pairs)
         splits: dict[str, tuple[str, str]] = {}
-        out: list[list[str]] = [[] for _ in range(count)]
+        out = [""] * count
         sample_names, extras, escaped = self._names, self._extra, self._escaped
         for family, extra, value in samples:
-            number = go_float(value)
+            # go_float(), inlined
+            if value.__class__ is int and 0 <= value < 1_000_000:
+                number = f"{value}.0"
+            elif value.__class__ is float and _NEG_INF < value < 1e6:
+                number = repr(value)
+            else:
+                number = _go_float_slow(value)
             if not extra:
-                out[family - offset].append(f"{sample_names[family]}{{{whole}}} {number}\n")
+                out[family - offset] += f"{sample_names[family]}{{{whole}}} {number}\n"
                 continue
             extra_name = extras[family]
             split = splits.get(extra_name)
@@ -184,10 +195,8 @@ class LineFormatter:
                 if len(escaped) > 10_000:
                     escaped.clear()
                 ev = escaped[extra[0]] = escape_label_value(extra[0])
-            out[family - offset].append(
-                f'{sample_names[family]}{{{split[0]}{extra_name}="{ev}"{split[1]}}} {number}\n'
-            )
-        return tuple("".join(p) for p in out)
+            out[family - offset] += f'{sample_names[family]}{{{split[0]}{extra_name}="{ev}"{split[1]}}} {number}\n'
+        return tuple([t.encode() for t in out])
 
 
 def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:

@@ -376,9 +376,6 @@ class SlamonCollector(Collector):
 
     # -- cached path: the same output, re-rendering only what changed
 
-    def _part(self, base_names, base, samples, offset, count) -> tuple[bytes, ...]:
-        return tuple(t.encode() for t in self._fmt.part(base_names, base, samples, offset, count))
-
     def _current_layout(self, rt: Runtime, cat: Catalogue | None) -> list[_Group]:
         probes = rt.observations.probes
         keys = list(probes)
@@ -415,7 +412,7 @@ class SlamonCollector(Collector):
         rt = self.runtime
         cat = rt.catalogue
         rerendered = 0
-        part = self._part
+        part = self._fmt.part
         n_probe, n_service, n_sla = len(PROBE_SPECS), len(SERVICE_SPECS), len(SLA_SPECS)
 
         layout = self._current_layout(rt, cat)
