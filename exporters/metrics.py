@@ -400,8 +400,13 @@ class SlamonCollector(Collector):
                 slots.append(slot)
             group = _Group((vantage, office, sid), _has_latency_objective(cat, sid), slots)
             old = old_groups.get(group.base)
-            if old is not None and old.latency == group.latency and all(map(operator.is_, old.slots, slots)) and len(old.slots) == len(slots):
-                group.text = old.text
+            if (
+                old is not None
+                and old.latency == group.latency
+                and len(old.slots) == len(slots)
+                and all(map(operator.is_, old.slots, slots))
+            ):
+                group.text = old.text  # same probes, same labels: its lines still hold
             layout.append(group)
         self._layout, self._layout_keys, self._layout_recs = layout, keys, recs
         self._layout_catalogue = cat
