@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import operator
 import platform
+import threading
 from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
@@ -220,9 +221,10 @@ def _catalogue_samples(catalogue: Catalogue | None) -> list[Sample]:
     return out
 
 
-def _groups(runtime: Runtime) -> dict[tuple[str, str], list[tuple[Key, ProbeRecord]]]:
+def _groups(items: list[tuple[Key, ProbeRecord]]) -> dict[tuple[str, str], list[tuple[Key, ProbeRecord]]]:
+    """Probes by (vantage, service), in the order the services were first seen."""
     groups: dict[tuple[str, str], list[tuple[Key, ProbeRecord]]] = {}
-    for key, rec in runtime.observations.probes.items():
+    for key, rec in items:
         groups.setdefault((key[0], key[1]), []).append((key, rec))
     return groups
 
@@ -345,6 +347,7 @@ class SlamonCollector(Collector):
         self._sla: dict[tuple[str, str], tuple[SlaSnapshot, tuple[bytes, ...]]] = {}
         self._catalogue_text: tuple[object, tuple[bytes, ...]] = (_UNSET, ())
         self.rerendered = 0  # parts re-rendered by the last exposition_chunks() (tests, benchmarks)
+        self._lock = threading.Lock()  # one render at a time owns the caches
 
     def describe(self) -> Iterable[Metric]:
         return [s.family() for s in CACHED_SPECS] + _daemon_families(Runtime())
@@ -362,7 +365,7 @@ class SlamonCollector(Collector):
 
     @staticmethod
     def _parts(rt: Runtime, cat: Catalogue | None) -> Iterable[tuple[tuple[str, ...], list[Sample]]]:
-        groups = _groups(rt)
+        groups = _groups(list(rt.observations.probes.items()))
         for (vantage, sid), members in groups.items():
             office = _office_of(cat, sid)
             for key, rec in members:
@@ -370,16 +373,16 @@ class SlamonCollector(Collector):
         for (vantage, sid), members in groups.items():
             base = (vantage, _office_of(cat, sid), sid)
             yield base, _service_samples([rec for _, rec in members], _has_latency_objective(cat, sid))
-        for key, snap in rt.sla.items():
+        for key, snap in list(rt.sla.items()):
             yield _sla_base(key, snap), _sla_samples(snap)
         yield (), _catalogue_samples(cat)
 
     # -- cached path: the same output, re-rendering only what changed
 
     def _current_layout(self, rt: Runtime, cat: Catalogue | None) -> list[_Group]:
-        probes = rt.observations.probes
-        keys = list(probes)
-        recs = list(probes.values())
+        items = list(rt.observations.probes.items())  # one atomic copy (see exposition_chunks)
+        keys = [k for k, _ in items]
+        recs = [r for _, r in items]
         if (
             cat is self._layout_catalogue
             and keys == self._layout_keys
@@ -389,7 +392,7 @@ class SlamonCollector(Collector):
         old_slots = {slot.key: slot for g in self._layout for slot in g.slots}
         old_groups = {g.base: g for g in self._layout}
         layout = []
-        for (vantage, sid), members in _groups(rt).items():
+        for (vantage, sid), members in _groups(items).items():
             office = _office_of(cat, sid)
             slots = []
             for key, rec in members:
@@ -413,7 +416,16 @@ class SlamonCollector(Collector):
         return layout
 
     def exposition_chunks(self, openmetrics: bool) -> list[bytes]:
-        """The collector's families in the exposition format, as byte chunks."""
+        """The collector's families in the exposition format, as byte chunks.
+
+        Meant for the event loop, like ``collect()``. It also tolerates a worker thread
+        (to keep a large render off the loop): it reads the runtime's dicts through
+        one-step copies, and a result recorded mid-render is re-rendered next time.
+        """
+        with self._lock:
+            return self._exposition_chunks(openmetrics)
+
+    def _exposition_chunks(self, openmetrics: bool) -> list[bytes]:
         rt = self.runtime
         cat = rt.catalogue
         rerendered = 0
@@ -441,7 +453,7 @@ class SlamonCollector(Collector):
 
         sla_texts: list[tuple[bytes, ...]] = []
         old_sla, new_sla = self._sla, {}
-        for key, snap in rt.sla.items():
+        for key, snap in list(rt.sla.items()):
             cached = old_sla.get(key)
             if cached is None or cached[0] is not snap:
                 cached = (snap, part(SERVICE, _sla_base(key, snap), _sla_samples(snap), L_OBJECTIVE, n_sla))
