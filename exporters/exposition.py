@@ -12,8 +12,9 @@ prometheus_client does, so the output is byte for byte what
 The helpers below (``Spec``, ``LineFormatter``, ``family_header``) are what such a
 collector uses to produce identical lines.
 
-Wiring (in the daemon; call it on the event loop, like ``collect()``, since it reads
-state the loop mutates)::
+Wiring (in the daemon). ``SlamonCollector`` tolerates being rendered from one worker
+thread (``asyncio.to_thread``) while the loop records results, which keeps a large
+render from stalling the scheduler; a collector of your own must be as careful::
 
     registry = CollectorRegistry()            # private, never the global one
     registry.register(SlamonCollector(runtime))
