@@ -394,3 +394,33 @@ def test_rendering_in_a_worker_thread_while_results_arrive(runtime):
     assert not worker.is_alive()
     assert errors == []
     _same(reg)  # and once things settle, the output is exact again
+
+
+AGREED = """
+probe_success probe_duration_seconds probe_http_status_code probe_http_duration_seconds
+probe_http_ssl probe_ssl_earliest_cert_expiry probe_dns_lookup_time_seconds probe_ip_protocol
+probe_failed_due_to_regex slamon_probe_results_total slamon_probe_failures_total
+slamon_service_up slamon_service_state slamon_sli_events_total slamon_sli_good_events_total
+slamon_service_info slamon_sla_objective_ratio slamon_sla_measure_ratio
+slamon_sla_error_budget_remaining_ratio slamon_sla_burn_rate slamon_sla_period_end_timestamp_seconds
+slamon_breaches_open slamon_indicator_value slamon_indicator_target slamon_indicator_baseline
+slamon_catalogue_load_success slamon_catalogue_loaded_timestamp_seconds slamon_catalogue_reloads_total
+slamon_catalogue_services slamon_scheduler_lag_seconds_bucket slamon_scheduler_lag_seconds_sum
+slamon_scheduler_lag_seconds_count slamon_scheduler_in_flight slamon_scheduler_probes
+slamon_scheduler_runs_total slamon_scheduler_overruns_total slamon_store_queue_length
+slamon_store_buffer_capacity slamon_store_up slamon_store_written_total slamon_store_dropped_total
+slamon_store_write_errors_total slamon_build_info
+""".split()  # every series of the agreed list (METRICS.md), which the generated rules rely on
+
+
+def test_every_agreed_series_is_exposed(registry):
+    exposed = {name for name, _ in samples(render(registry, "")[0].decode())}
+    assert set(AGREED) - exposed == set()
+    labels = {}
+    for name, pairs in samples(render(registry, "")[0].decode()):
+        labels.setdefault(name, set()).update(k for k, _ in pairs)
+    assert labels["slamon_sli_events_total"] == {"vantage", "office", "service", "objective"}
+    assert labels["slamon_service_info"] == {"office", "service", "tier", "lifecycle", "category", "owner_group"}
+    assert labels["slamon_indicator_target"] == {"office", "indicator", "biennium"}
+    assert labels["probe_success"] == {"vantage", "office", "service", "probe"}
+    assert labels["slamon_probe_failures_total"] == {"vantage", "office", "service", "probe", "reason"}
