@@ -1,20 +1,246 @@
-"""Rendering a private ``CollectorRegistry`` for ``/metrics``.
+"""Rendering ``/metrics``: content negotiation and cheap exposition of large estates.
 
-The web adapter takes any ``(accept_header) -> (body, content_type)`` function; this
-one gives the Prometheus text format, or OpenMetrics when the scraper asks for it.
+prometheus_client's encoders format every sample on every scrape (about 10 µs a
+series, on the event loop). A collector here may instead offer
+``exposition_chunks(openmetrics: bool) -> list[bytes]``: the complete text of its
+families, assembled from sample lines it keeps rendered between scrapes (see
+``exporters.metrics``). ``render`` uses that where offered and prometheus_client's
+own encoders for every other collector, and negotiates the format exactly as
+prometheus_client does, so the output is byte for byte what
+``prometheus_client.exposition.generate_latest`` (or the OpenMetrics one) would give.
+
+The helpers below (``Spec``, ``LineFormatter``, ``family_header``) are what such a
+collector uses to produce identical lines.
+
+Wiring (in the daemon). ``SlamonCollector`` tolerates being rendered from one worker
+thread (``asyncio.to_thread``) while the loop records results, which keeps a large
+render from stalling the scheduler; a collector of your own must be as careful::
+
+    registry = CollectorRegistry()            # private, never the global one
+    registry.register(SlamonCollector(runtime))
+    body, content_type = render(registry, request.headers.get("Accept"))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.exposition import generate_latest as generate_text
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
+
+OPENMETRICS_PREFIX = "application/openmetrics-text"
 
 
-def metrics_renderer(registry: CollectorRegistry) -> Callable[[str], tuple[bytes, str]]:
-    def render(accept: str) -> tuple[bytes, str]:
-        encoder, content_type = choose_encoder(accept)
-        return encoder(registry), content_type
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One metric family: name as prometheus_client takes it (a counter without
+    ``_total``, an info metric without ``_info``), type, help and label names."""
 
-    return render
+    name: str
+    kind: str  # gauge | counter | info
+    help: str
+    labels: tuple[str, ...]
+
+    @property
+    def sample_name(self) -> str:
+        return self.name + {"counter": "_total", "info": "_info"}.get(self.kind, "")
+
+    def family(self) -> Metric:
+        cls = {"gauge": GaugeMetricFamily, "counter": CounterMetricFamily, "info": InfoMetricFamily}
+        return cls[self.kind](self.name, self.help, labels=self.labels)
+
+    def add(self, family: Metric, values: Sequence[str], value: float) -> None:
+        if self.kind == "info":
+            family.add_metric(values, {})
+        else:
+            family.add_metric(values, value)
+
+
+class _Families:
+    """A stand-in collector yielding given families (for prometheus_client's encoders)."""
+
+    def __init__(self, families: Iterable[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def render_families(families: Iterable[Metric], openmetrics: bool) -> str:
+    """Families as prometheus_client renders them (without OpenMetrics' ``# EOF``)."""
+    if openmetrics:
+        text = generate_openmetrics(_Families(families)).decode("utf-8")
+        return text[: -len("# EOF\n")]
+    return generate_text(_Families(families)).decode("utf-8")
+
+
+@lru_cache(maxsize=512)
+def family_header(spec: Spec, openmetrics: bool) -> bytes:
+    """``# HELP`` and ``# TYPE`` lines of a family, exactly as prometheus_client writes them."""
+    return render_families([spec.family()], openmetrics).encode()
+
+
+def escape_label_value(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+@lru_cache(maxsize=8192)
+def _go_float_slow(value: float) -> str:
+    return floatToGoString(value)
+
+
+_NEG_INF = float("-inf")
+
+
+def go_float(value: float) -> str:
+    """A number exactly as prometheus_client's ``floatToGoString`` writes it, faster.
+
+    Small integers (0/1 gauges, status codes, counters) and floats below 1e6 print
+    as Python's ``repr`` does; the rest (timestamps, which repeat across series;
+    NaN, infinities) go through ``floatToGoString``, memoised.
+    """
+    if value.__class__ is int:
+        if 0 <= value < 1_000_000:
+            return f"{value}.0"
+    elif _NEG_INF < value < 1e6:  # false for NaN
+        return repr(float(value))
+    return _go_float_slow(value)
+
+
+class LineFormatter:
+    """Formats samples of known families into exposition lines.
+
+    Lines are identical in the text format and in OpenMetrics (labels sorted by
+    name, values escaped, numbers as Go prints them), so one rendering serves both.
+
+    ``part()`` is the fast path: the samples of one probe (or service, or SLA
+    snapshot) share their leading "base" labels, which are escaped and sorted once;
+    each sample adds at most one extra label. ``line()`` formats any sample.
+    """
+
+    def __init__(self, specs: Sequence[Spec]) -> None:
+        self._names = [s.sample_name for s in specs]
+        self._extra = [s.labels[-1] if s.labels else "" for s in specs]
+        self._templates = [self._template(s) for s in specs]
+        self._escaped: dict[str, str] = {}  # extra label values (phases, reasons, steps): bounded
+        self._layouts: dict[tuple[str, ...], tuple[list[int], list[str]]] = {}
+
+    @staticmethod
+    def _template(spec: Spec) -> str:
+        order = sorted(range(len(spec.labels)), key=lambda i: spec.labels[i])
+        inner = ",".join(f'{spec.labels[i]}="{{{i}}}"' for i in order)
+        labels = "{{" + inner + "}}" if inner else ""
+        return f"{spec.sample_name}{labels} {{{len(spec.labels)}}}\n"
+
+    def line(self, family: int, values: Sequence[str], value: float) -> str:
+        out = [escape_label_value(v) for v in values]
+        out.append(go_float(value))
+        return self._templates[family].format(*out)
+
+    def part(
+        self,
+        base_names: tuple[str, ...],
+        base_values: Sequence[str],
+        samples: Iterable[tuple[int, tuple[str, ...], float]],
+        offset: int,
+        count: int,
+    ) -> tuple[bytes, ...]:
+        """Lines of one part, one UTF-8 chunk per family ``offset .. offset+count-1``.
+
+        Each sample is ``(family, extra label values, value)``; a family's labels are
+        ``base_names`` followed by at most one extra label. Hot path: a probe's lines
+        are re-rendered here after each of its results.
+        """
+        layout = self._layouts.get(base_names)
+        if layout is None:
+            order = sorted(range(len(base_names)), key=lambda i: base_names[i])
+            layout = self._layouts[base_names] = (order, [base_names[i] for i in order])
+        order, names = layout
+        pairs = [f'{names[j]}="{escape_label_value(base_values[i])}"' for j, i in enumerate(order)]
+        whole = ",".join(pairs)
+        splits: dict[str, tuple[str, str]] = {}
+        out = [""] * count
+        sample_names, extras, escaped = self._names, self._extra, self._escaped
+        for family, extra, value in samples:
+            # go_float(), inlined
+            if value.__class__ is int and 0 <= value < 1_000_000:
+                number = f"{value}.0"
+            elif value.__class__ is float and _NEG_INF < value < 1e6:
+                number = repr(value)
+            else:
+                number = _go_float_slow(value)
+            if not extra:
+                out[family - offset] += f"{sample_names[family]}{{{whole}}} {number}\n"
+                continue
+            extra_name = extras[family]
+            split = splits.get(extra_name)
+            if split is None:
+                k = bisect.bisect(names, extra_name)
+                left = ",".join(pairs[:k])
+                right = ",".join(pairs[k:])
+                split = splits[extra_name] = (left + "," if left else "", "," + right if right else "")
+            ev = escaped.get(extra[0])
+            if ev is None:
+                if len(escaped) > 10_000:
+                    escaped.clear()
+                ev = escaped[extra[0]] = escape_label_value(extra[0])
+            out[family - offset] += f'{sample_names[family]}{{{split[0]}{extra_name}="{ev}"{split[1]}}} {number}\n'
+        return tuple([t.encode() for t in out])
+
+
+def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
+    """The collectors behind a registry, in its order; None when it cannot tell."""
+    if not isinstance(source, CollectorRegistry):
+        return [source]
+    lock = getattr(source, "_lock", None)
+    table = getattr(source, "_collector_to_names", None)
+    if lock is None or table is None or source.get_target_info():
+        return None  # an unusual registry: leave it to prometheus_client entirely
+    with lock:
+        return list(table)
+
+
+def render(source: Collector | CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:
+    """``(body, content_type)`` for a scrape with this ``Accept`` header.
+
+    OpenMetrics when the scraper asks for ``application/openmetrics-text``, else the
+    Prometheus text format, chosen as prometheus_client's ``choose_encoder`` chooses.
+    """
+    encoder, content_type = choose_encoder(accept_header or "")
+    openmetrics = content_type.startswith(OPENMETRICS_PREFIX)
+    escaping = content_type.partition("escaping=")[2].strip()
+    collectors = _collectors(source)
+    if collectors is None or escaping not in ("", "underscores", "allow-utf-8"):
+        # "dots"/"values" escaping rewrite even legacy names: prometheus_client does it
+        return encoder(source), content_type
+    chunks: list[bytes] = []
+    for collector in collectors:
+        fast = getattr(collector, "exposition_chunks", None)
+        if fast is not None:
+            chunks.extend(fast(openmetrics))
+        else:
+            chunks.append(render_families(collector.collect(), openmetrics).encode())
+    if openmetrics:
+        chunks.append(b"# EOF\n")
+    return b"".join(chunks), content_type
+
+
+def metrics_renderer(registry: CollectorRegistry):
+    """The ``(accept_header) -> (body, content_type)`` function the web adapter takes."""
+
+    def render_for(accept: str | None) -> tuple[bytes, str]:
+        return render(registry, accept)
+
+    return render_for

@@ -1,86 +1,484 @@
-"""``/metrics`` collector over the daemon's in-memory state (minimal version).
+"""``/metrics``: every series of METRICS.md, from the daemon's in-memory ``Runtime``.
 
-Yields the blackbox_exporter-compatible ``probe_success`` and
-``probe_duration_seconds`` per (vantage, office, service, probe), the catalogue load
-state, the scheduler's own figures and ``slamon_build_info`` (names in METRICS.md).
-The full collector replaces this module with the same class name and constructor:
-``SlamonCollector(runtime)``. ``collect()`` reads ``Runtime`` only: no I/O.
+``SlamonCollector(runtime)`` is registered by the daemon in a private
+``CollectorRegistry``. ``collect()`` builds fresh metric families and never does
+I/O. For large estates ``exposition_chunks()`` gives the same output as
+prometheus_client would render from ``collect()``, but keeps each probe's, each
+service's and each SLA snapshot's lines rendered between scrapes and re-renders
+only those whose state changed (see ``exporters.exposition.render``).
+
+Both paths take their samples from the same functions below (``_probe_samples``
+and friends), so they cannot disagree about names, labels or values. Label values
+are ids and closed enums only (offices, services, probes, tiers, reasons, phases,
+objectives, journey step names from the catalogue): never URLs or error text.
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 import platform
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-from slamon import __version__
-from slamon.runtime import Runtime
+import slamon
+from exporters.exposition import LineFormatter, Spec, family_header, render_families
+from slamon.core.catalogue import Catalogue
+from slamon.core.model import Lifecycle
+from slamon.core.observed import Key, ProbeRecord
+from slamon.core.results import PHASES, Reason
+from slamon.core.state import State, worst
+from slamon.runtime import Runtime, SlaSnapshot
 
-PROBE_LABELS = ["vantage", "office", "service", "probe"]
+PROBE = ("vantage", "office", "service", "probe")
+SERVICE = ("vantage", "office", "service")
+
+# --- families fed per probe (cached per probe)
+PROBE_SPECS = (
+    Spec("probe_success", "gauge", "Whether the last probe succeeded (1) or failed (0).", PROBE),
+    Spec("probe_duration_seconds", "gauge", "Duration of the last probe in seconds.", PROBE),
+    Spec("probe_http_status_code", "gauge", "HTTP status code of the last response (0: none).", PROBE),
+    Spec("probe_http_duration_seconds", "gauge", "Duration of the last HTTP probe by phase, in seconds.", (*PROBE, "phase")),
+    Spec("probe_http_ssl", "gauge", "Whether the last HTTP probe used TLS (1) or not (0).", PROBE),
+    Spec("probe_ssl_earliest_cert_expiry", "gauge", "Earliest certificate expiry in the chain, unix seconds.", PROBE),
+    Spec("probe_dns_lookup_time_seconds", "gauge", "Name resolution time of the last probe in seconds.", PROBE),
+    Spec("probe_ip_protocol", "gauge", "IP protocol of the last probe (4 or 6).", PROBE),
+    Spec("probe_failed_due_to_regex", "gauge", "Whether the last probe failed on a body expectation (1) or not (0).", PROBE),
+    Spec("slamon_probe_results", "counter", "Probe results taken in.", PROBE),
+    Spec("slamon_probe_failures", "counter", "Failed probe results by reason.", (*PROBE, "reason")),
+    Spec("slamon_journey_step_duration_seconds", "gauge", "Duration of each step of the last journey, in seconds.", (*PROBE, "step")),
+    Spec("slamon_journey_step_success", "gauge", "Whether each step of the last journey succeeded (1) or not (0).", (*PROBE, "step")),
+    Spec("probe_http_version", "gauge", "HTTP version of the last response (1.1, 2).", PROBE),
+    Spec("probe_tls_version", "info", "TLS version the last probe negotiated.", (*PROBE, "version")),
+)
+# --- families fed per (vantage, service) (cached per group of probes)
+SERVICE_SPECS = (
+    Spec("slamon_service_up", "gauge", "Service up (1) or down (0) at a vantage, after failure/success thresholds; absent while unknown.", SERVICE),
+    Spec("slamon_service_state", "gauge", "Service state at a vantage, one-hot over up, down and unknown.", (*SERVICE, "state")),
+    Spec("slamon_sli_events", "counter", "Probe results inside eligible time (service hours, outside maintenance and exclusions), per objective.", (*SERVICE, "objective")),
+    Spec("slamon_sli_good_events", "counter", "Eligible probe results that were good: succeeded (availability), succeeded within the threshold (latency).", (*SERVICE, "objective")),
+)
+# --- families fed per SLA snapshot (cached per snapshot)
+SLA_SPECS = (
+    Spec("slamon_sla_objective_ratio", "gauge", "SLA objective target in the current period (0..1).", (*SERVICE, "objective")),
+    Spec("slamon_sla_measure_ratio", "gauge", "SLA measure so far in the current period (0..1).", (*SERVICE, "objective")),
+    Spec("slamon_sla_error_budget_remaining_ratio", "gauge", "Share of the period's error budget left (1 untouched, 0 spent, below 0 overspent).", SERVICE),
+    Spec("slamon_sla_burn_rate", "gauge", "Error budget burn rate in the current period (1 = exactly the budget over the period).", SERVICE),
+    Spec("slamon_sla_period_end_timestamp_seconds", "gauge", "End of the current SLA period, unix seconds.", SERVICE),
+    Spec("slamon_breaches_open", "gauge", "Whether a breach of the objective is open (1) or not (0).", (*SERVICE, "objective")),
+)
+# --- families fed per catalogue (cached per catalogue)
+CATALOGUE_SPECS = (
+    Spec("slamon_service", "info", "Services of the catalogue with their tier, lifecycle, category and owner group.",
+         ("office", "service", "tier", "lifecycle", "category", "owner_group")),
+    Spec("slamon_catalogue_services", "gauge", "Services in the loaded catalogue per office and lifecycle.", ("office", "lifecycle")),
+)
+CACHED_SPECS = PROBE_SPECS + SERVICE_SPECS + SLA_SPECS + CATALOGUE_SPECS
+(
+    P_SUCCESS, P_DURATION, P_STATUS, P_PHASE, P_SSL, P_CERT, P_DNS, P_IP, P_REGEX,
+    P_RESULTS, P_FAILURES, P_STEP_DURATION, P_STEP_SUCCESS, P_HTTP_VERSION, P_TLS_VERSION,
+    S_UP, S_STATE, S_EVENTS, S_GOOD,
+    L_OBJECTIVE, L_MEASURE, L_BUDGET, L_BURN, L_PERIOD_END, L_BREACH,
+    C_INFO, C_SERVICES,
+) = range(len(CACHED_SPECS))
+
+HTTP_KINDS = ("http", "journey")
+# ssl's names for TLS versions -> blackbox_exporter's label values (anything else: no series)
+TLS_VERSIONS = {
+    "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1", "TLSv1.2": "TLS 1.2", "TLSv1.3": "TLS 1.3",
+    "TLS 1.0": "TLS 1.0", "TLS 1.1": "TLS 1.1", "TLS 1.2": "TLS 1.2", "TLS 1.3": "TLS 1.3",
+}
+HTTP_VERSIONS = {"HTTP/1.0": 1.0, "HTTP/1.1": 1.1, "HTTP/2": 2.0, "HTTP/2.0": 2.0, "HTTP/3": 3.0,
+                 "1.0": 1.0, "1.1": 1.1, "2": 2.0, "2.0": 2.0, "3": 3.0}
+REGEX_KINDS = ("http", "journey", "tcp")
+
+Sample = tuple[int, tuple[str, ...], float]  # (family, extra label values after the base, value)
+NO: tuple[str, ...] = ()
+
+
+# ----------------------------------------------------------------- sample sources
+
+
+def _office_of(catalogue: Catalogue | None, service_id: str) -> str:
+    svc = catalogue.services.get(service_id) if catalogue else None
+    return svc.office if svc else service_id.split("-", 1)[0]
+
+
+def _probe_samples(rec: ProbeRecord) -> list[Sample]:
+    """Samples of one probe at one vantage; base labels ``PROBE``."""
+    out: list[Sample] = [(P_RESULTS, NO, rec.results_total)]
+    for reason, n in sorted(rec.failures_total.items()):
+        out.append((P_FAILURES, (Reason(reason).value,), n))
+    last = rec.last
+    if last is None:
+        return out
+    o = last.outcome
+    out.append((P_SUCCESS, NO, 1 if o.success else 0))
+    out.append((P_DURATION, NO, o.duration_seconds))
+    if last.kind in HTTP_KINDS:
+        out.append((P_STATUS, NO, o.status_code or 0))
+        phases = o.phases
+        for phase in PHASES:
+            out.append((P_PHASE, (phase,), phases.get(phase, 0.0)))
+        tls = o.tls_version is not None or o.cert_expiry_timestamp is not None
+        out.append((P_SSL, NO, 1 if tls else 0))
+        if o.http_version in HTTP_VERSIONS:
+            out.append((P_HTTP_VERSION, NO, HTTP_VERSIONS[o.http_version]))
+    if o.tls_version in TLS_VERSIONS:
+        out.append((P_TLS_VERSION, (TLS_VERSIONS[o.tls_version],), 1))
+    if o.cert_expiry_timestamp is not None:
+        out.append((P_CERT, NO, o.cert_expiry_timestamp))
+    dns = o.dns_lookup_seconds if o.dns_lookup_seconds is not None else o.phases.get("resolve")
+    if dns is not None:
+        out.append((P_DNS, NO, dns))
+    if o.ip_protocol in (4, 6):
+        out.append((P_IP, NO, o.ip_protocol))
+    if last.kind in REGEX_KINDS:
+        out.append((P_REGEX, NO, 1 if o.reason is Reason.body else 0))
+    seen: set[str] = set()
+    for step in o.steps:
+        if step.name in seen:  # a repeated step name would make a duplicate series
+            continue
+        seen.add(step.name)
+        out.append((P_STEP_DURATION, (step.name,), step.duration_seconds))
+        out.append((P_STEP_SUCCESS, (step.name,), 1 if step.success else 0))
+    return out
+
+
+def _has_latency_objective(catalogue: Catalogue | None, service_id: str) -> bool:
+    if catalogue is None or service_id not in catalogue.services:
+        return False
+    svc = catalogue.services[service_id]
+    return svc.tier in catalogue.tiers and catalogue.sla(svc).latency is not None
+
+
+def _service_samples(recs: Sequence[ProbeRecord], latency: bool) -> list[Sample]:
+    """Samples of one service at one vantage; base labels ``SERVICE``."""
+    state = worst([r.state.state for r in recs])
+    out: list[Sample] = []
+    if state is not State.unknown:
+        out.append((S_UP, NO, 1 if state is State.up else 0))
+    for s in State:
+        out.append((S_STATE, (s.value,), 1 if s is state else 0))
+    out.append((S_EVENTS, ("availability",), sum(r.in_scope_total for r in recs)))
+    out.append((S_GOOD, ("availability",), sum(r.in_scope_good_total for r in recs)))
+    timed = sum(r.in_scope_timed_total for r in recs)
+    if latency or timed:
+        out.append((S_EVENTS, ("latency",), timed))
+        out.append((S_GOOD, ("latency",), sum(r.in_scope_fast_total for r in recs)))
+    return out
+
+
+def _sla_base(key: tuple[str, str], snap: SlaSnapshot) -> tuple[str, ...]:
+    """Labels from the ``Runtime.sla`` key, so two snapshots never make one series."""
+    return (key[0], snap.office, key[1])
+
+
+def _sla_samples(snap: SlaSnapshot) -> list[Sample]:
+    """Samples of one SLA snapshot; base labels ``SERVICE``."""
+    out: list[Sample] = []
+    names: list[str] = []
+    for obj in snap.objectives:
+        if obj.objective in names:
+            continue
+        names.append(obj.objective)
+        out.append((L_OBJECTIVE, (obj.objective,), obj.target_ratio))
+        if obj.measure_ratio is not None:
+            out.append((L_MEASURE, (obj.objective,), obj.measure_ratio))
+    if snap.error_budget_remaining_ratio is not None:
+        out.append((L_BUDGET, NO, snap.error_budget_remaining_ratio))
+    if snap.burn_rate is not None:
+        out.append((L_BURN, NO, snap.burn_rate))
+    out.append((L_PERIOD_END, NO, snap.period_end_timestamp_seconds))
+    for name in names + sorted(set(snap.open_breaches) - set(names)):
+        out.append((L_BREACH, (name,), 1 if name in snap.open_breaches else 0))
+    return out
+
+
+def _catalogue_samples(catalogue: Catalogue | None) -> list[Sample]:
+    """Samples of the catalogue; full label values (no base)."""
+    if catalogue is None:
+        return []
+    out: list[Sample] = []
+    counts: dict[tuple[str, str], int] = {}
+    for svc in catalogue.services.values():
+        out.append((C_INFO, (svc.office, svc.id, svc.tier, svc.lifecycle.value, svc.category.value, svc.owner.group), 1))
+        counts[svc.office, svc.lifecycle.value] = counts.get((svc.office, svc.lifecycle.value), 0) + 1
+    for office in sorted(set(catalogue.offices) | {o for o, _ in counts}):
+        for lc in Lifecycle:
+            out.append((C_SERVICES, (office, lc.value), counts.get((office, lc.value), 0)))
+    return out
+
+
+def _groups(items: list[tuple[Key, ProbeRecord]]) -> dict[tuple[str, str], list[tuple[Key, ProbeRecord]]]:
+    """Probes by (vantage, service), in the order the services were first seen."""
+    groups: dict[tuple[str, str], list[tuple[Key, ProbeRecord]]] = {}
+    for key, rec in items:
+        groups.setdefault((key[0], key[1]), []).append((key, rec))
+    return groups
+
+
+# ----------------------------------------------------------------- uncached families
+
+
+def _daemon_families(runtime: Runtime) -> list[Metric]:
+    """Indicators and the daemon's own health: few series, built fresh every time."""
+    fams: list[Metric] = []
+
+    value = GaugeMetricFamily("slamon_indicator_value", "Indicator value in the current period (count, or percent for services-meeting-levels).", labels=("office", "indicator"))
+    target = GaugeMetricFamily("slamon_indicator_target", "Indicator target for the biennium, in the indicator's unit.", labels=("office", "indicator", "biennium"))
+    baseline = GaugeMetricFamily("slamon_indicator_baseline", "Indicator baseline for the biennium, in the indicator's unit.", labels=("office", "indicator", "biennium"))
+    seen: set[tuple[str, str, str]] = set()
+    cat = runtime.catalogue
+    if cat is not None:
+        for bt in cat.indicators.targets:
+            for office, per_indicator in bt.offices.items():
+                for ind, pair in per_indicator.items():
+                    if (office, ind.value, bt.biennium) in seen:  # a biennium listed twice
+                        continue
+                    seen.add((office, ind.value, bt.biennium))
+                    target.add_metric((office, ind.value, bt.biennium), pair.target)
+                    baseline.add_metric((office, ind.value, bt.biennium), pair.baseline)
+    shown: set[tuple[str, str]] = set()
+    for iv in runtime.indicators:
+        key = (iv.office, iv.indicator.value)
+        if key in shown:
+            continue
+        shown.add(key)
+        if iv.value is not None:
+            value.add_metric(key, iv.value)
+        if iv.biennium and (*key, iv.biennium) not in seen:
+            seen.add((*key, iv.biennium))
+            if iv.target is not None:
+                target.add_metric((*key, iv.biennium), iv.target)
+            if iv.baseline is not None:
+                baseline.add_metric((*key, iv.biennium), iv.baseline)
+    fams += [value, target, baseline]
+
+    cs = runtime.catalogue_stats
+    fams.append(GaugeMetricFamily("slamon_catalogue_load_success", "Whether the last catalogue load succeeded (1) or was refused (0).", value=1 if cs.load_success else 0))
+    loaded = GaugeMetricFamily("slamon_catalogue_loaded_timestamp_seconds", "When the running catalogue was loaded, unix seconds.")
+    if cs.loaded_timestamp_seconds is not None:
+        loaded.add_metric((), cs.loaded_timestamp_seconds)
+    fams.append(loaded)
+    reloads = CounterMetricFamily("slamon_catalogue_reloads", "Catalogue loads by result.", labels=("result",))
+    for result in ("success", "failure"):
+        reloads.add_metric((result,), cs.reloads_total.get(result, 0))
+    fams.append(reloads)
+
+    sch = runtime.scheduler
+    cumulative = list(itertools.accumulate(sch.lag_bucket_counts))
+    buckets = [(floatToGoString(b), cumulative[i]) for i, b in enumerate(sch.lag_buckets)]
+    buckets.append(("+Inf", sch.lag_seconds_count))
+    lag = HistogramMetricFamily("slamon_scheduler_lag_seconds", "How late probe runs started against their schedule, in seconds.")
+    lag.add_metric((), buckets, sch.lag_seconds_sum)
+    fams.append(lag)
+    fams.append(GaugeMetricFamily("slamon_scheduler_in_flight", "Probes running now.", value=sch.in_flight))
+    fams.append(GaugeMetricFamily("slamon_scheduler_probes", "Probes scheduled (probe x vantage).", value=sch.scheduled_probes))
+    fams.append(CounterMetricFamily("slamon_scheduler_runs", "Probe runs started.", value=sch.runs_total))
+    fams.append(CounterMetricFamily("slamon_scheduler_overruns", "Probe runs skipped because the previous run was still going.", value=sch.overruns_total))
+
+    st = runtime.store
+    fams.append(GaugeMetricFamily("slamon_store_queue_length", "Results waiting to be written.", value=st.queue_length))
+    fams.append(GaugeMetricFamily("slamon_store_buffer_capacity", "Results the write buffer holds at most.", value=st.buffer_capacity))
+    fams.append(GaugeMetricFamily("slamon_store_up", "Whether the database is reachable (1) or not (0).", value=1 if st.available else 0))
+    fams.append(CounterMetricFamily("slamon_store_written", "Results written to the store.", value=st.written_total))
+    fams.append(CounterMetricFamily("slamon_store_dropped", "Results dropped because the buffer was full.", value=st.dropped_total))
+    fams.append(CounterMetricFamily("slamon_store_write_errors", "Failed store writes.", value=st.write_errors_total))
+
+    build = InfoMetricFamily("slamon_build", "slamon build information.", labels=("version", "python"))
+    build.add_metric((slamon.__version__, platform.python_version()), {})
+    fams.append(build)
+    return fams
+
+
+# ----------------------------------------------------------------- the collector
+
+
+class _Slot:
+    """One probe's rendered lines, with what they were rendered from."""
+
+    __slots__ = ("base", "key", "last", "n", "rec", "text")
+
+    def __init__(self, key: Key, rec: ProbeRecord, base: tuple[str, ...]) -> None:
+        self.key, self.rec, self.base = key, rec, base
+        self.last: object = _UNSET  # rec.last and rec.results_total when rendered
+        self.n = -1
+        self.text: tuple[bytes, ...] = ()
+
+
+class _Group:
+    """One service at one vantage: its probes' slots and its own rendered lines."""
+
+    __slots__ = ("base", "latency", "slots", "text")
+
+    def __init__(self, base: tuple[str, ...], latency: bool, slots: list[_Slot]) -> None:
+        self.base, self.latency, self.slots = base, latency, slots
+        self.text: tuple[bytes, ...] | None = None
+
+
+_UNSET = object()
 
 
 class SlamonCollector(Collector):
+    """Custom collector over the daemon's ``Runtime``; no I/O in ``collect()``."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._fmt = LineFormatter(CACHED_SPECS)
+        # cached path: the layout of probes into services, rebuilt only when the set of
+        # probes or the catalogue changes; rendered lines survive a rebuild when their
+        # labels did not change
+        self._layout: list[_Group] = []
+        self._layout_keys: list[Key] = []
+        self._layout_recs: list[ProbeRecord] = []
+        self._layout_catalogue: object = _UNSET
+        self._sla: dict[tuple[str, str], tuple[SlaSnapshot, tuple[bytes, ...]]] = {}
+        self._catalogue_text: tuple[object, tuple[bytes, ...]] = (_UNSET, ())
+        self.rerendered = 0  # parts re-rendered by the last exposition_chunks() (tests, benchmarks)
+        self._lock = threading.Lock()  # one render at a time owns the caches
 
-    def collect(self) -> Iterator[Metric]:
+    def describe(self) -> Iterable[Metric]:
+        return [s.family() for s in CACHED_SPECS] + _daemon_families(Runtime())
+
+    # -- plain path: fresh families every time
+
+    def collect(self) -> Iterable[Metric]:
         rt = self.runtime
-        success = GaugeMetricFamily(
-            "probe_success", "Whether the last probe succeeded (1) or failed (0).", labels=PROBE_LABELS
-        )
-        duration = GaugeMetricFamily(
-            "probe_duration_seconds", "How long the last probe took.", labels=PROBE_LABELS
-        )
-        services = rt.catalogue.services if rt.catalogue is not None else {}
-        for (vantage, service_id, probe_id), rec in rt.observations.probes.items():
-            svc = services.get(service_id)
-            if rec.last is None or svc is None:
-                continue
-            labels = [vantage, svc.office, service_id, probe_id]
-            success.add_metric(labels, 1.0 if rec.last.success else 0.0)
-            duration.add_metric(labels, rec.last.outcome.duration_seconds)
-        yield success
-        yield duration
+        cat = rt.catalogue
+        fams = [s.family() for s in CACHED_SPECS]
+        for base, part in self._parts(rt, cat):
+            for idx, extra, value in part:
+                CACHED_SPECS[idx].add(fams[idx], base + extra, value)
+        return fams + _daemon_families(rt)
 
-        stats = rt.catalogue_stats
-        yield GaugeMetricFamily(
-            "slamon_catalogue_load_success",
-            "Whether the last catalogue load or reload succeeded.",
-            value=1.0 if stats.load_success else 0.0,
-        )
-        if stats.loaded_timestamp_seconds is not None:
-            yield GaugeMetricFamily(
-                "slamon_catalogue_loaded_timestamp_seconds",
-                "When the catalogue now running was loaded.",
-                value=stats.loaded_timestamp_seconds,
-            )
-        reloads = CounterMetricFamily(
-            "slamon_catalogue_reloads", "Catalogue reloads by result.", labels=["result"]
-        )
-        for result in ("success", "failure"):
-            reloads.add_metric([result], float(stats.reloads_total.get(result, 0)))
-        yield reloads
+    @staticmethod
+    def _parts(rt: Runtime, cat: Catalogue | None) -> Iterable[tuple[tuple[str, ...], list[Sample]]]:
+        groups = _groups(list(rt.observations.probes.items()))
+        for (vantage, sid), members in groups.items():
+            office = _office_of(cat, sid)
+            for key, rec in members:
+                yield (vantage, office, sid, key[2]), _probe_samples(rec)
+        for (vantage, sid), members in groups.items():
+            base = (vantage, _office_of(cat, sid), sid)
+            yield base, _service_samples([rec for _, rec in members], _has_latency_objective(cat, sid))
+        for key, snap in list(rt.sla.items()):
+            yield _sla_base(key, snap), _sla_samples(snap)
+        yield (), _catalogue_samples(cat)
 
-        sched = rt.scheduler
-        yield GaugeMetricFamily(
-            "slamon_scheduler_in_flight", "Probes running now.", value=float(sched.in_flight)
-        )
-        yield GaugeMetricFamily(
-            "slamon_scheduler_probes", "Probes scheduled.", value=float(sched.scheduled_probes)
-        )
-        yield CounterMetricFamily(
-            "slamon_scheduler_runs", "Probe runs started.", value=float(sched.runs_total)
-        )
-        yield CounterMetricFamily(
-            "slamon_scheduler_overruns",
-            "Probe runs skipped because the previous run was still going.",
-            value=float(sched.overruns_total),
-        )
+    # -- cached path: the same output, re-rendering only what changed
 
-        info = GaugeMetricFamily(
-            "slamon_build_info", "slamon version and Python.", labels=["version", "python"]
-        )
-        info.add_metric([__version__, platform.python_version()], 1.0)
-        yield info
+    def _current_layout(self, rt: Runtime, cat: Catalogue | None) -> list[_Group]:
+        items = list(rt.observations.probes.items())  # one atomic copy (see exposition_chunks)
+        keys = [k for k, _ in items]
+        recs = [r for _, r in items]
+        if (
+            cat is self._layout_catalogue
+            and keys == self._layout_keys
+            and all(map(operator.is_, recs, self._layout_recs))
+        ):
+            return self._layout
+        old_slots = {slot.key: slot for g in self._layout for slot in g.slots}
+        old_groups = {g.base: g for g in self._layout}
+        layout = []
+        for (vantage, sid), members in _groups(items).items():
+            office = _office_of(cat, sid)
+            slots = []
+            for key, rec in members:
+                base = (vantage, office, sid, key[2])
+                slot = old_slots.get(key)
+                if slot is None or slot.rec is not rec or slot.base != base:
+                    slot = _Slot(key, rec, base)
+                slots.append(slot)
+            group = _Group((vantage, office, sid), _has_latency_objective(cat, sid), slots)
+            old = old_groups.get(group.base)
+            if (
+                old is not None
+                and old.latency == group.latency
+                and len(old.slots) == len(slots)
+                and all(map(operator.is_, old.slots, slots))
+            ):
+                group.text = old.text  # same probes, same labels: its lines still hold
+            layout.append(group)
+        self._layout, self._layout_keys, self._layout_recs = layout, keys, recs
+        self._layout_catalogue = cat
+        return layout
+
+    def exposition_chunks(self, openmetrics: bool) -> list[bytes]:
+        """The collector's families in the exposition format, as byte chunks.
+
+        Meant for the event loop, like ``collect()``. It also tolerates a worker thread
+        (to keep a large render off the loop): it reads the runtime's dicts through
+        one-step copies, and a result recorded mid-render is re-rendered next time.
+        """
+        with self._lock:
+            return self._exposition_chunks(openmetrics)
+
+    def _exposition_chunks(self, openmetrics: bool) -> list[bytes]:
+        rt = self.runtime
+        cat = rt.catalogue
+        rerendered = 0
+        part = self._fmt.part
+        n_probe, n_service, n_sla = len(PROBE_SPECS), len(SERVICE_SPECS), len(SLA_SPECS)
+
+        layout = self._current_layout(rt, cat)
+        probe_texts: list[tuple[bytes, ...]] = []
+        service_texts: list[tuple[bytes, ...]] = []
+        for group in layout:
+            changed = group.text is None
+            for slot in group.slots:
+                rec = slot.rec
+                if slot.last is not rec.last or slot.n != rec.results_total:
+                    slot.text = part(PROBE, slot.base, _probe_samples(rec), 0, n_probe)
+                    slot.last, slot.n = rec.last, rec.results_total
+                    changed = True
+                    rerendered += 1
+                probe_texts.append(slot.text)
+            if changed:
+                samples = _service_samples([slot.rec for slot in group.slots], group.latency)
+                group.text = part(SERVICE, group.base, samples, S_UP, n_service)
+                rerendered += 1
+            service_texts.append(group.text)  # type: ignore[arg-type]
+
+        sla_texts: list[tuple[bytes, ...]] = []
+        old_sla, new_sla = self._sla, {}
+        for key, snap in list(rt.sla.items()):
+            cached = old_sla.get(key)
+            if cached is None or cached[0] is not snap:
+                cached = (snap, part(SERVICE, _sla_base(key, snap), _sla_samples(snap), L_OBJECTIVE, n_sla))
+                rerendered += 1
+            new_sla[key] = cached
+            sla_texts.append(cached[1])
+        self._sla = new_sla
+
+        if self._catalogue_text[0] is not cat:
+            lines = [[] for _ in CATALOGUE_SPECS]  # type: list[list[str]]
+            for idx, values, value in _catalogue_samples(cat):
+                lines[idx - C_INFO].append(self._fmt.line(idx, values, value))
+            self._catalogue_text = (cat, tuple("".join(x).encode() for x in lines))
+            rerendered += 1
+        self.rerendered = rerendered
+
+        chunks: list[bytes] = []
+        for specs, texts in (
+            (PROBE_SPECS, probe_texts),
+            (SERVICE_SPECS, service_texts),
+            (SLA_SPECS, sla_texts),
+            (CATALOGUE_SPECS, [self._catalogue_text[1]]),
+        ):
+            for j, spec in enumerate(specs):
+                chunks.append(family_header(spec, openmetrics))
+                chunks.extend(map(itemgetter(j), texts))
+        chunks.append(render_families(_daemon_families(rt), openmetrics).encode())
+        return chunks

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from slamon.core.catalogue import Catalogue
+from slamon.core.indicators import IndicatorValue
 from slamon.core.observed import Observations
 
 
@@ -60,6 +61,33 @@ class CatalogueStats:
     warnings: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectiveSnapshot:
+    """One objective of a service's SLA at one vantage, in the current period."""
+
+    objective: str  # availability | latency | steps | unplanned_outages
+    target_ratio: float  # 0..1 (99.9 % is 0.999)
+    measure_ratio: float | None = None  # 0..1 so far in the period; None while unobserved
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSnapshot:
+    """The current-period SLA of one service at one vantage, for exporters.
+
+    Filled by the daemon from the SLA engine. Frozen: the daemon replaces a snapshot
+    when it changes (exporters cache by identity), never mutates it.
+    """
+
+    vantage: str
+    service_id: str
+    office: str
+    period_end_timestamp_seconds: float  # unix seconds, end of the current period
+    objectives: tuple[ObjectiveSnapshot, ...] = ()
+    error_budget_remaining_ratio: float | None = None  # 1 = untouched, 0 = spent, < 0 over
+    burn_rate: float | None = None  # 1 = spending exactly the budget over the period
+    open_breaches: frozenset[str] = frozenset()  # objectives with an open breach
+
+
 @dataclass
 class Runtime:
     observations: Observations = field(default_factory=Observations)
@@ -70,3 +98,8 @@ class Runtime:
     started_timestamp_seconds: float = 0.0
     vantages: tuple[str, ...] = ()  # offices this daemon probes from
     ready: bool = False
+    # current-period SLA per (vantage, service id); replaced, not mutated
+    sla: dict[tuple[str, str], SlaSnapshot] = field(default_factory=dict)
+    # the three indicators for the current period (per office and "all"); each value
+    # carries its baseline, target and biennium
+    indicators: list[IndicatorValue] = field(default_factory=list)

@@ -23,6 +23,10 @@ class ProbeRecord:
     # SLI events: results that fall in eligible time (service hours, not maintenance)
     in_scope_total: int = 0
     in_scope_good_total: int = 0
+    # latency SLI events: in-scope results the latency objective applies to (the
+    # caller passed ``fast``), and those that succeeded within the threshold
+    in_scope_timed_total: int = 0
+    in_scope_fast_total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,16 @@ class Observations:
             if key not in keys:
                 del self.probes[key]
 
-    def record(self, result: ProbeResult, in_scope: bool = True) -> Transition | None:
+    def record(
+        self, result: ProbeResult, in_scope: bool = True, fast: bool | None = None
+    ) -> Transition | None:
+        """Take one result in.
+
+        ``in_scope``: the result fell in eligible time (service hours, outside
+        maintenance and exclusions). ``fast``: whether it met the service's latency
+        threshold; ``None`` when no latency objective applies to it (not counted as a
+        latency event). A failed result is never fast.
+        """
         rec = self.probes.get(result.key)
         if rec is None:
             rec = self.probes[result.key] = ProbeRecord()
@@ -62,6 +75,9 @@ class Observations:
         if in_scope:
             rec.in_scope_total += 1
             rec.in_scope_good_total += int(result.success)
+            if fast is not None:
+                rec.in_scope_timed_total += 1
+                rec.in_scope_fast_total += int(fast and result.success)
         changed = rec.state.observe(result.success, result.started_at)
         if changed is None:
             return None

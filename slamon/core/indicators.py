@@ -1,0 +1,229 @@
+"""The three ICT-operations indicators, per office and in total, for one period.
+
+- (a)(i) ``automated-services``: production services whose fulfilment is automated,
+  with evidence, monitored by at least one enabled probe (a count).
+- (a)(ii) ``services-meeting-levels``: of the production services with a tier that
+  were monitored in the period, the share that met every objective of their SLA from
+  every vantage they are probed from (a percentage).
+- (b) ``iso-aligned-services``: production services whose practices cover every
+  required clause, each with evidence reviewed within ``review_max_age_days`` (a count).
+
+Pure: the caller passes the services as the catalogue stood at the period's end,
+the SLA engine's verdicts for the period (adapted to ``SlaVerdicts``), the practice
+profile, the indicators file and the dates. Every number carries the services
+counted and, for each service not counted, the reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from slamon.core.classify import automation_gaps, iso_gaps
+from slamon.core.model import (
+    IndicatorId,
+    IndicatorsFile,
+    Lifecycle,
+    PracticesFile,
+    Service,
+)
+
+ALL_OFFICES = "all"
+
+DEFAULT_UNITS = {
+    IndicatorId.automated_services: "count",
+    IndicatorId.services_meeting_levels: "percent",
+    IndicatorId.iso_aligned_services: "count",
+}
+
+
+class Verdict(StrEnum):
+    """How a service did against its SLA over a period, at one vantage."""
+
+    met = "met"  # every objective met
+    not_met = "not_met"  # at least one objective below target
+    unmonitored = "unmonitored"  # no measurement in eligible time: cannot be judged
+
+
+@dataclass(frozen=True, slots=True)
+class VantageVerdict:
+    verdict: Verdict
+    failed_objectives: tuple[str, ...] = ()  # e.g. ("availability", "latency") when not met
+
+
+@dataclass(frozen=True, slots=True)
+class SlaVerdicts:
+    """The SLA engine's verdicts for one period: service id -> vantage -> verdict.
+
+    A vantage a service is probed from (per the catalogue) but missing here counts as
+    ``unmonitored``.
+    """
+
+    by_service: Mapping[str, Mapping[str, VantageVerdict]] = field(default_factory=dict)
+
+    def of(self, service_id: str) -> Mapping[str, VantageVerdict]:
+        return self.by_service.get(service_id, {})
+
+    @classmethod
+    def simple(cls, mapping: Mapping[str, Mapping[str, bool | None]]) -> SlaVerdicts:
+        """``{service: {vantage: True (met) | False (not met) | None (unmonitored)}}``."""
+        table = {True: Verdict.met, False: Verdict.not_met, None: Verdict.unmonitored}
+        return cls(
+            {
+                sid: {v: VantageVerdict(table[ok]) for v, ok in per_vantage.items()}
+                for sid, per_vantage in mapping.items()
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorValue:
+    indicator: IndicatorId
+    office: str  # an office id, or "all"
+    value: float | None  # None: a percentage with nothing to take it over
+    unit: str  # "count" | "percent"
+    baseline: float | None
+    target: float | None
+    counted: list[str]  # service ids behind the value (for a percentage: the numerator)
+    not_counted: list[tuple[str, list[str]]]  # (service id, reasons), the others
+    biennium: str = ""  # whose baseline and target these are, e.g. "2012-2013"
+    eligible: list[str] | None = None  # for a percentage: the services in the denominator
+
+
+def biennium_of(day: dt.date) -> str:
+    """The two-year budget period holding ``day``: bienniums start in even years."""
+    first = day.year - day.year % 2
+    return f"{first}-{first + 1}"
+
+
+def probed_from(service: Service) -> set[str]:
+    """Vantage offices the service's enabled probes run from."""
+    return {v for p in service.probes if p.enabled for v in service.vantages(p)}
+
+
+def sla_gaps(
+    service: Service,
+    verdicts: Mapping[str, VantageVerdict],
+    tiers: Collection[str] | None = None,
+) -> tuple[bool, list[str]]:
+    """(in the denominator of (a)(ii), reasons it does not meet its level).
+
+    Empty reasons and True: the service met every objective from every vantage.
+    """
+    reasons: list[str] = []
+    if service.lifecycle != Lifecycle.production:
+        return False, [f"lifecycle is {service.lifecycle.value}, not production"]
+    if tiers is not None and service.tier not in tiers:
+        return False, [f"tier {service.tier} is not a standardized service level"]
+    vantages = sorted(probed_from(service) | set(verdicts))
+    judged = {v: verdicts.get(v, VantageVerdict(Verdict.unmonitored)) for v in vantages}
+    if not any(vv.verdict is not Verdict.unmonitored for vv in judged.values()):
+        return False, ["not monitored in the period"]
+    for vantage, vv in judged.items():
+        if vv.verdict is Verdict.not_met:
+            what = ", ".join(vv.failed_objectives) or "an objective"
+            reasons.append(f"did not meet its SLA from {vantage} ({what})")
+        elif vv.verdict is Verdict.unmonitored:
+            reasons.append(f"not measured from {vantage} in the period, so not shown to meet its SLA there")
+    return True, reasons
+
+
+def compute_indicators(
+    services: Iterable[Service],
+    verdicts: SlaVerdicts,
+    practices: PracticesFile,
+    indicators: IndicatorsFile,
+    *,
+    period_end: dt.date,
+    today: dt.date,
+    offices: Iterable[str] | None = None,
+    tiers: Collection[str] | None = None,
+) -> list[IndicatorValue]:
+    """All three indicators for each office in ``offices`` and for "all".
+
+    ``period_end`` is the period's last day: its biennium picks the baselines and
+    targets. Practice reviews are judged as of ``min(period_end, today)`` (the end
+    of a past period; today for the current one). ``offices`` defaults to the offices
+    of the given services; the "all" total always covers every service given.
+    ``tiers`` (known tier ids), when given, keeps services with an unknown tier out
+    of (a)(ii).
+    """
+    services = sorted(services, key=lambda s: s.id)
+    as_of = min(period_end, today)
+    biennium = biennium_of(period_end)
+    office_ids = sorted(set(offices) if offices is not None else {s.office for s in services})
+    units = {d.id: d.unit for d in indicators.indicators}
+    targets = _targets(indicators, biennium)
+
+    # per-service verdicts, computed once
+    automated = {s.id: automation_gaps(s) for s in services}
+    iso = {s.id: iso_gaps(s, practices, as_of) for s in services}
+    sla = {s.id: sla_gaps(s, verdicts.of(s.id), tiers) for s in services}
+
+    out: list[IndicatorValue] = []
+    groups = [(o, [s for s in services if s.office == o]) for o in office_ids]
+    groups.append((ALL_OFFICES, services))
+    for indicator in IndicatorId:
+        unit = units.get(indicator, DEFAULT_UNITS[indicator])
+        for office, members in groups:
+            baseline, target = _baseline_target(targets, office, indicator, office_ids, unit)
+            counted: list[str] = []
+            not_counted: list[tuple[str, list[str]]] = []
+            eligible: list[str] | None = None
+            if indicator is IndicatorId.services_meeting_levels:
+                eligible = []
+                for s in members:
+                    in_scope, reasons = sla[s.id]
+                    if in_scope:
+                        eligible.append(s.id)
+                    if in_scope and not reasons:
+                        counted.append(s.id)
+                    else:
+                        not_counted.append((s.id, reasons))
+                value = 100.0 * len(counted) / len(eligible) if eligible else None
+            else:
+                gaps = automated if indicator is IndicatorId.automated_services else iso
+                for s in members:
+                    if gaps[s.id]:
+                        not_counted.append((s.id, gaps[s.id]))
+                    else:
+                        counted.append(s.id)
+                value = float(len(counted))
+            out.append(
+                IndicatorValue(
+                    indicator=indicator,
+                    office=office,
+                    value=value,
+                    unit=unit,
+                    baseline=baseline,
+                    target=target,
+                    counted=counted,
+                    not_counted=not_counted,
+                    biennium=biennium,
+                    eligible=eligible,
+                )
+            )
+    return out
+
+
+def _targets(indicators: IndicatorsFile, biennium: str):
+    for bt in indicators.targets:
+        if bt.biennium == biennium:
+            return bt.offices
+    return {}
+
+
+def _baseline_target(targets, office: str, indicator: IndicatorId, office_ids: list[str], unit: str):
+    """Baseline and target of one office, or of "all": as written in the file, else
+    (for counts) the sum over the offices when every office has one."""
+    bt = targets.get(office, {}).get(indicator)
+    if bt is not None:
+        return bt.baseline, bt.target
+    if office != ALL_OFFICES or unit != "count" or not office_ids:
+        return None, None
+    parts = [targets.get(o, {}).get(indicator) for o in office_ids]
+    if any(p is None for p in parts):
+        return None, None
+    return sum(p.baseline for p in parts), sum(p.target for p in parts)
