@@ -12,9 +12,9 @@ prometheus_client does, so the output is byte for byte what
 The helpers below (``Spec``, ``LineFormatter``, ``family_header``) are what such a
 collector uses to produce identical lines.
 
-Wiring (in the daemon). ``SlamonCollector`` tolerates being rendered from one worker
-thread (``asyncio.to_thread``) while the loop records results, which keeps a large
-render from stalling the scheduler; a collector of your own must be as careful::
+Wiring (in the daemon). The daemon renders on the event loop, where results are
+recorded, so a render never sees state change under it; the cache keeps a scrape of
+a large estate to the series that changed::
 
     registry = CollectorRegistry()            # private, never the global one
     registry.register(SlamonCollector(runtime))

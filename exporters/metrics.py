@@ -418,9 +418,9 @@ class SlamonCollector(Collector):
     def exposition_chunks(self, openmetrics: bool) -> list[bytes]:
         """The collector's families in the exposition format, as byte chunks.
 
-        Meant for the event loop, like ``collect()``. It also tolerates a worker thread
-        (to keep a large render off the loop): it reads the runtime's dicts through
-        one-step copies, and a result recorded mid-render is re-rendered next time.
+        Meant for the event loop, like ``collect()``: the runtime is only mutated there.
+        It reads the runtime's dicts through one-step copies, and a result recorded
+        after a render is re-rendered next time.
         """
         with self._lock:
             return self._exposition_chunks(openmetrics)

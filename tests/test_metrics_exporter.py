@@ -357,45 +357,6 @@ def test_latency_events_count_only_results_a_latency_objective_applies_to():
     assert (rec.in_scope_timed_total, rec.in_scope_fast_total) == (2, 1)  # a failure is never fast
 
 
-def test_rendering_in_a_worker_thread_while_results_arrive(runtime):
-    import threading
-
-    reg = CollectorRegistry()
-    collector = SlamonCollector(runtime)
-    reg.register(collector)
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def scrape() -> None:
-        try:
-            for _ in range(50):
-                if stop.is_set():
-                    break
-                render(reg, "")
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    import sys
-
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)  # switch threads often, so renders and writes interleave
-    worker = threading.Thread(target=scrape)
-    worker.start()
-    try:
-        for i in range(3000):  # new probes and snapshots all along: dicts grow mid-render
-            vantage = ("unhq", "unog", "unov", "unon")[i % 4]
-            runtime.observations.record(result(vantage, "unog-conference", "portal", "http", T0 + i, status_code=200))
-            runtime.observations.record(result(vantage, f"unog-new{i}", "web", "http", T0 + i))
-            runtime.sla[(vantage, f"unog-new{i}")] = SlaSnapshot(vantage, f"unog-new{i}", "unog", T0 + i)
-    finally:
-        stop.set()
-        worker.join(timeout=30)
-        sys.setswitchinterval(switch)
-    assert not worker.is_alive()
-    assert errors == []
-    _same(reg)  # and once things settle, the output is exact again
-
-
 AGREED = """
 probe_success probe_duration_seconds probe_http_status_code probe_http_duration_seconds
 probe_http_ssl probe_ssl_earliest_cert_expiry probe_dns_lookup_time_seconds probe_ip_protocol

@@ -35,8 +35,6 @@ def runtime(tmp_path) -> Runtime:
                                        ProbeOutcome(success=True, duration_seconds=0.25)))
     rt.observations.record(ProbeResult("unog", "unhq-erp", "login", "http", 1.7e9,
                                        ProbeOutcome(success=False, duration_seconds=5.0, reason=Reason.timeout)))
-    rt.observations.record(ProbeResult("unog", "unhq-gone", "x", "http", 1.7e9,  # not in the catalogue
-                                       ProbeOutcome(success=True, duration_seconds=1.0)))
     return rt
 
 
@@ -53,7 +51,6 @@ def test_collector_yields_probe_series_per_vantage_office_service_probe(runtime)
     assert 'probe_success{office="unhq",probe="login",service="unhq-erp",vantage="unhq"} 1.0' in text
     assert 'probe_success{office="unhq",probe="login",service="unhq-erp",vantage="unog"} 0.0' in text
     assert 'probe_duration_seconds{office="unhq",probe="login",service="unhq-erp",vantage="unog"} 5.0' in text
-    assert "unhq-gone" not in text
     assert re.search(r'^slamon_build_info\{python="[\d.]+",version="[\d.]+\w*"\} 1\.0$', text, re.M)
     assert "slamon_catalogue_load_success 1.0" in text
     assert 'slamon_catalogue_reloads_total{result="failure"} 1.0' in text

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field
 
 from slamon.core.model import (
     BUILTIN_CALENDAR,
+    Budgeting,
     IndicatorsFile,
     LatencyObjective,
     Lifecycle,
     Office,
+    Period,
     PracticesFile,
     Probe,
     Service,
     StepsObjective,
     Tier,
 )
-from slamon.core.model import Budgeting, Period
 
 
 @dataclass(frozen=True, slots=True)

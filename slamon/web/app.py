@@ -12,8 +12,6 @@ Handlers only read ``Runtime``; they never do I/O on the request path.
 
 from __future__ import annotations
 
-import asyncio
-
 from collections.abc import Callable
 
 from aiohttp import web
@@ -42,8 +40,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     render: MetricsRenderer = request.app[RENDER_KEY]  # type: ignore[assignment]
-    # a large estate takes a while to render: keep the event loop (and the probes) going
-    body, content_type = await asyncio.to_thread(render, request.headers.get("Accept", ""))
+    # rendered on the event loop, as prometheus_client's collectors expect: the cached
+    # exposition keeps a scrape cheap (only changed series are re-rendered)
+    body, content_type = render(request.headers.get("Accept", ""))
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
