@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    bindparam,
     Connection,
+    bindparam,
     create_engine,
     delete,
     event,

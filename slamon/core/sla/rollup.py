@@ -81,7 +81,7 @@ def bitmap_from_bytes(data: bytes) -> int:
 
 
 class _Day:
-    __slots__ = ("bad", "observed", "slow", "steps_bad", "total", "good_n")
+    __slots__ = ("bad", "good_n", "observed", "slow", "steps_bad", "total")
 
     def __init__(self) -> None:
         self.observed = 0
