@@ -127,8 +127,7 @@ class ResultWriter:
                     return False
                 self._wakeup.set()
                 progress = self._progress
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(progress.wait(), remaining)
+                await _wait(progress, remaining)
             return True
         finally:
             self._flushers -= 1
@@ -166,15 +165,13 @@ class ResultWriter:
             )
             if not urgent:
                 wait = max(0.0, min(self._interval_seconds, next_purge - loop.time()))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), wait)
+                await _wait(self._wakeup, wait)
             self._wakeup.clear()
             if self._buffer:
                 if await self._write_batch():
                     backoff = self._backoff_min
                 else:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), backoff)
+                    await _wait(self._wakeup, backoff)
                     backoff = min(backoff * 2, self._backoff_max)
                     continue
             if loop.time() >= next_purge and self._stats.available:
@@ -224,6 +221,14 @@ class ResultWriter:
             log.warning("store_purge_failed error=%s", _short(exc))
         if deleted:
             log.info("store_results_purged deleted=%d", deleted)
+
+
+async def _wait(event: asyncio.Event, timeout_seconds: float) -> None:
+    """Wait for ``event`` at most ``timeout_seconds``. (``asyncio.timeout`` rather than
+    ``wait_for``: on Python 3.11 ``wait_for`` can swallow a cancellation.)"""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_seconds):
+            await event.wait()
 
 
 def _short(exc: BaseException) -> str:
