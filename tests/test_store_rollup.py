@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from slamon.core.sla.rollup import (
     BITMAP_BYTES,
+    MINUTES_PER_DAY,
     DayRollup,
     RollupBuilder,
     bitmap_from_bytes,
@@ -106,3 +107,23 @@ def test_rollups_agree_with_a_minute_by_minute_oracle(results):
                 ok_steps = all(s.duration_seconds <= 2.0 for x in inside for s in x.outcome.steps)
                 assert bool(r.steps_ok & bit) == ok_steps
                 assert r.total_counts[minute] == len(inside)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    a=st.lists(st.integers(0, 255), min_size=1, max_size=24),
+    b=st.lists(st.integers(0, 255), min_size=1, max_size=24),
+    small=st.booleans(),
+)
+def test_count_merge_saturates_exactly(a, b, small):
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    if small:  # the fast path (no byte at or above 128)
+        a, b = [x // 2 for x in a], [x // 2 for x in b]
+    pad = bytes(MINUTES_PER_DAY - n)
+    day = dt.date(2026, 1, 1)
+    x = DayRollup("unog", "s", day, total_counts=bytes(a) + pad, good_counts=bytes(b) + pad)
+    y = DayRollup("unog", "s", day, total_counts=bytes(b) + pad, good_counts=bytes(a) + pad)
+    m = x.merge(y)
+    assert list(m.total_counts[:n]) == [min(255, p + q) for p, q in zip(a, b, strict=True)]
+    assert m.good_counts == m.total_counts and m.total_counts[n:] == pad

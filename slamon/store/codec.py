@@ -13,16 +13,32 @@ from slamon.core.sla.rollup import DayRollup, bitmap_from_bytes, bitmap_to_bytes
 
 
 def encode_phases(phases: dict[str, float]) -> str | None:
-    """PHASES in order, comma-separated seconds (to the microsecond), empty where absent."""
+    """PHASES in order, comma-separated seconds (6 significant digits), empty where absent."""
     if not phases:
         return None
-    return ",".join("" if p not in phases else repr(round(phases[p], 6)) for p in PHASES)
+    return ",".join("" if (v := phases.get(p)) is None else f"{v:g}" for p in PHASES)
 
 
 def decode_phases(text: str | None) -> dict[str, float]:
     if not text:
         return {}
     return {p: float(v) for p, v in zip(PHASES, text.split(","), strict=True) if v}
+
+
+RESULT_COLUMNS = (
+    "vantage", "service_id", "probe_id", "kind", "started_at", "success",
+    "reason", "duration_seconds", "status_code", "phases",
+)
+
+
+def result_values(r: ProbeResult) -> tuple:
+    """A raw row as a tuple in ``RESULT_COLUMNS`` order (the fast insert path)."""
+    o = r.outcome
+    return (
+        r.vantage, r.service_id, r.probe_id, r.kind, r.started_at, o.success,
+        None if o.reason is None else str(o.reason), o.duration_seconds, o.status_code,
+        encode_phases(o.phases) if o.phases else None,
+    )
 
 
 def result_row(r: ProbeResult) -> dict[str, Any]:

@@ -95,6 +95,11 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._write_engine = engine.execution_options(slamon_write=True)
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_results_sql = (
+            f"INSERT INTO {ResultRow.__tablename__} ({', '.join(codec.RESULT_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(codec.RESULT_COLUMNS))})"
+        )
 
     # ----------------------------------------------------------------- opening
 
@@ -173,9 +178,11 @@ class Store:
         for r in results:
             latency, step = thresholds(r.service_id) if thresholds else (None, None)
             builder.add(r, latency, step)
-        rows = [codec.result_row(r) for r in results]
+        rows = [codec.result_values(r) for r in results]
         with self._write() as conn:
-            conn.execute(insert(ResultRow.__table__), rows)
+            # straight to the driver's executemany: SQLAlchemy's per-row parameter
+            # processing would cost more than the insert itself
+            conn.exec_driver_sql(self._insert_results_sql, rows)
             self._merge_rollups(conn, builder.rollups())
         return len(rows)
 
