@@ -205,3 +205,24 @@ async def test_flush_without_a_running_writer_times_out(sqlite_url):
     assert not await writer.flush(0.2)
     assert await writer.flush(0.2) is False and writer.buffered == 1
     store.close()
+
+
+def test_catalogue_thresholds_follow_the_catalogue_in_force():
+    from slamon.core.catalogue import Catalogue
+    from slamon.core.model import IndicatorsFile, PracticesFile, Tier
+    from slamon.store.writer import catalogue_thresholds
+    from tests.store_support import example_service
+
+    tier = Tier(id="gold", name="Gold", benchmark="x", availability=99.5)
+    svc = example_service(sla={"availability": 99.9, "latency": {"threshold": "800ms", "percent": 95},
+                               "steps": {"max_duration": "10s"}})
+    cat = Catalogue(
+        offices={}, tiers={"gold": tier},
+        practices=PracticesFile.model_construct(), indicators=IndicatorsFile.model_construct(),
+        services={svc.id: svc},
+    )
+    holder = {"cat": None}
+    thresholds = catalogue_thresholds(lambda: holder["cat"])
+    assert thresholds("unog-email") == (None, None)
+    holder["cat"] = cat
+    assert thresholds("unog-email") == (0.8, 10.0) and thresholds("unog-nothing") == (None, None)

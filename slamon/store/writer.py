@@ -37,6 +37,7 @@ from itertools import islice
 
 from sqlalchemy.exc import DBAPIError
 
+from slamon.core.catalogue import Catalogue
 from slamon.core.results import ProbeResult
 from slamon.runtime import StoreStats
 from slamon.store.store import Store, StoreError
@@ -235,3 +236,23 @@ def _short(exc: BaseException) -> str:
     inner = getattr(exc, "orig", None) or exc
     text = str(inner).strip().splitlines()
     return f"{type(inner).__name__}: {text[0] if text else ''}"[:200]
+
+
+def catalogue_thresholds(
+    current: Callable[[], Catalogue | None],
+) -> Callable[[str], tuple[float | None, float | None]]:
+    """The ``thresholds`` a daemon passes to ``ResultWriter``: for a service id, its latency
+    threshold and journey-step max duration (seconds) under the catalogue in force now
+    (``current`` returns it, so a reload takes effect at once). Unknown services: none."""
+
+    def thresholds(service_id: str) -> tuple[float | None, float | None]:
+        catalogue = current()
+        if catalogue is None or service_id not in catalogue.services:
+            return (None, None)
+        sla = catalogue.sla(service_id)
+        return (
+            sla.latency.threshold if sla.latency else None,
+            sla.steps.max_duration if sla.steps else None,
+        )
+
+    return thresholds
