@@ -84,3 +84,15 @@ def test_opening_again_is_a_no_op(sqlite_url):
     store = Store.open(sqlite_url)
     assert migrate.current_revision(store.engine) == migrate.head_revision()
     store.close()
+
+
+def test_processes_opening_a_new_store_together_create_it_once(db_url):
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: Store.open(db_url), range(4)))
+    try:
+        assert all(migrate.current_revision(s.engine) == migrate.head_revision() for s in stores)
+    finally:
+        for s in stores:
+            s.close()

@@ -39,9 +39,17 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+_PG_LOCK_KEY = 0x736C616D6F6E  # "slamon": serialises migrations of daemons starting together
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default: the newest), keeping the data."""
-    with engine.begin() as conn:
+    """Bring the schema to ``revision`` (default: the newest), keeping the data.
+
+    One transaction, taken exclusively (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL
+    advisory lock), so two processes opening a new store at once do not both create it."""
+    with engine.execution_options(slamon_write=True).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
         command.upgrade(alembic_config(conn), revision)
 
 
