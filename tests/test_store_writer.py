@@ -226,3 +226,17 @@ def test_catalogue_thresholds_follow_the_catalogue_in_force():
     assert thresholds("unog-email") == (None, None)
     holder["cat"] = cat
     assert thresholds("unog-email") == (0.8, 10.0) and thresholds("unog-nothing") == (None, None)
+
+
+async def test_a_result_the_database_refuses_does_not_block_the_others(pg_url):
+    store = await asyncio.to_thread(Store.open, pg_url)
+    stats = StoreStats()
+    writer = writer_for(store, stats, batch_size=10)
+    writer.start()
+    for i in range(10):
+        writer.submit(result(T0 + i, vantage="x" * 40 if i == 4 else "unog"))  # too long for the column
+    assert await writer.flush(10)
+    assert stats.written_total == 9 and stats.dropped_total == 1 and stats.available
+    assert store.count_results() == 9
+    await writer.close()
+    store.close()

@@ -74,7 +74,7 @@ class ResultRow(StoreModel, table=True):
     )
     vantage: str = Field(sa_column=Column(String(16), nullable=False))
     service_id: str = Field(sa_column=Column(String(63), nullable=False))
-    probe_id: str = Field(sa_column=Column(String(63), nullable=False))
+    probe_id: str = Field(sa_column=Column(String, nullable=False))  # slugs have no length limit
     kind: str = Field(sa_column=Column(String(16), nullable=False))
     started_at: float = Field(sa_column=Column(Float(precision=53), nullable=False))
     success: bool = Field(nullable=False)

@@ -16,6 +16,10 @@ first N results of an outage are kept"), the batch being retried is never touche
 mid-write, and the loss shows up as one contiguous unobserved stretch at the end
 of the outage, reported as unobserved time rather than guessed.
 
+A result the database refuses outright (a value it cannot hold) would block every
+batch behind it if retried; such a batch is written result by result, and only the
+refused results are dropped (counted in ``dropped_total`` and logged).
+
 Caveat: if the connection drops during COMMIT itself, the outcome is unknown and
 the batch is written again; the rollup bitmaps are unaffected (merging is
 idempotent) but raw rows and per-minute counts of that batch may appear twice.
@@ -35,7 +39,7 @@ from collections import deque
 from collections.abc import Callable
 from itertools import islice
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from slamon.core.catalogue import Catalogue
 from slamon.core.results import ProbeResult
@@ -184,6 +188,12 @@ class ResultWriter:
         thresholds = {sid: self._thresholds(sid) for sid in {r.service_id for r in batch}}
         try:
             await asyncio.to_thread(self._store.write_results, batch, thresholds.__getitem__)
+        except (DataError, IntegrityError):
+            # the database refuses something in this batch: write the results one by one
+            # so one bad result cannot hold up every other
+            done, rejected = await asyncio.to_thread(self._write_each, batch, thresholds.__getitem__)
+            self._commit(done, rejected)
+            return done == len(batch)
         except (DBAPIError, StoreError, OSError) as exc:
             self._stats.write_errors_total += 1
             was_available, self._stats.available = self._stats.available, False
@@ -196,10 +206,33 @@ class ResultWriter:
                     _short(exc),
                 )
             return False
-        for _ in range(len(batch)):
+        self._commit(len(batch), 0)
+        return True
+
+    def _write_each(self, batch: list[ProbeResult], thresholds) -> tuple[int, int]:
+        """In the worker thread: write results singly; (how many were handled, how many refused)."""
+        rejected = 0
+        for i, r in enumerate(batch):
+            try:
+                self._store.write_results([r], thresholds)
+            except (DataError, IntegrityError) as exc:
+                rejected += 1
+                log.error(
+                    "store_result_refused service=%s probe=%s error=%s", r.service_id, r.probe_id, _short(exc)
+                )
+            except (DBAPIError, OSError):
+                return i, rejected  # unavailable again: the rest stays buffered
+        return len(batch), rejected
+
+    def _commit(self, handled: int, rejected: int) -> None:
+        """Take ``handled`` results off the buffer: written, except ``rejected`` (counted as dropped)."""
+        if handled == 0:
+            return
+        for _ in range(handled):
             self._buffer.popleft()
-        self._done += len(batch)
-        self._stats.written_total += len(batch)
+        self._done += handled
+        self._stats.written_total += handled - rejected
+        self._stats.dropped_total += rejected
         self._stats.queue_length = len(self._buffer)
         self._stats.last_flush_timestamp_seconds = time.time()
         if not self._stats.available:
@@ -207,7 +240,6 @@ class ResultWriter:
             log.info("store_available_again buffered=%d", len(self._buffer))
         self._progress.set()
         self._progress = asyncio.Event()
-        return True
 
     async def _purge(self) -> None:
         cutoff = time.time() - self._retention_seconds

@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
     sa.Column("vantage", sa.String(length=16), nullable=False),
     sa.Column("service_id", sa.String(length=63), nullable=False),
-    sa.Column("probe_id", sa.String(length=63), nullable=False),
+    sa.Column("probe_id", sa.String(), nullable=False),
     sa.Column("kind", sa.String(length=16), nullable=False),
     sa.Column("started_at", sa.Float(precision=53), nullable=False),
     sa.Column("success", sa.Boolean(), nullable=False),
