@@ -99,3 +99,22 @@ def test_mistakes_get_clear_messages(slamon, sqlite_url, tmp_path):
     for p in (backwards, bad, unknown, down):
         assert "Traceback" not in p.stderr
     assert Store.open(sqlite_url).exclusions() == []  # nothing was recorded by mistake
+
+
+def test_checks_against_the_catalogue(slamon, sqlite_url):
+    from slamon.loader import load_catalogue
+    from tests.conftest import CATALOGUE_DIR
+
+    if not (CATALOGUE_DIR / "offices.yaml").is_file():
+        pytest.skip("this checkout has no catalogue/ yet")
+    report = load_catalogue(CATALOGUE_DIR)
+    assert report.catalogue is not None, [str(d) for d in report.errors][:5]
+    service = sorted(report.catalogue.services)[0]
+    common = ("--db", sqlite_url, "--catalogue", str(CATALOGUE_DIR), "--reason", "r", "--approver", "a",
+              "--from", "2026-05-09", "--to", "2026-05-10")
+    ok = slamon(service, *common)
+    assert ok.returncode == 0 and f"recorded exclusion 1: {service}" in ok.stdout
+    office = slamon(service, "--vantage", "mars", *common)
+    assert office.returncode == 1 and "unknown office 'mars'" in office.stderr
+    unknown = slamon("zzzz-nothing", *common)
+    assert unknown.returncode == 1 and f"not in the catalogue at {CATALOGUE_DIR}" in unknown.stderr
