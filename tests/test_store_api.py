@@ -56,6 +56,9 @@ def test_results_and_rollups_round_trip(db_url):
         assert sum(d2.total_counts) + sum(d3.total_counts) == 12
         assert [r.vantage for r in store.rollups("unog-email")] == ["unhq", "unog", "unog"]
         assert store.rollups("unog-email", start_day=dt.date(2026, 11, 3)) == [d3]
+        (bits_only,) = store.rollups_between(dt.date(2026, 11, 3), None, vantage="unog", with_counts=False)
+        assert bits_only.good == d3.good and bits_only.total_counts == bytes(1440)
+        assert len(list(store.rollups_between(None, None))) == 3
         raw = store.results(T0, T0 + 60, limit=10)
         assert [r.started_at for r in raw] == [T0, T0 + 15, T0 + 30]
         assert raw[0] == results[0]  # phases, reason, status survive the trip

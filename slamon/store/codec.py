@@ -9,7 +9,7 @@ from typing import Any
 
 from slamon.core.model import STORED_CONTEXT, Service
 from slamon.core.results import PHASES, ProbeOutcome, ProbeResult, Reason
-from slamon.core.sla.rollup import DayRollup, bitmap_from_bytes, bitmap_to_bytes
+from slamon.core.sla.rollup import MINUTES_PER_DAY, DayRollup, bitmap_from_bytes, bitmap_to_bytes
 
 
 def encode_phases(phases: dict[str, float]) -> str | None:
@@ -98,9 +98,12 @@ def rollup_from_row(row: Any) -> DayRollup:
         good=bitmap_from_bytes(bytes(row.good)),
         fast=bitmap_from_bytes(bytes(row.fast)),
         steps_ok=bitmap_from_bytes(bytes(row.steps_ok)),
-        total_counts=bytes(row.total_counts),
-        good_counts=bytes(row.good_counts),
+        total_counts=bytes(row.total_counts) if "total_counts" in row._fields else _NO_COUNTS,
+        good_counts=bytes(row.good_counts) if "good_counts" in row._fields else _NO_COUNTS,
     )
+
+
+_NO_COUNTS = bytes(MINUTES_PER_DAY)
 
 
 def canonical_service(service: Service) -> tuple[str, str]:

@@ -248,10 +248,15 @@ class Store:
         end_day: dt.date | None,
         service_ids: Sequence[str] | None = None,
         vantage: str | None = None,
+        with_counts: bool = True,
     ) -> Iterator[DayRollup]:
-        """Every rollup in the day range (inclusive), streamed, by service, vantage and day."""
+        """Every rollup in the day range (inclusive), streamed, by service, vantage and day.
+
+        ``with_counts=False`` leaves the per-minute count arrays unread (they are zero in
+        the rollups returned): a fifth of the bytes, for timeslice measures that need
+        only the bitmaps."""
         t = DayRollupRow.__table__
-        query = select(t)
+        query = select(t) if with_counts else select(*(c for c in t.c if not c.name.endswith("_counts")))
         if service_ids is not None:
             query = query.where(t.c.service_id.in_(list(service_ids)))
         if vantage is not None:
