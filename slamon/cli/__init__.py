@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "catalogue",
     "run",
     "probe",
+    "exclude",
 ]
 
 

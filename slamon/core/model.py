@@ -28,6 +28,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     WithJsonSchema,
     model_validator,
 )
@@ -50,7 +51,15 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_SERVICE_ID_LEN = 63
 
 
-def _duration(value: Any) -> float:
+STORED_CONTEXT = {"stored": True}
+"""Validation context for models read back from the store (``Service.model_validate(data,
+context=STORED_CONTEXT)``): durations there are the seconds ``model_dump`` wrote, not
+catalogue text, so bare numbers are accepted."""
+
+
+def _duration(value: Any, info: ValidationInfo) -> float:
+    if info.context and info.context.get("stored") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
     if isinstance(value, bool) or isinstance(value, (int, float)):
         raise PydanticCustomError(
             "duration_unit",

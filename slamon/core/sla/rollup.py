@@ -15,7 +15,10 @@ arrived: a later target change does not rewrite history.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
+
+from slamon.core.results import ProbeResult
 
 MINUTES_PER_DAY = 1440
 ALL_MINUTES = (1 << MINUTES_PER_DAY) - 1
@@ -58,5 +61,114 @@ class DayRollup:
         )
 
 
+_BELOW_128 = bytes(range(128))
+
+
 def _add_saturating(a: bytes, b: bytes) -> bytes:
+    if len(a) == len(b) and not a.translate(None, _BELOW_128) and not b.translate(None, _BELOW_128):
+        # every byte is below 128, so no sum can overflow and one big-integer addition
+        # adds every byte at once (the write path merges rollups on every batch)
+        return (int.from_bytes(a, "big") + int.from_bytes(b, "big")).to_bytes(len(a), "big")
     return bytes(min(255, x + y) for x, y in zip(a, b, strict=True))
+
+
+BITMAP_BYTES = MINUTES_PER_DAY // 8  # 180
+_EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def bitmap_to_bytes(bitmap: int) -> bytes:
+    """A day bitmap as 180 bytes, big-endian (minute 0 is the lowest bit of the last byte)."""
+    return bitmap.to_bytes(BITMAP_BYTES, "big")
+
+
+def bitmap_from_bytes(data: bytes) -> int:
+    if len(data) != BITMAP_BYTES:
+        raise ValueError(f"a day bitmap is {BITMAP_BYTES} bytes, got {len(data)}")
+    return int.from_bytes(data, "big")
+
+
+class _Day:
+    __slots__ = ("bad", "good_n", "observed", "slow", "steps_bad", "total")
+
+    def __init__(self) -> None:
+        self.observed = 0
+        self.bad = 0
+        self.slow = 0
+        self.steps_bad = 0
+        self.total = bytearray(MINUTES_PER_DAY)
+        self.good_n = bytearray(MINUTES_PER_DAY)
+
+
+class RollupBuilder:
+    """Folds probe results into ``DayRollup`` values by UTC day and minute.
+
+    Verdicts per result, with the thresholds in force when it is added:
+    - good: the result succeeded;
+    - fast: it succeeded within ``latency_threshold_seconds`` (a failed result gave
+      no answer in time, so it is never fast); with no threshold every result is fast;
+    - steps ok: a journey none of whose steps took longer than
+      ``step_max_duration_seconds`` and which did not fail with ``step_timeout``;
+      results of other kinds do not affect it.
+    A minute is good/fast/steps-ok when every result in it is. Folding the same
+    results in several builders and merging the rollups (``DayRollup.merge``) gives
+    the same answer as folding them in one, so batches can be written one by one.
+    """
+
+    __slots__ = ("_days",)
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, str, int], _Day] = {}
+
+    def __len__(self) -> int:
+        return len(self._days)
+
+    def add(
+        self,
+        result: ProbeResult,
+        latency_threshold_seconds: float | None = None,
+        step_max_duration_seconds: float | None = None,
+    ) -> None:
+        seconds = math.floor(result.started_at)
+        day_index, second_of_day = divmod(seconds, 86400)
+        minute = second_of_day // 60
+        key = (result.vantage, result.service_id, day_index)
+        day = self._days.get(key)
+        if day is None:
+            day = self._days[key] = _Day()
+        bit = 1 << minute
+        outcome = result.outcome
+        day.observed |= bit
+        if day.total[minute] < 255:
+            day.total[minute] += 1
+        if outcome.success:
+            if day.good_n[minute] < 255:
+                day.good_n[minute] += 1
+            if latency_threshold_seconds is not None and outcome.duration_seconds > latency_threshold_seconds:
+                day.slow |= bit
+        else:
+            day.bad |= bit
+            if latency_threshold_seconds is not None:
+                day.slow |= bit
+        if outcome.reason == "step_timeout" or (
+            step_max_duration_seconds is not None
+            and any(s.duration_seconds > step_max_duration_seconds for s in outcome.steps)
+        ):
+            day.steps_bad |= bit
+
+    def rollups(self) -> list[DayRollup]:
+        out: list[DayRollup] = []
+        for (vantage, service_id, day_index), d in self._days.items():
+            out.append(
+                DayRollup(
+                    vantage,
+                    service_id,
+                    _EPOCH_DAY + dt.timedelta(days=day_index),
+                    observed=d.observed,
+                    good=d.observed & ~d.bad,
+                    fast=d.observed & ~d.slow,
+                    steps_ok=d.observed & ~d.steps_bad,
+                    total_counts=bytes(d.total),
+                    good_counts=bytes(d.good_n),
+                )
+            )
+        return out

@@ -1,0 +1,121 @@
+"""Mapping between the engine's values and the store's rows (no I/O)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from slamon.core.model import STORED_CONTEXT, Service
+from slamon.core.results import PHASES, ProbeOutcome, ProbeResult, Reason
+from slamon.core.sla.rollup import MINUTES_PER_DAY, DayRollup, bitmap_from_bytes, bitmap_to_bytes
+
+
+def encode_phases(phases: dict[str, float]) -> str | None:
+    """PHASES in order, comma-separated seconds (6 significant digits), empty where absent."""
+    if not phases:
+        return None
+    return ",".join("" if (v := phases.get(p)) is None else f"{v:g}" for p in PHASES)
+
+
+def decode_phases(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    return {p: float(v) for p, v in zip(PHASES, text.split(","), strict=True) if v}
+
+
+RESULT_COLUMNS = (
+    "vantage", "service_id", "probe_id", "kind", "started_at", "success",
+    "reason", "duration_seconds", "status_code", "phases",
+)
+
+
+def result_values(r: ProbeResult) -> tuple:
+    """A raw row as a tuple in ``RESULT_COLUMNS`` order (the fast insert path)."""
+    o = r.outcome
+    return (
+        r.vantage, r.service_id, r.probe_id, r.kind, r.started_at, o.success,
+        None if o.reason is None else str(o.reason), o.duration_seconds, o.status_code,
+        encode_phases(o.phases) if o.phases else None,
+    )
+
+
+def result_row(r: ProbeResult) -> dict[str, Any]:
+    o = r.outcome
+    return {
+        "vantage": r.vantage,
+        "service_id": r.service_id,
+        "probe_id": r.probe_id,
+        "kind": r.kind,
+        "started_at": r.started_at,
+        "success": o.success,
+        "reason": str(o.reason) if o.reason is not None else None,
+        "duration_seconds": o.duration_seconds,
+        "status_code": o.status_code,
+        "phases": encode_phases(o.phases),
+    }
+
+
+def result_from_row(row: Any) -> ProbeResult:
+    return ProbeResult(
+        vantage=row.vantage,
+        service_id=row.service_id,
+        probe_id=row.probe_id,
+        kind=row.kind,
+        started_at=row.started_at,
+        outcome=ProbeOutcome(
+            success=bool(row.success),
+            duration_seconds=row.duration_seconds,
+            reason=Reason(row.reason) if row.reason else None,
+            status_code=row.status_code,
+            phases=decode_phases(row.phases),
+        ),
+    )
+
+
+def rollup_row(r: DayRollup) -> dict[str, Any]:
+    return {
+        "vantage": r.vantage,
+        "service_id": r.service_id,
+        "day": r.day,
+        "observed": bitmap_to_bytes(r.observed),
+        "good": bitmap_to_bytes(r.good),
+        "fast": bitmap_to_bytes(r.fast),
+        "steps_ok": bitmap_to_bytes(r.steps_ok),
+        "total_counts": r.total_counts,
+        "good_counts": r.good_counts,
+    }
+
+
+def rollup_from_row(row: Any) -> DayRollup:
+    day = row.day if isinstance(row.day, dt.date) else dt.date.fromisoformat(row.day)
+    return DayRollup(
+        row.vantage,
+        row.service_id,
+        day,
+        observed=bitmap_from_bytes(bytes(row.observed)),
+        good=bitmap_from_bytes(bytes(row.good)),
+        fast=bitmap_from_bytes(bytes(row.fast)),
+        steps_ok=bitmap_from_bytes(bytes(row.steps_ok)),
+        total_counts=bytes(row.total_counts) if "total_counts" in row._fields else _NO_COUNTS,
+        good_counts=bytes(row.good_counts) if "good_counts" in row._fields else _NO_COUNTS,
+    )
+
+
+_NO_COUNTS = bytes(MINUTES_PER_DAY)
+
+
+def canonical_service(service: Service) -> tuple[str, str]:
+    """The canonical JSON of a service (sorted keys, no spaces) and its SHA-256.
+
+    Every field is written, defaults included, so a stored revision reads back the
+    same even if a later slamon changes a default."""
+    body = json.dumps(
+        service.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
+    )
+    return body, hashlib.sha256(body.encode()).hexdigest()
+
+
+def service_from_body(body: str) -> Service:
+    return Service.model_validate(json.loads(body), context=STORED_CONTEXT)

@@ -1,0 +1,570 @@
+"""The store: every table behind one class, on SQLite (default) or PostgreSQL.
+
+``Store.open(url)`` connects, creates or upgrades the schema (Alembic, shipped in the
+package) and hands back a ``Store``. All methods are blocking; the daemon calls
+them from a worker thread (``ResultWriter``) so the event loop never waits on the
+database. Times are UTC-aware datetimes, or unix seconds for raw results.
+
+SQLite: WAL journal, ``synchronous=NORMAL`` (a committed transaction survives a
+crash of the process; a power cut may lose the last few), a busy timeout, and
+write transactions begun ``IMMEDIATE`` so a read-then-write never fails half-way
+on a lock upgrade. PostgreSQL: rollups being merged are locked ``FOR UPDATE``, so
+two daemons writing the same rows serialise instead of losing a merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import Session
+
+from slamon.core.catalogue import Catalogue
+from slamon.core.model import Service
+from slamon.core.results import ProbeResult
+from slamon.core.sla.rollup import DayRollup, RollupBuilder
+from slamon.store import codec, migrate
+from slamon.store.tables import (
+    BreachRow,
+    DayRollupRow,
+    ExclusionRow,
+    PeriodRecordRow,
+    ResultRow,
+    ServiceRevisionRow,
+)
+
+log = logging.getLogger("slamon.store")
+
+Thresholds = Callable[[str], tuple[float | None, float | None]]
+"""service id -> (latency threshold seconds, journey step max duration seconds) in force."""
+
+_KEY_CHUNK = 300  # rollup keys per SELECT (well under every driver's parameter limit)
+
+
+class StoreError(Exception):
+    """A problem a person can act on (bad URL, database unreachable, refused write)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened."""
+
+
+class PeriodRecordExists(StoreError):
+    """A closed-period record with this key is already written; records are never rewritten."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionChanges:
+    added: tuple[str, ...] = ()  # services seen for the first time (or again after removal)
+    changed: tuple[str, ...] = ()  # services whose content changed
+    removed: tuple[str, ...] = ()  # services no longer in the catalogue
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass a UTC-aware datetime")
+    return value.astimezone(dt.UTC)
+
+
+def _unix(value: float | dt.datetime) -> float:
+    return _utc(value).timestamp() if isinstance(value, dt.datetime) else float(value)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._write_engine = engine.execution_options(slamon_write=True)
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._insert_results_sql = (
+            f"INSERT INTO {ResultRow.__tablename__} ({', '.join(codec.RESULT_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(codec.RESULT_COLUMNS))})"
+        )
+
+    # ----------------------------------------------------------------- opening
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        busy_timeout_seconds: float = 5.0,
+        connect_timeout_seconds: float = 5.0,
+        upgrade: bool = True,
+    ) -> Store:
+        """Connect to ``sqlite:///path`` or ``postgresql+psycopg://...`` and upgrade the schema.
+
+        Raises ``StoreUnavailable`` with a message fit for a person (no password)."""
+        try:
+            parsed = make_url(url)
+        except Exception:
+            raise StoreError(f"not a database URL: {url!r} (e.g. sqlite:///var/slamon.db)") from None
+        shown = parsed.render_as_string(hide_password=True)
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            if not parsed.database or parsed.database == ":memory:":
+                raise StoreError("the store needs a SQLite file: sqlite:///path/to/slamon.db")
+            path = Path(parsed.database)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot create the directory of {path}: {exc.strerror}") from None
+            engine = create_engine(
+                parsed,
+                connect_args={"timeout": busy_timeout_seconds, "check_same_thread": False},
+            )
+            _configure_sqlite(engine, busy_timeout_seconds)
+        elif backend == "postgresql":
+            engine = create_engine(
+                parsed,
+                pool_pre_ping=True,
+                pool_size=2,
+                max_overflow=2,
+                connect_args={"connect_timeout": max(1, round(connect_timeout_seconds))},
+            )
+        else:
+            raise StoreError(f"unsupported database {backend!r} in {shown}: use sqlite:/// or postgresql+psycopg://")
+        store = cls(engine)
+        try:
+            if upgrade:
+                migrate.upgrade(engine)
+            else:
+                with engine.connect():
+                    pass
+        except DBAPIError as exc:
+            engine.dispose()
+            raise StoreUnavailable(f"cannot open the store at {shown}: {_first_line(exc)}") from None
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction (IMMEDIATE on SQLite)."""
+        with self._write_engine.begin() as conn:
+            yield conn
+
+    def _session(self, write: bool = False) -> Session:
+        return Session(self._write_engine if write else self.engine, expire_on_commit=False)
+
+    # ---------------------------------------------------------- raw + rollups
+
+    def write_results(self, results: Sequence[ProbeResult], thresholds: Thresholds | None = None) -> int:
+        """Write raw rows and merge their rollups, in one transaction. Returns rows written."""
+        if not results:
+            return 0
+        builder = RollupBuilder()
+        for r in results:
+            latency, step = thresholds(r.service_id) if thresholds else (None, None)
+            builder.add(r, latency, step)
+        rows = [codec.result_values(r) for r in results]
+        with self._write() as conn:
+            # straight to the driver's executemany: SQLAlchemy's per-row parameter
+            # processing would cost more than the insert itself
+            conn.exec_driver_sql(self._insert_results_sql, rows)
+            self._merge_rollups(conn, builder.rollups())
+        return len(rows)
+
+    def merge_rollups(self, rollups: Iterable[DayRollup]) -> None:
+        with self._write() as conn:
+            self._merge_rollups(conn, list(rollups))
+
+    def _merge_rollups(self, conn: Connection, rollups: list[DayRollup]) -> None:
+        table = DayRollupRow.__table__
+        key_cols = tuple_(table.c.vantage, table.c.service_id, table.c.day)
+        existing: dict[tuple[str, str, dt.date], DayRollup] = {}
+        for i in range(0, len(rollups), _KEY_CHUNK):
+            keys = [(r.vantage, r.service_id, r.day) for r in rollups[i : i + _KEY_CHUNK]]
+            query = select(table).where(key_cols.in_(keys))
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            for row in conn.execute(query):
+                old = codec.rollup_from_row(row)
+                existing[(old.vantage, old.service_id, old.day)] = old
+        inserts, updates = [], []
+        for r in rollups:
+            old = existing.get((r.vantage, r.service_id, r.day))
+            if old is None:
+                inserts.append(codec.rollup_row(r))
+            else:
+                merged = codec.rollup_row(old.merge(r))
+                updates.append({f"k_{k}": merged[k] for k in ("vantage", "service_id", "day")} | merged)
+        if inserts:
+            conn.execute(insert(table), inserts)
+        if updates:
+            stmt = (
+                update(table)
+                .where(table.c.vantage == bindparam("k_vantage"))
+                .where(table.c.service_id == bindparam("k_service_id"))
+                .where(table.c.day == bindparam("k_day"))
+                .values(
+                    observed=bindparam("observed"),
+                    good=bindparam("good"),
+                    fast=bindparam("fast"),
+                    steps_ok=bindparam("steps_ok"),
+                    total_counts=bindparam("total_counts"),
+                    good_counts=bindparam("good_counts"),
+                )
+            )
+            conn.execute(
+                stmt,
+                [{k: v for k, v in u.items() if k not in ("vantage", "service_id", "day")} for u in updates],
+            )
+
+    def rollups(
+        self,
+        service_id: str,
+        vantage: str | None = None,
+        start_day: dt.date | None = None,
+        end_day: dt.date | None = None,
+    ) -> list[DayRollup]:
+        """Day rollups of one service, days ``start_day``..``end_day`` inclusive, by vantage then day."""
+        return list(self.rollups_between(start_day, end_day, service_ids=[service_id], vantage=vantage))
+
+    def rollups_between(
+        self,
+        start_day: dt.date | None,
+        end_day: dt.date | None,
+        service_ids: Sequence[str] | None = None,
+        vantage: str | None = None,
+        with_counts: bool = True,
+    ) -> Iterator[DayRollup]:
+        """Every rollup in the day range (inclusive), streamed, by service, vantage and day.
+
+        ``with_counts=False`` leaves the per-minute count arrays unread (they are zero in
+        the rollups returned): a fifth of the bytes, for timeslice measures that need
+        only the bitmaps."""
+        t = DayRollupRow.__table__
+        query = select(t) if with_counts else select(*(c for c in t.c if not c.name.endswith("_counts")))
+        if service_ids is not None:
+            query = query.where(t.c.service_id.in_(list(service_ids)))
+        if vantage is not None:
+            query = query.where(t.c.vantage == vantage)
+        if start_day is not None:
+            query = query.where(t.c.day >= start_day)
+        if end_day is not None:
+            query = query.where(t.c.day <= end_day)
+        query = query.order_by(t.c.service_id, t.c.vantage, t.c.day)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=2000).execute(query):
+                yield codec.rollup_from_row(row)
+
+    def results(
+        self,
+        start: float | dt.datetime,
+        end: float | dt.datetime,
+        service_id: str | None = None,
+        vantage: str | None = None,
+        probe_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[ProbeResult]:
+        """Raw results started in [start, end), oldest first, at most ``limit``."""
+        t = ResultRow.__table__
+        query = select(t).where(t.c.started_at >= _unix(start), t.c.started_at < _unix(end))
+        if service_id is not None:
+            query = query.where(t.c.service_id == service_id)
+        if vantage is not None:
+            query = query.where(t.c.vantage == vantage)
+        if probe_id is not None:
+            query = query.where(t.c.probe_id == probe_id)
+        query = query.order_by(t.c.started_at, t.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [codec.result_from_row(row) for row in conn.execute(query)]
+
+    def count_results(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(ResultRow.__table__)).scalar_one()
+
+    def purge_results(self, older_than: float | dt.datetime, chunk_rows: int = 10_000) -> int:
+        """Delete one chunk (at most ``chunk_rows``) of raw results started before ``older_than``.
+
+        Returns how many were deleted; call again while it returns ``chunk_rows``. Small
+        chunks keep each transaction short, so writers are never held up for long."""
+        t = ResultRow.__table__
+        ids = select(t.c.id).where(t.c.started_at < _unix(older_than)).order_by(t.c.started_at).limit(chunk_rows)
+        with self._write() as conn:
+            return conn.execute(delete(t).where(t.c.id.in_(ids.scalar_subquery()))).rowcount
+
+    # -------------------------------------------------------------- revisions
+
+    def record_catalogue(self, catalogue: Catalogue | Iterable[Service], at: dt.datetime) -> RevisionChanges:
+        """Record the services as loaded at ``at``: a new revision only where content changed.
+
+        A service missing from the catalogue has its open revision closed at ``at``."""
+        at = _utc(at)
+        services = list(catalogue.services.values()) if isinstance(catalogue, Catalogue) else list(catalogue)
+        t = ServiceRevisionRow.__table__
+        added, changed, removed = [], [], []
+        with self._write() as conn:
+            open_rows = {
+                row.service_id: row
+                for row in conn.execute(select(t.c.id, t.c.service_id, t.c.content_hash, t.c.valid_from).where(t.c.valid_to.is_(None)))
+            }
+            seen: set[str] = set()
+            new_rows = []
+            for svc in services:
+                seen.add(svc.id)
+                body, digest = codec.canonical_service(svc)
+                current = open_rows.get(svc.id)
+                if current is not None and current.content_hash == digest:
+                    continue
+                if current is not None:
+                    conn.execute(update(t).where(t.c.id == current.id).values(valid_to=max(at, current.valid_from)))
+                    changed.append(svc.id)
+                else:
+                    added.append(svc.id)
+                new_rows.append(
+                    {"service_id": svc.id, "office": svc.office, "content_hash": digest, "body": body, "valid_from": at, "valid_to": None}
+                )
+            if new_rows:
+                conn.execute(insert(t), new_rows)
+            for service_id, row in open_rows.items():
+                if service_id not in seen:
+                    conn.execute(update(t).where(t.c.id == row.id).values(valid_to=max(at, row.valid_from)))
+                    removed.append(service_id)
+        if added or changed or removed:
+            log.info(
+                "catalogue_revisions_recorded added=%d changed=%d removed=%d", len(added), len(changed), len(removed)
+            )
+        return RevisionChanges(tuple(sorted(added)), tuple(sorted(changed)), tuple(sorted(removed)))
+
+    def services_at(self, at: dt.datetime) -> list[Service]:
+        """The services as the catalogue stood at ``at`` (sorted by id)."""
+        at = _utc(at)
+        t = ServiceRevisionRow.__table__
+        query = (
+            select(t.c.body)
+            .where(t.c.valid_from <= at, or_(t.c.valid_to.is_(None), t.c.valid_to > at))
+            .order_by(t.c.service_id)
+        )
+        with self.engine.connect() as conn:
+            return [codec.service_from_body(row.body) for row in conn.execute(query)]
+
+    def revisions(self, service_id: str) -> list[ServiceRevisionRow]:
+        with self._session() as s:
+            q = select(ServiceRevisionRow).where(ServiceRevisionRow.service_id == service_id)
+            return list(s.scalars(q.order_by(ServiceRevisionRow.valid_from, ServiceRevisionRow.id)))
+
+    def known_service_ids(self) -> set[str]:
+        """Every service id the store has ever recorded a revision for."""
+        t = ServiceRevisionRow.__table__
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(t.c.service_id).distinct()).scalars())
+
+    # ------------------------------------------------------------- exclusions
+
+    def add_exclusion(
+        self,
+        service_id: str,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime,
+        reason: str,
+        approver: str,
+        created_at: dt.datetime,
+        vantage: str | None = None,
+    ) -> ExclusionRow:
+        starts_at, ends_at = _utc(starts_at), _utc(ends_at)
+        if ends_at <= starts_at:
+            raise ValueError("an exclusion must end after it starts")
+        if not reason.strip() or not approver.strip():
+            raise ValueError("an exclusion needs a reason and an approver")
+        row = ExclusionRow(
+            service_id=service_id,
+            vantage=vantage,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason.strip(),
+            approver=approver.strip(),
+            created_at=_utc(created_at),
+        )
+        with self._session(write=True) as s:
+            s.add(row)
+            s.commit()
+        return row
+
+    def exclusions(
+        self,
+        service_id: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        vantage: str | None = None,
+    ) -> list[ExclusionRow]:
+        """Exclusions overlapping [start, end), by start. With ``vantage``, those for that
+        vantage and those for every vantage."""
+        q = select(ExclusionRow)
+        if service_id is not None:
+            q = q.where(ExclusionRow.service_id == service_id)
+        if start is not None:
+            q = q.where(ExclusionRow.ends_at > _utc(start))
+        if end is not None:
+            q = q.where(ExclusionRow.starts_at < _utc(end))
+        if vantage is not None:
+            q = q.where(or_(ExclusionRow.vantage.is_(None), ExclusionRow.vantage == vantage))
+        with self._session() as s:
+            return list(s.scalars(q.order_by(ExclusionRow.starts_at, ExclusionRow.id)))
+
+    def delete_exclusion(self, exclusion_id: int) -> bool:
+        with self._write() as conn:
+            t = ExclusionRow.__table__
+            return conn.execute(delete(t).where(t.c.id == exclusion_id)).rowcount > 0
+
+    # --------------------------------------------------------------- breaches
+
+    def open_breach(
+        self,
+        service_id: str,
+        vantage: str,
+        objective: str,
+        period: str,
+        opened_at: dt.datetime,
+        measure: float,
+        target: float,
+    ) -> BreachRow:
+        """Open a breach, or return the one already open for the same key."""
+        with self._session(write=True) as s:
+            current = s.scalars(
+                select(BreachRow).where(
+                    BreachRow.service_id == service_id,
+                    BreachRow.vantage == vantage,
+                    BreachRow.objective == objective,
+                    BreachRow.period == period,
+                    BreachRow.resolved_at.is_(None),
+                )
+            ).first()
+            if current is not None:
+                return current
+            row = BreachRow(
+                service_id=service_id,
+                vantage=vantage,
+                objective=objective,
+                period=period,
+                opened_at=_utc(opened_at),
+                measure=measure,
+                target=target,
+            )
+            s.add(row)
+            s.commit()
+            return row
+
+    def resolve_breach(
+        self,
+        service_id: str,
+        vantage: str,
+        objective: str,
+        period: str,
+        resolved_at: dt.datetime,
+        measure: float | None = None,
+    ) -> BreachRow | None:
+        """Resolve the open breach of this key (None when none is open)."""
+        with self._session(write=True) as s:
+            row = s.scalars(
+                select(BreachRow).where(
+                    BreachRow.service_id == service_id,
+                    BreachRow.vantage == vantage,
+                    BreachRow.objective == objective,
+                    BreachRow.period == period,
+                    BreachRow.resolved_at.is_(None),
+                )
+            ).first()
+            if row is None:
+                return None
+            row.resolved_at = _utc(resolved_at)
+            if measure is not None:
+                row.measure = measure
+            s.add(row)
+            s.commit()
+            return row
+
+    def breaches(
+        self,
+        service_id: str | None = None,
+        open_only: bool = False,
+        since: dt.datetime | None = None,
+    ) -> list[BreachRow]:
+        """Breaches by opening time; ``since`` keeps those still open at or after it."""
+        q = select(BreachRow)
+        if service_id is not None:
+            q = q.where(BreachRow.service_id == service_id)
+        if open_only:
+            q = q.where(BreachRow.resolved_at.is_(None))
+        if since is not None:
+            q = q.where(or_(BreachRow.resolved_at.is_(None), BreachRow.resolved_at >= _utc(since)))
+        with self._session() as s:
+            return list(s.scalars(q.order_by(BreachRow.opened_at, BreachRow.id)))
+
+    # --------------------------------------------------------- period records
+
+    def write_period_record(self, record: PeriodRecordRow) -> PeriodRecordRow:
+        """Write the SLA of a closed period once. A second write of the same key
+        (service, vantage, period, objective) raises ``PeriodRecordExists``."""
+        values = record.model_dump()
+        for name in ("period_start", "period_end", "recorded_at"):
+            values[name] = _utc(values[name])
+        try:
+            with self._write() as conn:
+                conn.execute(insert(PeriodRecordRow.__table__), [values])
+        except IntegrityError:
+            raise PeriodRecordExists(
+                f"period record {record.service_id}/{record.vantage}/{record.period}/{record.objective} "
+                "is already written; period records are never rewritten"
+            ) from None
+        return PeriodRecordRow(**values)
+
+    def period_records(
+        self,
+        service_id: str | None = None,
+        period: str | None = None,
+        vantage: str | None = None,
+    ) -> list[PeriodRecordRow]:
+        q = select(PeriodRecordRow)
+        if service_id is not None:
+            q = q.where(PeriodRecordRow.service_id == service_id)
+        if period is not None:
+            q = q.where(PeriodRecordRow.period == period)
+        if vantage is not None:
+            q = q.where(PeriodRecordRow.vantage == vantage)
+        order = (PeriodRecordRow.service_id, PeriodRecordRow.vantage, PeriodRecordRow.period, PeriodRecordRow.objective)
+        with self._session() as s:
+            return list(s.scalars(q.order_by(*order)))
+
+
+def _first_line(exc: BaseException) -> str:
+    inner: Any = getattr(exc, "orig", None) or exc
+    return (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("slamon_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
