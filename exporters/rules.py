@@ -128,6 +128,7 @@ def sli_error_ratio_expr(plan: ServicePlan, objective: Objective, window: str) -
 
 
 def _recordings(plan: ServicePlan, objective: Objective) -> list[dict]:
+    """The SLI over every alerting window, the objective, and the current burn rate."""
     labels = _sloth_labels(plan, objective)
     sel = _sloth_selector(plan, objective)
     rules: list[dict] = []
@@ -139,21 +140,7 @@ def _recordings(plan: ServicePlan, objective: Objective) -> list[dict]:
                 "labels": {**labels, "sloth_window": window},
             }
         )
-    period = period_window(plan.period)
-    base = f"slo:sli_error:ratio_rate5m{sel}"
-    rules.append(
-        {
-            "record": f"slo:sli_error:ratio_rate{period}",
-            "expr": (
-                f"sum_over_time({base}[{period}])\n"
-                f"/ ignoring (sloth_window)\ncount_over_time({base}[{period}])\n"
-            ),
-            "labels": {**labels, "sloth_window": period},
-        }
-    )
     meta = {**labels, "office": plan.office, "service": plan.id}
-    join = "/ on (sloth_id, sloth_slo, sloth_service) group_left ()"
-    budget = f"(slo:error_budget:ratio{sel} > 0)"
     rules += [
         {"record": "slo:objective:ratio", "expr": f"vector({_num(objective.target)})", "labels": meta},
         {
@@ -164,17 +151,7 @@ def _recordings(plan: ServicePlan, objective: Objective) -> list[dict]:
         {"record": "slo:time_period:days", "expr": f"vector({plan.period_days})", "labels": meta},
         {
             "record": "slo:current_burn_rate:ratio",
-            "expr": f"slo:sli_error:ratio_rate5m{sel}\n{join}\n{budget}\n",
-            "labels": labels,
-        },
-        {
-            "record": "slo:period_burn_rate:ratio",
-            "expr": f"slo:sli_error:ratio_rate{period}{sel}\n{join}\n{budget}\n",
-            "labels": labels,
-        },
-        {
-            "record": "slo:period_error_budget_remaining:ratio",
-            "expr": f"1 - slo:period_burn_rate:ratio{sel}",
+            "expr": f"slo:sli_error:ratio_rate5m{sel}\n{_BUDGET_JOIN}\n{_budget(sel)}\n",
             "labels": labels,
         },
         {
@@ -192,6 +169,54 @@ def _recordings(plan: ServicePlan, objective: Objective) -> list[dict]:
         },
     ]
     return rules
+
+
+_BUDGET_JOIN = "/ on (sloth_id, sloth_slo, sloth_service) group_left ()"
+
+
+def _budget(sel: str) -> str:
+    """The error budget, or nothing when it is zero (a 100 % objective): no division by 0."""
+    return f"(slo:error_budget:ratio{sel} > 0)"
+
+
+def _period_recordings(plan: ServicePlan, objective: Objective) -> list[dict]:
+    """The SLI over the SLA period (Sloth's average of the 5m ratios), its burn rate and the
+    budget left. Rolling, and bounded by Prometheus's retention; the daemon's
+    ``slamon_sla_*`` series hold the exact calendar-period figures."""
+    labels = _sloth_labels(plan, objective)
+    sel = _sloth_selector(plan, objective)
+    period = period_window(plan.period)
+    base = f"slo:sli_error:ratio_rate5m{sel}"
+    return [
+        {
+            "record": f"slo:sli_error:ratio_rate{period}",
+            "expr": (
+                f"sum_over_time({base}[{period}])\n"
+                f"/ ignoring (sloth_window)\ncount_over_time({base}[{period}])\n"
+            ),
+            "labels": {**labels, "sloth_window": period},
+        },
+        {
+            "record": "slo:period_burn_rate:ratio",
+            "expr": f"slo:sli_error:ratio_rate{period}{sel}\n{_BUDGET_JOIN}\n{_budget(sel)}\n",
+            "labels": labels,
+        },
+        {
+            "record": "slo:period_error_budget_remaining:ratio",
+            "expr": f"1 - slo:period_burn_rate:ratio{sel}",
+            "labels": labels,
+        },
+    ]
+
+
+PERIOD_GROUP_INTERVAL = "5m"
+
+
+def period_group(office: str, plans: list[ServicePlan]) -> dict:
+    """All period-long recordings of an office, evaluated every five minutes: reading
+    weeks or years of samples at every rule evaluation would be wasted work."""
+    rules = [r for plan in plans for o in plan.objectives for r in _period_recordings(plan, o)]
+    return {"name": f"slamon-{office}-sla-period", "interval": PERIOD_GROUP_INTERVAL, "rules": rules}
 
 
 def burn_alert_expr(plan: ServicePlan, objective: Objective, pairs: tuple[WindowPair, ...]) -> str:
@@ -435,6 +460,9 @@ def build_rule_documents(catalogue: Catalogue, opts: RuleOptions | None = None) 
     opts = opts or RuleOptions()
     docs: dict[str, dict] = {}
     for office, plans in plans_by_office(catalogue).items():
-        docs[rule_file_name(office)] = {"groups": [service_group(p, opts) for p in plans]}
+        groups = [service_group(p, opts) for p in plans]
+        if plans:
+            groups.append(period_group(office, plans))
+        docs[rule_file_name(office)] = {"groups": groups}
     docs[DAEMON_RULES_FILE] = {"groups": [daemon_group(opts)]}
     return dict(sorted(docs.items()))

@@ -19,7 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from exporters import rules as R
-from exporters.burn_rates import PAGE_PAIRS, TICKET_PAIRS, hard_outage_fire_seconds
+from exporters.burn_rates import (
+    PAGE_PAIRS,
+    TICKET_PAIRS,
+    hard_outage_fire_seconds,
+    period_window,
+)
 from exporters.rules_plan import ServicePlan, plans_by_office
 from slamon.core.catalogue import Catalogue
 
@@ -181,12 +186,33 @@ def slow_burn(plan: ServicePlan, opts: R.RuleOptions) -> dict:
     checks = []
     for minute in (10, total):
         checks += [_check(minute, R.BURN_SLOW, expected), _check(minute, R.BURN_FAST, [])]
+    burn = ratio / _budget(plan)
+    sloth = _burn_labels(plan)
+    sel = f'{{sloth_id="{sloth["sloth_id"]}"}}'
+    period = period_window(plan.period)
+    exprs = [
+        _approx(f"slo:sli_error:ratio_rate1h{sel}", {**sloth, "sloth_window": "1h"}, ratio, total),
+        _approx(f"slo:current_burn_rate:ratio{sel}", {**sloth, "sloth_window": "5m"}, burn, total),
+        _approx(f"slo:period_error_budget_remaining:ratio{sel}", {**sloth, "sloth_window": period},
+                1 - burn, total),
+    ]
     return _case(
         f"{plan.id}: a slow burn of {ratio * 100:.3g} % errors"
-        f" ({ratio / _budget(plan):.3g}x the budget) fires only {R.BURN_SLOW}",
+        f" ({burn:.3g}x the budget) fires only {R.BURN_SLOW}",
         series,
         checks,
+        exprs,
     )
+
+
+def _approx(expr: str, labels: dict[str, str], value: float, minute: int) -> dict:
+    """``expr`` equals ``value`` to 1e-6 (promtool compares samples exactly)."""
+    inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return {
+        "expr": f"abs({expr} - ({_n(value)})) < bool 1e-6",
+        "eval_time": f"{minute}m",
+        "exp_samples": [{"labels": f"{{{inner}}}", "value": 1}],
+    }
 
 
 def no_traffic(plan: ServicePlan, opts: R.RuleOptions) -> dict:
