@@ -188,8 +188,11 @@ def test_compose_file_parses_and_references_existing_files():
             assert path.exists(), (name, volume)
             mounts += 1
     assert mounts >= 5
-    grafana = {v.split(":")[1] for v in compose["services"]["grafana"]["volumes"]}
+    grafana = {v.split(":")[1]: v.split(":")[0] for v in compose["services"]["grafana"]["volumes"]}
     assert "/etc/grafana/provisioning" in grafana
+    home = compose["services"]["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    folder, _, name = home.rpartition("/")
+    assert (COMPOSE.parent / grafana[folder] / name).is_file(), home
 
 
 def test_grafana_provisioning_points_at_prometheus_and_the_dashboards():

@@ -17,6 +17,7 @@ from slamon import __version__
 # Sub-command modules, in the order ``slamon --help`` lists them.
 COMMANDS: list[str] = [
     "rules",
+    "dashboards",
 ]
 
 
