@@ -52,6 +52,8 @@ class _Board:
             "fieldConfig": {"defaults": {**({"unit": unit} if unit else {})}, "overrides": []},
             "options": options,
         }
+        if kind == "table":  # one row per service from several instant queries
+            panel["transformations"] = [{"id": "merge", "options": {}}]
         self.panels.append(panel)
         self._x += width
         self._row_height = max(self._row_height, height)

@@ -240,9 +240,18 @@ def _pairs_text(plan: ServicePlan, objective: Objective, pairs: tuple[WindowPair
     )
 
 
+def _literal(text: str) -> str:
+    """Catalogue text inside an annotation, which Prometheus expands as a Go template:
+    break up template delimiters so a name cannot inject template code."""
+    return text.replace("{{", "{ {").replace("}}", "} }")
+
+
 def _describe(plan: ServicePlan) -> str:
     svc = plan.service
-    return f"{svc.id} ({svc.name}, office {svc.office}, tier {svc.tier}, owner {svc.owner.group})"
+    return (
+        f"{svc.id} ({_literal(svc.name)}, office {svc.office}, tier {svc.tier}, "
+        f"owner {svc.owner.group})"
+    )
 
 
 def _burn_alerts(plan: ServicePlan, objective: Objective, opts: RuleOptions) -> list[dict]:

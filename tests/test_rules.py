@@ -184,6 +184,16 @@ def test_service_down_for_and_cert_thresholds_come_from_the_probes(documents):
     assert ("unon-campus-network", R.CERT_EXPIRING) not in rules  # no TLS anywhere
 
 
+def test_catalogue_text_cannot_inject_template_code(catalogue):
+    svc = catalogue.services["unog-library"]
+    evil = svc.model_copy(update={"name": "Library {{ printf \"x\" }}"})
+    from exporters.rules_plan import plan_service
+
+    group = R.service_group(plan_service(catalogue, evil), R.RuleOptions())
+    text = yaml.safe_dump(group)
+    assert "{{ printf" not in text and "{ { printf" in text
+
+
 def test_generation_is_deterministic(catalogue):
     from exporters.generated_files import dump_yaml
 

@@ -79,3 +79,14 @@ def test_a_broken_rule_fails_its_generated_test(generated, test_file, pattern, r
     done = _promtool("test", "rules", f"tests/{test_file}", cwd=generated)
     assert done.returncode != 0, done.stdout
     assert "FAILED" in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_committed_promtool_tests_pass():
+    """The files generated for the bundled catalogue (deploy/prometheus) pass as well."""
+    prom = ROOT / "deploy" / "prometheus"
+    tests = sorted(str(p.relative_to(prom)) for p in (prom / "tests").glob("*.test.yml"))
+    if not tests:
+        pytest.skip("no rules generated for the bundled catalogue yet")
+    done = _promtool("test", "rules", *tests, cwd=prom)
+    assert done.returncode == 0, done.stdout + done.stderr
