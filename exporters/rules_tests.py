@@ -31,6 +31,9 @@ from slamon.core.catalogue import Catalogue
 EVENTS_PER_MINUTE = 100
 HEALTHY_MINUTES = 15  # healthy traffic before an incident starts (a shorter 1h window only fires sooner)
 SLACK_MINUTES = 2  # rate() sampling and rule evaluation steps
+# The absence test loads every rule file: evaluate it every 15 minutes (its conditions
+# never change during a case, so a coarse step cannot hide a transition).
+ABSENCE_STEP = 15
 _TEMPLATE = re.compile(r"\{\{ \$labels\.([a-z_]+) \}\}")
 
 
@@ -231,8 +234,8 @@ def no_traffic(plan: ServicePlan, opts: R.RuleOptions) -> dict:
 
 
 def maintenance(plan: ServicePlan, opts: R.RuleOptions) -> dict:
-    start = 10
-    total = start + plan.down_for_seconds // 60 + 20
+    start = 5
+    total = start + plan.down_for_seconds // 60 + 5
     series = _sli(plan, "availability", _stops_at(start, total), _stops_at(start, total))
     series.append(_series("slamon_service_up", _where(plan), _gauge_steps((1, start + 2), (0, total - start - 1))))
     checks = [
@@ -248,7 +251,7 @@ def maintenance(plan: ServicePlan, opts: R.RuleOptions) -> dict:
 
 
 def service_down(plan: ServicePlan, opts: R.RuleOptions) -> dict:
-    start = 30
+    start = 5
     down_at = start + 2  # the daemon's state turns down after its failure threshold
     hold = plan.down_for_seconds // 60
     total = down_at + hold + 2
@@ -289,8 +292,8 @@ def error_budget(plan: ServicePlan, opts: R.RuleOptions) -> dict:
             _gauge_steps((0.8, 10), (0.4, 10), (0.2, 10), (-0.1, 10)),
         )
     ]
-    checks = [_check(9, R.BUDGET_CONSUMED, [])]
-    for minute, (consumed, *_rest) in zip((17, 27, 37), R.BUDGET_BANDS, strict=True):
+    checks = [_check(5, R.BUDGET_CONSUMED, [])]  # evaluated every 5m: for: 5m holds at +5m
+    for minute, (consumed, *_rest) in zip((15, 25, 35), R.BUDGET_BANDS, strict=True):
         rule = _find_rule(plan, R.BUDGET_CONSUMED, opts, budget_consumed=consumed)
         checks.append(_check(minute, R.BUDGET_CONSUMED, [_expected(rule, _where(plan))]))
     return _case(f"{plan.id}: error budget 50, 75 and 100 % consumed fire in turn", series, checks)
@@ -298,7 +301,7 @@ def error_budget(plan: ServicePlan, opts: R.RuleOptions) -> dict:
 
 def sla_breach(plan: ServicePlan, opts: R.RuleOptions) -> dict:
     labels = {**_where(plan), "objective": "availability"}
-    series = [_series("slamon_breaches_open", labels, _gauge_steps((0, 10), (1, 20)))]
+    series = [_series("slamon_breaches_open", labels, _gauge_steps((0, 10), (1, 10)))]
     rule = _find_rule(plan, R.SLA_BREACHED, opts)
     checks = [_check(5, R.SLA_BREACHED, []), _check(15, R.SLA_BREACHED, [_expected(rule, labels)])]
     return _case(f"{plan.id}: an open breach recorded by the daemon fires", series, checks)
@@ -316,13 +319,15 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "healthy": Kind(healthy, lambda p: True, evaluation_minutes=5),
     "burn-fast": Kind(hard_outage, _has_budget),
-    "burn-slow": Kind(slow_burn, lambda p: _has_budget(p) and slow_burn_ratio(p) is not None),
+    "burn-slow": Kind(
+        slow_burn, lambda p: _has_budget(p) and slow_burn_ratio(p) is not None, evaluation_minutes=5
+    ),
     "no-traffic": Kind(no_traffic, lambda p: True, evaluation_minutes=5),
     "maintenance": Kind(maintenance, lambda p: True),
     "service-down": Kind(service_down, lambda p: True),
     "cert-expiry": Kind(cert_expiry, lambda p: bool(p.certs), evaluation_minutes=5),
-    "error-budget": Kind(error_budget, lambda p: True),
-    "sla-breach": Kind(sla_breach, lambda p: True),
+    "error-budget": Kind(error_budget, lambda p: True, evaluation_minutes=5),
+    "sla-breach": Kind(sla_breach, lambda p: True, evaluation_minutes=5),
 }
 
 
@@ -341,13 +346,14 @@ def _samples(plans: dict[str, list[ServicePlan]], kind_index: int, kind: Kind) -
     return []
 
 
-def _absence_cases(plans: dict[str, list[ServicePlan]], opts: R.RuleOptions) -> list[dict]:
+def _absence_case(plans: dict[str, list[ServicePlan]], opts: R.RuleOptions) -> dict | None:
+    """One service per office reports; every other service must be reported missing."""
     everyone = [p for office in plans.values() for p in office]
     present = [office[0] for office in plans.values() if office]
     missing = [p for p in everyone if p not in present]
     if not everyone:
-        return []
-    at = (max(p.absent_for_seconds for p in everyone) // 300 + 1) * 5  # evaluated every 5m
+        return None
+    at = (max(p.absent_for_seconds for p in everyone) // 60 // ABSENCE_STEP + 1) * ABSENCE_STEP
     up = {"job": R.DAEMON_JOB, "instance": "127.0.0.1:9730"}
     series = [_series("up", up, f"1x{at}")]
     series += [
@@ -358,32 +364,36 @@ def _absence_cases(plans: dict[str, list[ServicePlan]], opts: R.RuleOptions) -> 
         _expected(_find_rule(p, R.SERVICE_METRICS_ABSENT, opts), {"office": p.office, "service": p.id})
         for p in missing
     ]
+    return _case(
+        "services without any probe result fire (one service per office reports)",
+        series,
+        [*_quiet(0, R.SERVICE_METRICS_ABSENT), _check(at, R.SERVICE_METRICS_ABSENT, expected),
+         *_quiet(at, R.METRICS_ABSENT, R.DAEMON_DOWN)],
+    )
+
+
+def _daemon_cases(opts: R.RuleOptions) -> list[dict]:
     health = {r["alert"]: r for r in R.daemon_group(opts)["rules"]}
+    up = {"job": R.DAEMON_JOB, "instance": "127.0.0.1:9730"}
     return [
         _case(
-            "services without any probe result fire (one service per office reports)",
-            series,
-            [*_quiet(5, R.SERVICE_METRICS_ABSENT), _check(at, R.SERVICE_METRICS_ABSENT, expected),
-             *_quiet(at, R.METRICS_ABSENT, R.DAEMON_DOWN)],
-        ),
-        _case(
-            "no slamon target at all fires the metrics-absent page",
+            "no slamon target at all fires the metrics-absent page after 5m",
             [_series("up", {"job": "node", "instance": "127.0.0.1:9100"}, "1x10")],
-            [_check(0, R.METRICS_ABSENT, []),
-             _check(10, R.METRICS_ABSENT, [_expected(health[R.METRICS_ABSENT], {"job": R.DAEMON_JOB})])],
+            [_check(4, R.METRICS_ABSENT, []),
+             _check(6, R.METRICS_ABSENT, [_expected(health[R.METRICS_ABSENT], {"job": R.DAEMON_JOB})])],
         ),
         _case(
-            "an unreachable daemon, a refused catalogue and a failing store fire",
+            "an unreachable daemon (2m), a refused catalogue and a failing store (5m) fire",
             [
-                _series("up", up, _gauge_steps((1, 5), (0, 11))),
-                _series("slamon_catalogue_load_success", up, _gauge_steps((1, 5), (0, 11))),
-                _series("slamon_store_up", up, _gauge_steps((1, 5), (0, 11))),
+                _series(name, up, _gauge_steps((1, 5), (0, 7)))
+                for name in ("up", "slamon_catalogue_load_success", "slamon_store_up")
             ],
             [
                 *_quiet(5, R.DAEMON_DOWN, R.CATALOGUE_LOAD_FAILING, R.STORE_DOWN),
-                _check(10, R.DAEMON_DOWN, [_expected(health[R.DAEMON_DOWN], up)]),
-                _check(15, R.CATALOGUE_LOAD_FAILING, [_expected(health[R.CATALOGUE_LOAD_FAILING], up)]),
-                _check(15, R.STORE_DOWN, [_expected(health[R.STORE_DOWN], up)]),
+                _check(8, R.DAEMON_DOWN, [_expected(health[R.DAEMON_DOWN], up)]),
+                *_quiet(9, R.CATALOGUE_LOAD_FAILING, R.STORE_DOWN),
+                _check(11, R.CATALOGUE_LOAD_FAILING, [_expected(health[R.CATALOGUE_LOAD_FAILING], up)]),
+                _check(11, R.STORE_DOWN, [_expected(health[R.STORE_DOWN], up)]),
             ],
         ),
     ]
@@ -405,9 +415,12 @@ def build_test_documents(
             files = sorted({rule_files[R.rule_file_name(p.office)] for p in samples})
             cases = [kind.build(p, opts) for p in samples]
             docs[test_file_name(name)] = _document(files, cases, kind.evaluation_minutes)
-    cases = _absence_cases(plans, opts)
-    if cases:
-        docs[test_file_name("metrics-absent")] = _document(sorted(rule_files.values()), cases, 5)
+    case = _absence_case(plans, opts)
+    if case:
+        docs[test_file_name("metrics-absent")] = _document(sorted(rule_files.values()), [case], ABSENCE_STEP)
+    docs[test_file_name("daemon-health")] = _document(
+        [rule_files[R.DAEMON_RULES_FILE]], _daemon_cases(opts), 1
+    )
     return dict(sorted(docs.items()))
 
 

@@ -212,7 +212,7 @@ def test_test_files_exercise_every_office(catalogue, documents):
     assert {"slamon-burn-fast.test.yml", "slamon-burn-slow.test.yml", "slamon-healthy.test.yml",
             "slamon-no-traffic.test.yml", "slamon-maintenance.test.yml",
             "slamon-service-down.test.yml", "slamon-cert-expiry.test.yml",
-            "slamon-metrics-absent.test.yml"} <= set(tests)
+            "slamon-metrics-absent.test.yml", "slamon-daemon-health.test.yml"} <= set(tests)
 
 
 # --------------------------------------------------------------------------- command
