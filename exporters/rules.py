@@ -86,8 +86,7 @@ def sloth_id(plan: ServicePlan, objective: Objective) -> str:
 
 def _num(value: float) -> str:
     """A stable, short spelling of a number for PromQL."""
-    text = format(value, ".9g")
-    return text
+    return format(value, ".9g")
 
 
 def _sloth_labels(plan: ServicePlan, objective: Objective) -> dict[str, str]:
@@ -235,9 +234,15 @@ def burn_alert_expr(plan: ServicePlan, objective: Objective, pairs: tuple[Window
 
 
 def _pairs_text(plan: ServicePlan, objective: Objective, pairs: tuple[WindowPair, ...]) -> str:
-    return " or ".join(
-        f"{p.factor(plan.period_days):.4g}x over {p.long} and {p.short}" for p in pairs
-    )
+    """'more than 1.44 % of events failing (14.4x the budget) over 1h and 5m or ...'"""
+    parts = []
+    for p in pairs:
+        threshold = p.threshold(plan.period_days, objective.error_budget)
+        parts.append(
+            f"more than {threshold * 100:.4g} % of events failing "
+            f"({threshold / objective.error_budget:.4g}x the budget) over {p.long} and {p.short}"
+        )
+    return ", or ".join(parts)
 
 
 def _literal(text: str) -> str:
@@ -271,9 +276,8 @@ def _burn_alerts(plan: ServicePlan, objective: Objective, opts: RuleOptions) -> 
                     "summary": f"{plan.id}: {objective.name} error budget burning {speed} from {VANTAGE}",
                     "description": (
                         f"{_describe(plan)} is spending its {objective.name} error budget "
-                        f"(objective {_num(objective.percent)} % per {plan.period.value}) at "
-                        f"{_pairs_text(plan, objective, pairs)} the sustainable rate, "
-                        f"as measured from {VANTAGE}."
+                        f"(objective {_num(objective.percent)} % per {plan.period.value}): "
+                        f"{_pairs_text(plan, objective, pairs)}, as measured from {VANTAGE}."
                     ),
                     "runbook_url": runbook_url(opts.runbook_base, name),
                 },
