@@ -22,6 +22,8 @@ COMMANDS: list[str] = [
     "run",
     "probe",
     "exclude",
+    "rules",
+    "dashboards",
 ]
 
 

@@ -1,0 +1,53 @@
+"""``slamon dashboards``: write the Grafana dashboards provisioned from deploy/grafana.
+
+    slamon dashboards [-o DIR] [--check]
+
+The dashboards use template variables instead of the catalogue, so they only change
+with slamon itself; ``--check`` exits 1 when the files on disk are stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from exporters.dashboards import build_dashboards, dump_json
+from exporters.generated_files import FileSet
+
+DEFAULT_DASHBOARDS_DIR = Path("deploy/grafana/dashboards")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dashboards",
+        help="write the Grafana dashboards (overview, office, service, indicators, daemon)",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_DASHBOARDS_DIR, metavar="DIR",
+                        help=f"dashboards directory (default {DEFAULT_DASHBOARDS_DIR})")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 when the files on disk are stale")
+    parser.set_defaults(handler=run)
+
+
+def dashboard_files(directory: Path) -> FileSet:
+    files = {directory / name: dump_json(doc) for name, doc in build_dashboards().items()}
+    return FileSet(files, owned=[(directory, "slamon-*.json")])
+
+
+def run(args: argparse.Namespace) -> int:
+    files = dashboard_files(args.output)
+    if args.check:
+        stale = files.stale()
+        for reason in stale:
+            print(reason, file=sys.stderr)
+        if stale:
+            print("slamon dashboards: files are stale; run `slamon dashboards` again", file=sys.stderr)
+            return 1
+        print(f"slamon dashboards: {len(files.files)} files up to date")
+        return 0
+    changed = files.write()
+    print(f"slamon dashboards: {len(files.files)} files, {len(changed)} changed in {args.output}")
+    return 0
