@@ -896,6 +896,13 @@ def service() -> dict[str, Any]:
     )
 
 
+def _total_of(series: str, ind: str) -> str:
+    """The "all" figure of a biennium, else the offices' mean (a percentage indicator
+    has no total unless indicators.yaml writes one)."""
+    sel = f'indicator="{ind}", biennium="$biennium"'
+    return f'max({series}{{{sel}, office="all"}})\nor\navg({series}{{{sel}, office!="all"}})'
+
+
 def indicators() -> dict[str, Any]:
     lay = Layout()
 
@@ -916,9 +923,11 @@ def indicators() -> dict[str, Any]:
                 f"{code} {title}",
                 [
                     q(f"max(slamon_indicator_value{{{total}}})", "Actual"),
-                    q(f'max(slamon_indicator_baseline{{{total}, biennium="$biennium"}})', "Baseline"),
-                    q(f'max(slamon_indicator_target{{{total}, biennium="$biennium"}})', "Target"),
+                    q(_total_of("slamon_indicator_baseline", ind), "Baseline"),
+                    q(_total_of("slamon_indicator_target", ind), "Target"),
                 ],
+                description="Baseline and target of the total as written in indicators.yaml (counts: the sum of the "
+                "offices); where the file sets none, the mean of the offices' figures.",
                 unit=unit,
                 color={"mode": "fixed", "fixedColor": "blue"},
                 overrides=[by_ref("A", [{"id": "color", "value": {"mode": "fixed", "fixedColor": "green"}}])],
