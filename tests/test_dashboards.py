@@ -16,6 +16,7 @@ backfilled past).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -28,7 +29,6 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -462,6 +462,7 @@ class Series:
         return "\n".join([*lines, "# EOF", ""])
 
 
+@functools.cache
 def build_fixture() -> tuple[str, set[str], set[str]]:
     """OpenMetrics text with timestamps; names from the collector; names synthesized."""
     report = load_catalogue(CATALOGUE_DIR)
@@ -566,10 +567,11 @@ def prometheus(tmp_path_factory):
     assert done.returncode == 0, done.stderr + done.stdout
     (work / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n", encoding="utf-8")
     port = _free_port()
+    log = (work / "prometheus.log").open("w")
     proc = subprocess.Popen(
         [binary, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
          "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=open(work / "prometheus.log", "w"),  # noqa: SIM115
+        stdout=subprocess.DEVNULL, stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -592,6 +594,7 @@ def prometheus(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+        log.close()
 
 
 LABEL_VALUES = re.compile(r"^label_values\((?:(.+),\s*)?(\w+)\)$")
