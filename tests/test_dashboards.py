@@ -566,35 +566,50 @@ def prometheus(tmp_path_factory):
     )
     assert done.returncode == 0, done.stderr + done.stdout
     (work / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n", encoding="utf-8")
-    port = _free_port()
-    log = (work / "prometheus.log").open("w")
-    proc = subprocess.Popen(
-        [binary, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
-         "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (work / "prometheus.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "prometheus did not become ready"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
+    for attempt in range(3):  # another test may take the free port before Prometheus binds it
+        port = _free_port()
+        log_path = work / f"prometheus-{attempt}.log"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [binary, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
+                 "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}",
+                 "--log.level=warn"],
+                stdout=subprocess.DEVNULL, stderr=log,
+            )
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        log.close()
+            if _wait_ready(proc, base, log_path):
+                yield base
+                return
+        finally:
+            _stop(proc)
+    pytest.fail("prometheus could not bind a free port in 3 attempts")
+
+
+def _wait_ready(proc: subprocess.Popen, base: str, log_path) -> bool:
+    """True once Prometheus answers /-/ready; False if it exits because its port was taken."""
+    deadline = time.monotonic() + 30
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/-/ready", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "prometheus did not become ready in 30 s"
+        time.sleep(0.2)
+    log = log_path.read_text()
+    assert "address already in use" in log, log
+    return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 LABEL_VALUES = re.compile(r"^label_values\((?:(.+),\s*)?(\w+)\)$")
