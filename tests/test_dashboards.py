@@ -665,6 +665,9 @@ def test_every_panel_query_returns_data(prometheus, name):
         assert answer["status"] == "success", (p["title"], expr, answer)
         if not answer["data"]["result"]:
             empty.append(f"{p['title']} [{t['refId']}]: {expr}")
+        for label in re.findall(r"\{\{\s*(\w+)\s*\}\}", t["legendFormat"]):
+            for series in answer["data"]["result"]:
+                assert label in series["metric"], f"{name}: {p['title']}: legend {{{{{label}}}}} not in {series['metric']}"
     assert not empty, f"{name}: panels without data:\n" + "\n".join(empty)
 
 
