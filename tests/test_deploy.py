@@ -196,7 +196,7 @@ def test_compose_file_parses_and_references_existing_files():
 
 
 def test_grafana_provisioning_points_at_prometheus_and_the_dashboards():
-    sources = yaml.safe_load((DEPLOY / "grafana/provisioning/datasources/slamon.yaml").read_text())
+    sources = yaml.safe_load((DEPLOY / "grafana/provisioning/datasources/prometheus.yaml").read_text())
     assert sources["datasources"][0]["type"] == "prometheus"
     assert sources["datasources"][0]["url"] == "http://127.0.0.1:9090"
     providers = yaml.safe_load((DEPLOY / "grafana/provisioning/dashboards/slamon.yaml").read_text())

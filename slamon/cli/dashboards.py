@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from exporters.dashboards import build_dashboards, dump_json
+from exporters.dashboards import build_all, render
 from exporters.generated_files import FileSet
 
 DEFAULT_DASHBOARDS_DIR = Path("deploy/grafana/dashboards")
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def dashboard_files(directory: Path) -> FileSet:
-    files = {directory / name: dump_json(doc) for name, doc in build_dashboards().items()}
+    files = {directory / name: render(doc) for name, doc in build_all().items()}
     return FileSet(files, owned=[(directory, "slamon-*.json")])
 
 
