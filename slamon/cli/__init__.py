@@ -22,6 +22,7 @@ COMMANDS: list[str] = [
     "run",
     "probe",
     "exclude",
+    "sla",
     "rules",
     "dashboards",
 ]

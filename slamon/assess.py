@@ -1,0 +1,319 @@
+"""SLA assessment over the store: the one entry point for the daemon, ``slamon sla``,
+the reports and the status page / API.
+
+An adapter: it reads what the pure engine (``slamon.core.sla``) needs from the store
+(day rollups in bulk per office, recorded exclusions, catalogue revisions for target
+history) and hands back plain values. Blocking (database reads): the daemon calls it
+from a worker thread.
+
+    assessment = assess_period(store, catalogue, "2026-11", now)
+    assessment.measures[("unog-email", "unog")].availability
+    assessment.levels["unog-email"].met
+    assess_indicators(store, "2026-2027", now, catalogue=catalogue)
+
+Periods: a label as ``slamon.core.sla.periods`` reads it (``2026-11``, ``2026-Q3``,
+``2026``, ``2026-2027``, ``rolling-30d``), cut in each service's office timezone; or
+``"current"``: each service's own SLA period (month, quarter, ...) containing ``now``;
+or a ``PeriodWindow`` used as given.
+
+Targets: from the catalogue revisions the store holds for the service (each change in
+force from its ``sla.effective`` date, else from the moment it was loaded; history is
+not rewritten), else from the given catalogue. Tiers and offices always come from the
+given catalogue (the store does not version them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from zoneinfo import ZoneInfo
+
+from slamon.core.catalogue import Catalogue, EffectiveSLA, effective_sla
+from slamon.core.indicators import (
+    IndicatorValue,
+    SlaVerdicts,
+    VantageVerdict,
+    Verdict,
+    compute_indicators,
+    probed_from,
+)
+from slamon.core.model import Budgeting, Period, Service
+from slamon.core.sla.bulk import index_rollups
+from slamon.core.sla.calendar import office_calendars
+from slamon.core.sla.context import ServiceContext, TargetSegment, service_context
+from slamon.core.sla.exclusions import Exclusion
+from slamon.core.sla.masks import MaskCache
+from slamon.core.sla.measure import Measures, measure_service
+from slamon.core.sla.periods import PeriodError, PeriodWindow, parse_period, period_containing
+from slamon.core.sla.rollup import DayRollup
+from slamon.core.sla.vantages import ServiceLevel, combine_vantages
+from slamon.store import ExclusionRow, Store, codec
+
+CURRENT = "current"
+_IDS_PER_QUERY = 500
+_MICRO = dt.timedelta(microseconds=1)
+
+__all__ = [
+    "CURRENT",
+    "Assessment",
+    "PeriodError",
+    "assess_indicators",
+    "assess_period",
+    "period_for",
+    "target_segments",
+    "verdicts_of",
+]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Measures of a set of services over one period (label), as of ``now``."""
+
+    period: str  # the label asked for ("current" included)
+    now: dt.datetime
+    windows: dict[str, PeriodWindow]  # service id -> its period window
+    measures: dict[tuple[str, str], Measures]  # (service id, vantage) -> measures
+    levels: dict[str, ServiceLevel]  # service id -> level across its vantages
+    verdicts: SlaVerdicts  # for compute_indicators
+    exclusions: dict[str, tuple[ExclusionRow, ...]] = field(default_factory=dict)  # applied, per service
+    targets: dict[str, tuple[TargetSegment, ...]] = field(default_factory=dict)  # per service
+
+    def of(self, service_id: str) -> list[Measures]:
+        """The measures of one service, by vantage."""
+        level = self.levels.get(service_id)
+        return list(level.per_vantage) if level else []
+
+
+def period_for(service: Service, sla: EffectiveSLA, period: str | PeriodWindow, timezone: str, now: dt.datetime) -> PeriodWindow:
+    """The window of ``period`` for one service (raises ``PeriodError`` for a bad label)."""
+    if isinstance(period, PeriodWindow):
+        return period
+    if period.strip() == CURRENT:
+        return period_containing(sla.period, now, timezone)
+    return parse_period(period, timezone, now)
+
+
+def target_segments(
+    service: Service, catalogue: Catalogue, revisions: Sequence[tuple[Service, dt.datetime]] = ()
+) -> list[TargetSegment]:
+    """Target history of one service: one segment per recorded revision whose targets
+    changed (oldest first), effective from its ``sla.effective`` date or else from the
+    moment it was loaded (the first: since the beginning); without revisions, the
+    catalogue's current targets."""
+    segments: list[TargetSegment] = []
+    for i, (svc, valid_from) in enumerate(revisions):
+        tier = catalogue.tiers.get(svc.tier) or catalogue.tiers.get(service.tier)
+        if tier is None:
+            continue
+        sla = effective_sla(svc, tier)
+        when: dt.date | dt.datetime | None = svc.sla.effective if svc.sla and svc.sla.effective else None
+        if when is None and i > 0:
+            when = valid_from
+        if segments and segments[-1].sla == sla:
+            continue
+        segments.append(TargetSegment(when, sla))
+    current = catalogue.sla(service)
+    if not segments:
+        when = service.sla.effective if service.sla else None
+        return [TargetSegment(when, current)]
+    if segments[-1].sla != current:  # loaded but not yet recorded: in force from its date
+        when = service.sla.effective if service.sla and service.sla.effective else None
+        segments.append(TargetSegment(when or revisions[-1][1], current))
+    return segments
+
+
+def _revisions(store: Store, service_ids: Iterable[str]) -> dict[str, list[tuple[Service, dt.datetime]]]:
+    out: dict[str, list[tuple[Service, dt.datetime]]] = {}
+    known = store.known_service_ids()
+    for sid in service_ids:
+        if sid not in known:
+            continue
+        rows = store.revisions(sid)
+        out[sid] = [(codec.service_from_body(r.body), r.valid_from) for r in rows]
+    return out
+
+
+def _exclusion(row: ExclusionRow) -> Exclusion:
+    return Exclusion(row.starts_at, row.ends_at, row.reason, row.approver)
+
+
+def _vantage_contexts(
+    base: ServiceContext, rows: Sequence[ExclusionRow], vantages: Iterable[str]
+) -> dict[str, ServiceContext]:
+    everywhere = tuple(_exclusion(r) for r in rows if r.vantage is None)
+    out = {}
+    for v in vantages:
+        mine = everywhere + tuple(_exclusion(r) for r in rows if r.vantage == v)
+        out[v] = replace(base, exclusions=tuple(sorted(mine, key=lambda e: (e.start, e.end))))
+    return out
+
+
+def verdicts_of(levels: Iterable[ServiceLevel]) -> SlaVerdicts:
+    """The engine's levels as the indicator maths reads them."""
+    table: dict[str, dict[str, VantageVerdict]] = {}
+    for level in levels:
+        per: dict[str, VantageVerdict] = {}
+        for m in level.per_vantage:
+            if m.met is None or m.observed_minutes == 0:
+                per[m.vantage] = VantageVerdict(Verdict.unmonitored)
+            elif m.met:
+                per[m.vantage] = VantageVerdict(Verdict.met)
+            else:
+                failed = tuple(name for name, o in m.objectives.items() if o.met is False)
+                per[m.vantage] = VantageVerdict(Verdict.not_met, failed)
+        table[level.service_id] = per
+    return SlaVerdicts(table)
+
+
+def assess_period(
+    store: Store,
+    catalogue: Catalogue,
+    period: str | PeriodWindow,
+    now: dt.datetime,
+    *,
+    services: Iterable[Service] | None = None,
+    offices: Iterable[str] | None = None,
+    service_ids: Iterable[str] | None = None,
+    vantages: Iterable[str] | None = None,
+    cache: MaskCache | None = None,
+) -> Assessment:
+    """Measure services over ``period`` as of ``now`` (UTC-aware).
+
+    ``services`` replaces the catalogue's services (e.g. the catalogue as it stood at a
+    past date, ``store.services_at``); those whose office or tier the catalogue does not
+    know are skipped. ``offices`` keeps the services of those offices, ``service_ids``
+    those ids, ``vantages`` measures only from those vantage offices. Each service is
+    measured from every vantage its enabled probes run from and every vantage with
+    stored rollups. ``cache`` may be shared between calls for the same catalogue load.
+    Raises ``PeriodError`` for a bad label."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    cache = cache if cache is not None else MaskCache()
+    pool = list(catalogue.services.values()) if services is None else list(services)
+    office_set = set(offices) if offices is not None else None
+    id_set = set(service_ids) if service_ids is not None else None
+    vantage_set = set(vantages) if vantages is not None else None
+    chosen = [
+        s
+        for s in sorted(pool, key=lambda s: (s.office, s.id))
+        if s.office in catalogue.offices
+        and s.tier in catalogue.tiers
+        and (office_set is None or s.office in office_set)
+        and (id_set is None or s.id in id_set)
+    ]
+    if isinstance(period, str) and period.strip() != CURRENT:
+        parse_period(period, "UTC", now)  # a bad label fails before any database work
+
+    revisions = _revisions(store, [s.id for s in chosen])
+    windows: dict[str, PeriodWindow] = {}
+    targets: dict[str, list[TargetSegment]] = {}
+    for s in chosen:
+        segs = target_segments(s, catalogue, revisions.get(s.id, ()))
+        targets[s.id] = segs
+        windows[s.id] = period_for(s, segs[-1].sla, period, catalogue.offices[s.office].timezone, now)
+
+    exclusion_rows: dict[str, list[ExclusionRow]] = defaultdict(list)
+    if chosen:
+        start = min(w.start for w in windows.values())
+        end = max(w.end for w in windows.values())
+        chosen_ids = {s.id for s in chosen}
+        for row in store.exclusions(start=start, end=end):
+            if row.service_id in chosen_ids and row.ends_at > windows[row.service_id].start and row.starts_at < windows[row.service_id].end:
+                exclusion_rows[row.service_id].append(row)
+
+    measures: dict[tuple[str, str], Measures] = {}
+    levels: dict[str, ServiceLevel] = {}
+    by_office: dict[str, list[Service]] = defaultdict(list)
+    for s in chosen:
+        by_office[s.office].append(s)
+    for office_id, members in by_office.items():
+        office = catalogue.offices[office_id]
+        calendars = office_calendars(office)
+        first_day = min(w.start for w in (windows[s.id] for s in members)).astimezone(dt.UTC).date()
+        last_day = max(w.end - _MICRO for w in (windows[s.id] for s in members)).astimezone(dt.UTC).date()
+        for i in range(0, len(members), _IDS_PER_QUERY):
+            chunk = members[i : i + _IDS_PER_QUERY]
+            counts = any(seg.sla.budgeting == Budgeting.occurrences for s in chunk for seg in targets[s.id])
+            indexed = index_rollups(
+                store.rollups_between(first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts)
+            )
+            by_service: dict[str, dict[str, dict[dt.date, DayRollup]]] = defaultdict(dict)
+            for (sid, vantage), days in indexed.items():
+                by_service[sid][vantage] = days
+            for s in chunk:
+                stored = by_service.get(s.id, {})
+                wanted = probed_from(s) | set(stored)
+                if vantage_set is not None:
+                    wanted &= vantage_set
+                if not wanted:
+                    continue
+                base = service_context(s, office, calendars=calendars)
+                contexts = _vantage_contexts(base, exclusion_rows.get(s.id, ()), wanted)
+                per_vantage = []
+                for vantage in sorted(wanted):
+                    m = measure_service(
+                        contexts[vantage], vantage, windows[s.id], targets[s.id], stored.get(vantage, {}), now, cache
+                    )
+                    measures[(s.id, vantage)] = m
+                    per_vantage.append(m)
+                levels[s.id] = combine_vantages(per_vantage)
+    return Assessment(
+        period=period.label if isinstance(period, PeriodWindow) else period.strip(),
+        now=now,
+        windows=windows,
+        measures=measures,
+        levels=levels,
+        verdicts=verdicts_of(levels.values()),
+        exclusions={sid: tuple(rows) for sid, rows in exclusion_rows.items()},
+        targets={sid: tuple(segs) for sid, segs in targets.items()},
+    )
+
+
+def indicator_window(period: str | PeriodWindow, now: dt.datetime) -> PeriodWindow:
+    """The window an indicator period covers (calendar periods: in UTC; the dates are
+    what matters for baselines, targets and practice reviews)."""
+    if isinstance(period, PeriodWindow):
+        return period
+    if period.strip() == CURRENT:
+        return period_containing(Period.biennium, now, "UTC")
+    return parse_period(period, "UTC", now)
+
+
+def assess_indicators(
+    store: Store,
+    period: str | PeriodWindow,
+    now: dt.datetime,
+    *,
+    catalogue: Catalogue,
+    offices: Iterable[str] | None = None,
+    cache: MaskCache | None = None,
+) -> list[IndicatorValue]:
+    """The three indicators for ``period`` (``"current"``: the biennium containing
+    ``now``), per office and in total. Counts use the services as the catalogue stood
+    at the period's end (or now, if earlier) from the store's revisions, falling back
+    to ``catalogue`` when the store has none; offices, tiers, practices and indicator
+    targets come from ``catalogue``."""
+    window = indicator_window(period, now)
+    at = min(window.end - _MICRO, now)
+    services = store.services_at(at)
+    if not services:
+        services = list(catalogue.services.values())
+    # a label is cut again in each service's office timezone
+    label = period if isinstance(period, PeriodWindow) else window.label
+    assessment = assess_period(store, catalogue, label, now, services=services, offices=offices, cache=cache)
+    tz = ZoneInfo(window.timezone)
+    period_end = (window.end - _MICRO).astimezone(tz).date()
+    wanted = set(offices) if offices is not None else None
+    counted = [s for s in services if wanted is None or s.office in wanted]
+    return compute_indicators(
+        counted,
+        assessment.verdicts,
+        catalogue.practices,
+        catalogue.indicators,
+        period_end=period_end,
+        today=now.astimezone(dt.UTC).date(),
+        offices=sorted(wanted) if wanted is not None else sorted(catalogue.offices),
+        tiers=set(catalogue.tiers),
+    )

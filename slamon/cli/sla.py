@@ -1,0 +1,277 @@
+"""``slamon sla``: the SLA of a service, or of every service of an office, over a period.
+
+    slamon sla unog-email --period 2026-11
+    slamon sla --office unog --period 2026-Q3 --format json
+
+Reads the measurements from the store (``--db``) and the targets from the catalogue
+(``--catalogue``) and the catalogue revisions in the store; see docs/sla.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import difflib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from slamon.assess import CURRENT, Assessment, assess_period
+from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
+from slamon.core.catalogue import Catalogue
+from slamon.core.sla.measure import Measures
+from slamon.core.sla.periods import PeriodError, parse_period
+from slamon.loader import load_catalogue
+from slamon.store import Store, StoreError
+
+
+class Problem(Exception):
+    """A user's mistake: message and exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "sla",
+        help="show the SLA measures of a service or an office over a period",
+        description="Show eligible, observed, good, unobserved, excluded and maintenance time, "
+        "each objective against its target, the error budget and the burn rate, per vantage.",
+    )
+    p.add_argument("service_id", nargs="?", metavar="SERVICE_ID", help="one service (or use --office)")
+    p.add_argument("--office", action="append", default=[], metavar="ID",
+                   help="every service of this office (repeatable)")
+    p.add_argument("--period", default=CURRENT, metavar="LABEL",
+                   help="2026-11, 2026-Q3, 2026, 2026-2027, rolling-30d, or current "
+                   "(each service's own SLA period containing now; the default)")
+    p.add_argument("--vantage", action="append", default=[], metavar="OFFICE",
+                   help="only as measured from this vantage office (repeatable)")
+    p.add_argument("--at", metavar="ISO", help="measure as of this UTC time instead of now")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL", help=f"store URL (default {DEFAULT_DB_URL})")
+    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
+                   help=f"catalogue directory (default {DEFAULT_CATALOGUE})")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except Problem as exc:
+        print(f"slamon sla: {exc}", file=sys.stderr)
+        return exc.status
+    except StoreError as exc:
+        print(f"slamon sla: {exc}", file=sys.stderr)
+        return 1
+
+
+def _now(text: str | None) -> dt.datetime:
+    if not text:
+        return dt.datetime.now(dt.UTC)
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Problem(f"--at {text!r} is not an ISO 8601 time (e.g. 2026-11-30T12:00Z)", 2) from None
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def _catalogue(path: Path) -> Catalogue:
+    if not path.is_dir():
+        raise Problem(f"catalogue directory {path} does not exist (use --catalogue DIR)")
+    report = load_catalogue(path)
+    if report.catalogue is None or report.errors:
+        for diag in report.errors[:20]:
+            print(diag, file=sys.stderr)
+        raise Problem(f"the catalogue at {path} has {len(report.errors)} error(s)")
+    return report.catalogue
+
+
+def _open_store(url: str) -> Store:
+    """Open an existing store (a missing SQLite file is an error here, not created)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise Problem(f"not a database URL: {url!r} (e.g. sqlite:///var/slamon.db)") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
+        raise Problem(f"no store at {parsed.database} (the daemon creates it; use --db URL)")
+    return Store.open(url)
+
+
+def _run(args: argparse.Namespace) -> int:
+    now = _now(args.at)
+    if not args.service_id and not args.office:
+        raise Problem("give a SERVICE_ID or --office ID", 2)
+    if args.period.strip() != CURRENT:
+        try:
+            parse_period(args.period, "UTC", now)
+        except PeriodError as exc:
+            raise Problem(str(exc), 2) from None
+    catalogue = _catalogue(args.catalogue)
+    offices = [o for arg in args.office for o in arg.split(",") if o]
+    for office in offices + [v for arg in args.vantage for v in arg.split(",") if v]:
+        if office not in catalogue.offices:
+            hint = difflib.get_close_matches(office, sorted(catalogue.offices), n=1)
+            raise Problem(
+                f"unknown office {office!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                + f"; offices: {', '.join(sorted(catalogue.offices))}"
+            )
+    ids = None
+    if args.service_id:
+        if args.service_id not in catalogue.services:
+            hint = difflib.get_close_matches(args.service_id, sorted(catalogue.services), n=1)
+            raise Problem(
+                f"unknown service {args.service_id!r}: not in the catalogue at {args.catalogue}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+        ids = [args.service_id]
+    vantages = [v for arg in args.vantage for v in arg.split(",") if v] or None
+    store = _open_store(args.db)
+    try:
+        assessment = assess_period(
+            store, catalogue, args.period, now, offices=offices or None, service_ids=ids, vantages=vantages
+        )
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(as_json(assessment, catalogue), indent=2))
+    else:
+        print(as_text(assessment, catalogue), end="")
+    return 0
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def as_json(a: Assessment, catalogue: Catalogue) -> dict[str, Any]:
+    services = []
+    for sid, window in sorted(a.windows.items()):
+        svc = catalogue.services[sid]
+        level = a.levels.get(sid)
+        services.append(
+            {
+                "service": sid,
+                "name": svc.name,
+                "office": svc.office,
+                "tier": svc.tier,
+                "period": window.label,
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "timezone": window.timezone,
+                "met": level.met if level else None,
+                "vantages": [m.to_dict() for m in a.of(sid)],
+                "exclusions": [
+                    {
+                        "vantage": r.vantage,
+                        "from": r.starts_at.isoformat(),
+                        "to": r.ends_at.isoformat(),
+                        "reason": r.reason,
+                        "approver": r.approver,
+                    }
+                    for r in a.exclusions.get(sid, ())
+                ],
+            }
+        )
+    return {"period": a.period, "as_of": a.now.isoformat(), "services": services}
+
+
+def duration(minutes: float) -> str:
+    """``1d 02h 05m``, ``3h 00m``, ``12m``."""
+    minutes = round(minutes)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h {mins:02d}m"
+    if hours:
+        return f"{hours}h {mins:02d}m"
+    return f"{mins}m"
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "MET", False: "NOT MET", None: "UNKNOWN (nothing observed)"}[met]
+
+
+def _percent(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{100 * ratio:.3f} %"
+
+
+def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, o in m.objectives.items():
+        if o.unit == "slices":
+            target = f"<= {o.target:g} bad min"
+            measure = "-" if o.met is None else f"{o.actual:g} bad min"
+        else:
+            target = f"{o.target:g} %"
+            measure = _percent(o.actual)
+        met = {True: "yes", False: "NO", None: "unknown"}[o.met]
+        rows.append((name, target, measure, met))
+    return rows
+
+
+def _seconds(value: float) -> str:
+    if abs(value) >= 120:
+        return duration(value / 60) if value >= 0 else "-" + duration(-value / 60)
+    return f"{value:.1f} s"
+
+
+def as_text(a: Assessment, catalogue: Catalogue) -> str:
+    out: list[str] = []
+    if not a.windows:
+        return "no services match\n"
+    for sid, window in sorted(a.windows.items()):
+        svc = catalogue.services[sid]
+        level = a.levels.get(sid)
+        state = "closed" if window.closed(a.now) else f"open, as of {a.now:%Y-%m-%d %H:%M} UTC"
+        out.append(f"{sid}  {svc.name}  (office {svc.office}, tier {svc.tier})")
+        out.append(
+            f"  period {window.label}: {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC "
+            f"({window.timezone}; {state})"
+        )
+        if level is None:
+            out.append("  not probed from any vantage: nothing to measure")
+            out.append("")
+            continue
+        out.append(f"  level: {_verdict(level.met)}" + (
+            f" (failing from {', '.join(level.failing_vantages)})" if level.failing_vantages else ""))
+        for m in level.per_vantage:
+            out.append(f"  vantage {m.vantage}: {_verdict(m.met)}")
+            d = duration
+            out.append(
+                f"    eligible {d(m.eligible_minutes)}  observed {d(m.observed_minutes)}  "
+                f"good {d(m.good_minutes)}  bad {d(m.bad_minutes)}  unobserved {d(m.unobserved_minutes)}"
+            )
+            out.append(
+                f"    excluded {d(m.excluded_minutes)}  maintenance {d(m.maintenance_minutes)}  "
+                f"outside hours {d(m.outside_hours_minutes)}  outage runs {m.outage_runs}"
+            )
+            rows = [("objective", "target", "measure", "met"), *_objective_rows(m)]
+            widths = [max(len(r[i]) for r in rows) for i in range(3)]
+            for r in rows:
+                out.append("    " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
+            burn = m.burn_rate
+            remaining = m.remaining_ratio
+            shown_remaining = "-" if math.isinf(remaining) else f"{100 * remaining:.1f} %"
+            shown_burn = "inf" if math.isinf(burn) else f"{burn:.2f}"
+            out.append(
+                f"    error budget {_seconds(m.budget_seconds)} (consumed {_seconds(m.consumed_seconds)}), "
+                f"remaining {shown_remaining}, burn rate {shown_burn}"
+            )
+            if len(m.parts) > 1:
+                for p in m.parts:
+                    out.append(
+                        f"    from {p.start:%Y-%m-%d %H:%M} UTC: availability target {p.sla.availability:g} %, "
+                        f"observed {duration(p.observed)}, good {duration(p.good)}"
+                    )
+        for r in a.exclusions.get(sid, ()):
+            out.append(
+                f"  excluded {r.starts_at:%Y-%m-%d %H:%M} to {r.ends_at:%Y-%m-%d %H:%M} UTC"
+                f" ({r.vantage or 'every vantage'}), approved by {r.approver}: {r.reason}"
+            )
+        out.append("")
+    return "\n".join(out) + "\n" if out else ""
