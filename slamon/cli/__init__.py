@@ -24,6 +24,7 @@ COMMANDS: list[str] = [
     "exclude",
     "rules",
     "dashboards",
+    "demo",
 ]
 
 

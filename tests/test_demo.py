@@ -1,0 +1,205 @@
+"""``slamon demo``: the estate, the derived catalogue, the history and the command."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from slamon.core.model import TcpProbe, TlsProbe
+from slamon.core.sla.rollup import MINUTES_PER_DAY
+from slamon.demo.backfill import backfill, backfill_days, vantages_of
+from slamon.demo.derive import derive_catalogue, secret_names
+from slamon.demo.estate import Estate
+from slamon.demo.profiles import Profile, assign_profiles
+from slamon.loader import load_catalogue
+from slamon.probes import ProbeContext, run_probe
+from slamon.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "catalogue"
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    report = load_catalogue(BUNDLED)
+    assert report.catalogue is not None and not report.errors
+    return report.catalogue
+
+
+def test_profiles_are_deterministic_and_cover_every_kind(bundled):
+    first = assign_profiles(bundled, seed=7)
+    assert first == assign_profiles(bundled, seed=7)
+    assert set(first) == {s.id for s in bundled.services.values() if any(p.enabled for p in s.probes)}
+    for profile in Profile:
+        assert profile in first.values(), profile
+    expiring = [sid for sid, p in first.items() if p is Profile.expiring_cert]
+    assert any(isinstance(p, TlsProbe) for p in bundled.services[expiring[0]].probes)
+
+
+def _expected_up(estate: Estate, service_id: str, probe, now: float) -> bool | None:
+    """What the profile says this probe gives now (None: either, e.g. flaky)."""
+    profile = estate.profiles.get(service_id, Profile.healthy)
+    if isinstance(probe, TlsProbe):
+        return profile is not Profile.expiring_cert  # only the certificate matters
+    if isinstance(probe, TcpProbe) and not probe.expect:
+        return True  # the port answers even while the application is down
+    if estate.behaviour.in_maintenance(service_id, now) or estate.behaviour.in_outage(service_id, now):
+        return False
+    if profile is Profile.flaky:
+        return None
+    return True
+
+
+async def test_every_probe_behaves_as_its_profile_says(bundled, tmp_path):
+    async with Estate(bundled, tmp_path, seed=1) as estate:
+        derived = derive_catalogue(BUNDLED, tmp_path / "catalogue", estate, base_interval=4.0)
+        report = load_catalogue(derived)
+        assert not report.errors, [str(d) for d in report.errors]
+        catalogue = report.catalogue
+        assert set(catalogue.services) == set(bundled.services)
+        for service in catalogue.services.values():
+            for probe in service.probes:  # every target on loopback, every interval short
+                assert probe.interval <= 16 and probe.timeout < probe.interval
+                urls = [probe.url] if probe.kind == "http" else [s.url for s in getattr(probe, "steps", [])]
+                assert all(u.split("/")[2].startswith("127.0.0.1:") for u in urls), probe
+                host = getattr(probe, "server", None) or getattr(probe, "host", "127.0.0.1")
+                assert host == "127.0.0.1", probe
+
+        env = {name: "demo" for name in secret_names(derived)}
+        assert "UMOJA_PROBE_PASSWORD" in env
+        ctx = ProbeContext.create(max_body_bytes=1 << 20, env=env)
+        if asyncio.iscoroutine(ctx):
+            ctx = await ctx
+        try:
+            tasks = [(s.id, p) for s in catalogue.services.values() for p in s.probes if p.enabled]
+            before = {(sid, p.id): _expected_up(estate, sid, p, time.time()) for sid, p in tasks}
+            outcomes = await asyncio.gather(*(run_probe(p, ctx) for _, p in tasks))
+            after = {(sid, p.id): _expected_up(estate, sid, p, time.time()) for sid, p in tasks}
+        finally:
+            await ctx.close()
+    checked = 0
+    wrong = []
+    for (sid, probe), outcome in zip(tasks, outcomes, strict=True):
+        expected = before[(sid, probe.id)]
+        if expected is None or expected != after[(sid, probe.id)]:
+            continue  # flaky, or a window opened or closed while probing
+        checked += 1
+        if outcome.success != expected:
+            wrong.append((sid, probe.id, estate.profiles.get(sid), outcome.reason, outcome.detail))
+    assert not wrong
+    assert checked > 100
+    by_id = {(sid, p.id): o for (sid, p), o in zip(tasks, outcomes, strict=True)}
+    expiring = next(sid for sid, p in estate.profiles.items() if p is Profile.expiring_cert)
+    cert = next(o for (sid, _), o in by_id.items() if sid == expiring and o.reason == "cert_expiry")
+    assert cert.success is False
+    journeys = [o for (sid, pid), o in by_id.items() if sid == "unhq-erp" and pid == "transaction"]
+    if before[("unhq-erp", "transaction")]:
+        assert journeys[0].success and len(journeys[0].steps) == 5
+
+
+def test_backfill_is_fast_deterministic_and_complete(bundled, tmp_path):
+    profiles = assign_profiles(bundled, seed=3)
+    today = dt.date(2026, 11, 29)
+    kwargs = dict(today=today, seed=3, start=dt.date(2025, 12, 1), full_days=10, coarse_every_days=30, breach_months=2)
+    stores = []
+    for name in ("a", "b"):
+        store = Store.open(f"sqlite:///{tmp_path / name}.db")
+        started = time.monotonic()
+        summary = backfill(store, bundled, profiles, **kwargs)
+        assert time.monotonic() - started < 30  # seconds, not minutes (generous: shared machine)
+        stores.append((store, summary))
+    (a, sa), (b, sb) = stores
+    days = backfill_days(today, dt.date(2025, 12, 1), 10, 30)
+    assert days[-1] == today - dt.timedelta(days=1) and len(days) == 10 + 12
+    services = [s for s in bundled.services.values() if vantages_of(s)]
+    assert sa.rollups == sum(len(vantages_of(s)) for s in services) * len(days)
+    assert sa == sb
+    for service in services[:10]:
+        ra = a.rollups(service.id)
+        rb = b.rollups(service.id)
+        assert {r.day for r in ra} == set(days)
+        assert [(r.vantage, r.day, r.good, r.fast) for r in ra] == [(r.vantage, r.day, r.good, r.fast) for r in rb]
+        assert all(r.observed.bit_count() == MINUTES_PER_DAY for r in ra)
+    # the profiles show in the history
+    outage = next(s for s, p in profiles.items() if p is Profile.outage)
+    healthy = next(s for s, p in profiles.items() if p is Profile.healthy and not bundled.services[s].maintenance)
+    bad = lambda sid: sum(MINUTES_PER_DAY - r.good.bit_count() for r in a.rollups(sid))  # noqa: E731
+    assert bad(outage) > bad(healthy)
+    assert len(a.revisions("unhq-erp")) == 2  # 2025 (as it was) and 2026 (as now)
+    assert sa.breaches >= 1 and len(a.breaches()) == sa.breaches
+    for store, _ in stores:
+        store.close()
+
+
+def test_backfill_adds_an_exclusion_with_reason_and_approver(bundled, tmp_path):
+    profiles = assign_profiles(bundled, seed=1)
+    store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    today = dt.date(2026, 11, 29)
+    backfill(store, bundled, profiles, today=today, seed=1, start=today - dt.timedelta(days=45),
+             full_days=45, breach_months=1)
+    [exclusion] = store.exclusions()
+    assert profiles[exclusion.service_id] is Profile.outage
+    assert exclusion.reason and exclusion.approver
+    store.close()
+
+
+def _metric(text: str, name: str, service: str) -> list[float]:
+    pattern = re.compile(rf'^{name}{{[^}}]*service="{re.escape(service)}"[^}}]*}} (\S+)$', re.M)
+    return [float(v) for v in pattern.findall(text)]
+
+
+def test_demo_command_serves_metrics_and_stops(bundled, tmp_path):
+    profiles = assign_profiles(bundled, seed=1)
+    outage = sorted(s for s, p in profiles.items() if p is Profile.outage)
+    healthy = sorted(
+        s for s, p in profiles.items()
+        if p is Profile.healthy and not bundled.services[s].maintenance
+        and bundled.services[s].lifecycle == "production"
+    )[:5]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "slamon", "demo", "--workdir", str(tmp_path / "demo"), "--listen", "127.0.0.1:0",
+         "--duration", "8", "--interval", "2", "--no-backfill", "--seed", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        base = None
+        for _ in range(50):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"metrics\s+(http://\S+)/metrics", line)
+            if m:
+                base = m.group(1)
+                break
+        assert base, proc.stderr.read() if proc.poll() is not None else "no metrics address printed"
+        deadline = time.monotonic() + 20
+        text = ""
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            if all(_metric(text, "probe_success", s) for s in healthy + outage):
+                break
+            time.sleep(0.5)
+        for service in healthy:
+            assert _metric(text, "probe_success", service) and all(v == 1 for v in _metric(text, "probe_success", service)), service
+        # the outage cycle starts with the demo: down now (its http probes fail)
+        for service in outage:
+            assert 0 in _metric(text, "probe_success", service), service
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+            assert response.status == 200
+        _, err = proc.communicate(timeout=45)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
