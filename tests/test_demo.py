@@ -203,3 +203,55 @@ def test_demo_command_serves_metrics_and_stops(bundled, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def _indicators(store: Store, catalogue, first_year: int, now: dt.datetime):
+    """The three indicators of one biennium from the store, as a report computes them."""
+    from slamon.core.indicators import SlaVerdicts, compute_indicators
+    from slamon.core.sla.bulk import MeasureJob, index_rollups, measure_many
+    from slamon.core.sla.context import current_targets, service_context
+    from slamon.core.sla.masks import MaskCache
+    from slamon.core.sla.periods import biennium
+
+    end = biennium(first_year, "UTC").end
+    services = store.services_at(min(now, end - dt.timedelta(seconds=1)))
+    jobs = []
+    for s in services:
+        if s.lifecycle != "production" or s.tier not in catalogue.tiers:
+            continue
+        office = catalogue.offices[s.office]
+        window = biennium(first_year, office.timezone)
+        rollups = index_rollups(store.rollups(s.id))
+        for v in vantages_of(s):
+            jobs.append(MeasureJob(service_context(s, office), v, window,
+                                   current_targets(s, catalogue.tiers[s.tier]), rollups.get((s.id, v), {})))
+    table: dict[str, dict[str, bool | None]] = {}
+    for m in measure_many(jobs, now, MaskCache()):
+        met = [r.met for r in m.objectives.values()]
+        table.setdefault(m.service_id, {})[m.vantage] = None if None in met else all(met)
+    return compute_indicators(
+        services, SlaVerdicts.simple(table), catalogue.practices, catalogue.indicators,
+        period_end=(end - dt.timedelta(days=1)).date(), today=now.date(),
+    )
+
+
+def test_history_gives_every_office_all_three_indicators(bundled, tmp_path):
+    today = dt.date(2026, 11, 29)
+    store = Store.open(f"sqlite:///{tmp_path / 'h.db'}")
+    backfill(store, bundled, assign_profiles(bundled, seed=1), today=today, seed=1,
+             start=dt.date(2024, 1, 1), full_days=5, coarse_every_days=45, breach_months=1)
+    now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    trend = {}
+    for first_year in (2024, 2026):
+        values = _indicators(store, bundled, first_year, now)
+        for v in values:
+            assert v.value is not None and v.value > 0, (first_year, v.indicator, v.office)
+            if v.unit == "percent":
+                assert v.value <= 100
+        per_office = {(v.indicator, v.office) for v in values}
+        assert {o for _, o in per_office} == {"unhq", "unog", "unov", "unon", "all"}
+        trend[first_year] = {(v.indicator, v.office): v.value for v in values}
+        assert any(v.value < 100 for v in values if v.unit == "percent")  # not all perfect
+    # the catalogue as it stood in 2024 was behind today's: the counts rise
+    assert trend[2024][("automated-services", "all")] < trend[2026][("automated-services", "all")]
+    store.close()

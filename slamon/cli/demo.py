@@ -252,7 +252,7 @@ def _print_banner(base: str, catalogue_dir: Path, db_url: str, note: str, estate
         f"  status page  {base}/",
         f"  catalogue    {catalogue_dir}",
         f"  store        {db_url}  ({note})",
-        f"  reports      slamon report --db {db_url} --catalogue {catalogue_dir} --period 2024-2025",
+        f"  reports      slamon report --db {db_url} --period 2024-2025 --format html -o report.html",
         "  behaviour    " + "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(by_profile.items())),
         "               planned maintenance: every service in its catalogue windows",
         "Press Ctrl+C to stop.",
