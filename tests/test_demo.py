@@ -168,7 +168,7 @@ def test_demo_command_serves_metrics_and_stops(bundled, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "slamon", "demo", "--workdir", str(tmp_path / "demo"), "--listen", "127.0.0.1:0",
-         "--duration", "8", "--interval", "2", "--no-backfill", "--seed", "1"],
+         "--duration", "8", "--interval", "2", "--no-backfill", "--seed", "1", "--estate-ports", "0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

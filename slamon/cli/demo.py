@@ -23,6 +23,7 @@ from slamon.logs import LEVELS
 
 DEFAULT_WORKDIR = Path("var/demo")
 DEFAULT_LISTEN = "127.0.0.1:9730"
+DEFAULT_ESTATE_PORTS = 19700
 READY_TIMEOUT_SECONDS = 30.0
 CHILD_STOP_SECONDS = 20.0
 
@@ -42,6 +43,12 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 (found {text!r})")
     return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535 (found {text!r})")
+    return int(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="stop after this long (default: run until Ctrl+C)")
     p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
                    help="probe interval in the demo catalogue; journeys 2x, certificates 4x (default: %(default)s)")
+    p.add_argument("--estate-ports", type=_port, default=DEFAULT_ESTATE_PORTS, metavar="PORT",
+                   help="first port of the simulated services (the next ones follow; any free port "
+                        "where one is taken; 0: any free ports) (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="chooses the behaviour profiles and history (default: %(default)s)")
     p.add_argument("--log-level", choices=LEVELS, default="warning",
                    help="log level of the daemon (default: %(default)s)")
@@ -122,7 +132,7 @@ async def _demo(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    estate = Estate(catalogue, workdir, seed=args.seed)
+    estate = Estate(catalogue, workdir, seed=args.seed, port_base=args.estate_ports)
     await estate.start()
     child: asyncio.subprocess.Process | None = None
     try:

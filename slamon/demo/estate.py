@@ -85,11 +85,16 @@ class Estate:
         *,
         seed: int = 1,
         clock: Callable[[], float] = time.time,
+        port_base: int = 0,
     ) -> None:
         self.catalogue = catalogue
         self.workdir = workdir
         self.seed = seed
         self.clock = clock
+        # with a port base, listeners take port_base, port_base + 1, ... (any free port
+        # where one is taken), so the demo catalogue stays the same from run to run
+        self.port_base = port_base
+        self._port_index = 0
         self.profiles = assign_profiles(catalogue, seed)
         self.behaviour = Behaviour(catalogue, self.profiles, anchor=clock(), seed=seed)
         self.ca_file: Path | None = None
@@ -134,12 +139,8 @@ class Estate:
         app.router.add_route("*", "/{service}/{probe}/{tail:.*}", self._handle_http)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        http_site = web.TCPSite(self._runner, HOST, 0)
-        https_site = web.TCPSite(self._runner, HOST, 0, ssl_context=server_ctx)
-        await http_site.start()
-        await https_site.start()
-        self.http_port = _site_port(http_site)
-        self.https_port = _site_port(https_site)
+        self.http_port = await self._site(None)
+        self.https_port = await self._site(server_ctx)
 
         self.tls_port = await self._listen(self._handshake_only, server_ctx)
         self.expiring_tls_port = await self._listen(self._handshake_only, _server_context(expiring))
@@ -150,9 +151,17 @@ class Estate:
                         self._banner_handler(service.id, probe), None
                     )
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _DnsProtocol(self), local_addr=(HOST, 0)
-        )
+        port = self._next_port()
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _DnsProtocol(self), local_addr=(HOST, port)
+            )
+        except OSError:
+            if not port:
+                raise
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _DnsProtocol(self), local_addr=(HOST, 0)
+            )
         self._dns_transport = transport
         self.dns_port = transport.get_extra_info("sockname")[1]
         log.info(
@@ -180,10 +189,35 @@ class Estate:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _next_port(self) -> int:
+        if not self.port_base:
+            return 0
+        port = self.port_base + self._port_index
+        self._port_index += 1
+        return port if port <= 65535 else 0
+
+    async def _site(self, ssl_ctx: ssl.SSLContext | None) -> int:
+        assert self._runner is not None
+        port = self._next_port()
+        site = web.TCPSite(self._runner, HOST, port, ssl_context=ssl_ctx)
+        try:
+            await site.start()
+        except OSError:
+            if not port:
+                raise
+            site = web.TCPSite(self._runner, HOST, 0, ssl_context=ssl_ctx)
+            await site.start()
+        return _site_port(site)
+
     async def _listen(self, handler, ssl_ctx: ssl.SSLContext | None) -> int:
-        server = await asyncio.start_server(
-            handler, HOST, 0, ssl=ssl_ctx, ssl_handshake_timeout=IO_TIMEOUT_SECONDS if ssl_ctx else None
-        )
+        timeout = IO_TIMEOUT_SECONDS if ssl_ctx else None
+        port = self._next_port()
+        try:
+            server = await asyncio.start_server(handler, HOST, port, ssl=ssl_ctx, ssl_handshake_timeout=timeout)
+        except OSError:
+            if not port:
+                raise
+            server = await asyncio.start_server(handler, HOST, 0, ssl=ssl_ctx, ssl_handshake_timeout=timeout)
         self._servers.append(server)
         return server.sockets[0].getsockname()[1]
 
