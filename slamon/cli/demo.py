@@ -120,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(
     args: argparse.Namespace, catalogue, listen: str, workdir: Path, package_root: str
 ) -> int:
-    from slamon.demo.backfill import backfill
+    from slamon.demo.backfill import DEFAULT_START
     from slamon.demo.derive import derive_catalogue, secret_names
     from slamon.demo.estate import Estate
-    from slamon.store import Store, StoreError
+    from slamon.store import StoreError
 
     db_path = workdir / "slamon.db"
     db_url = f"sqlite:///{db_path}"
@@ -147,16 +147,16 @@ async def _demo(
             print(f"slamon demo: writing past history into {db_path} ...", file=sys.stderr)
             started = time.monotonic()
             try:
-                summary = await asyncio.to_thread(
-                    _backfill, backfill, Store, db_url, catalogue, estate.profiles, args.seed
-                )
+                summary = await asyncio.to_thread(_backfill, db_path, catalogue, estate.profiles, args.seed)
             except StoreError as exc:
                 print(f"slamon demo: {exc}", file=sys.stderr)
                 return 1
             note = (
-                f"{summary.rollups} service-days since {summary.first_day}, {summary.breaches} breaches, "
+                f"{summary.rollups} service-days since {DEFAULT_START}, {summary.breaches} breaches, "
                 f"{summary.exclusions} exclusion ({time.monotonic() - started:.1f} s)"
             )
+        if stop.is_set():
+            return 0
         env = dict(os.environ)
         for name in await asyncio.to_thread(secret_names, demo_catalogue):
             env.setdefault(name, f"demo-{name.lower()}")
@@ -175,8 +175,9 @@ async def _demo(
         if child.returncode is not None:
             print(f"slamon demo: the daemon exited with status {child.returncode}", file=sys.stderr)
             return child.returncode or 1
-        if ready:
-            _print_banner(base, demo_catalogue, db_url, note, estate, listen)
+        _print_banner(base, demo_catalogue, db_url, note, estate, listen)
+        if not ready and not stop.is_set():
+            print(f"slamon demo: the daemon does not answer at {base}/healthz yet", file=sys.stderr)
         if not stop.is_set():
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(child.wait())]
             await asyncio.wait(waiters, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
@@ -195,25 +196,24 @@ async def _demo(
             loop.remove_signal_handler(sig)
 
 
-def _backfill(backfill, store_cls, db_url, catalogue, profiles, seed):
-    from dataclasses import dataclass
+def _backfill(db_path: Path, catalogue, profiles, seed: int):
+    """Write the demo history into a new store (in a worker thread).
 
-    store = store_cls.open(db_url)
+    Written under another name and renamed when complete, so an interrupted backfill
+    is redone at the next start rather than taken for history."""
+    from slamon.demo.backfill import backfill
+    from slamon.store import Store
+
+    partial = db_path.with_name(db_path.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    store = Store.open(f"sqlite:///{partial}")
     try:
         summary = backfill(store, catalogue, profiles, today=dt.datetime.now(dt.UTC).date(), seed=seed)
     finally:
         store.close()
-
-    @dataclass
-    class Shown:
-        rollups: int
-        breaches: int
-        exclusions: int
-        first_day: str
-
-    from slamon.demo.backfill import DEFAULT_START
-
-    return Shown(summary.rollups, summary.breaches, summary.exclusions, DEFAULT_START.isoformat())
+    partial.replace(db_path)
+    return summary
 
 
 async def _wait_ready(base: str, child: asyncio.subprocess.Process, stop: asyncio.Event) -> bool:
