@@ -25,6 +25,7 @@ COMMANDS: list[str] = [
     "sla",
     "rules",
     "dashboards",
+    "demo",
 ]
 
 

@@ -1,0 +1,271 @@
+"""``slamon demo``: the daemon against a simulated estate on loopback (docs/demo.md).
+
+Starts the estate, writes the demo catalogue and (once) the demo history, then runs
+``slamon run`` on them as a child process until Ctrl+C, SIGTERM or ``--duration``;
+the child gets one SIGTERM and drains as a daemon does, then the estate stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from slamon.config import DEFAULT_CATALOGUE
+from slamon.logs import LEVELS
+
+DEFAULT_WORKDIR = Path("var/demo")
+DEFAULT_LISTEN = "127.0.0.1:9730"
+DEFAULT_ESTATE_PORTS = 19700
+READY_TIMEOUT_SECONDS = 30.0
+CHILD_STOP_SECONDS = 20.0
+
+
+def _listen(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9730 (found {text!r})")
+    return text
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 (found {text!r})")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535 (found {text!r})")
+    return int(text)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="run the daemon against a simulated estate on 127.0.0.1",
+        description=(
+            "Start simulated services for the bundled catalogue on 127.0.0.1, write a demo "
+            "catalogue and a store with past history, and run the daemon against them. "
+            "No network needed. See docs/demo.md."
+        ),
+    )
+    p.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, metavar="DIR",
+                   help="where the demo catalogue, certificates and store go (default: %(default)s)")
+    p.add_argument("--listen", type=_listen, default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                   help="address of the daemon's pages and /metrics (default: %(default)s; port 0 picks a free port)")
+    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
+                   help="catalogue to simulate (default: %(default)s)")
+    p.add_argument("--no-backfill", action="store_true",
+                   help="do not write past history into a new store")
+    p.add_argument("--duration", type=_positive, default=None, metavar="SECONDS",
+                   help="stop after this long (default: run until Ctrl+C)")
+    p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
+                   help="probe interval in the demo catalogue; journeys 2x, certificates 4x (default: %(default)s)")
+    p.add_argument("--estate-ports", type=_port, default=DEFAULT_ESTATE_PORTS, metavar="PORT",
+                   help="first port of the simulated services (the next ones follow; any free port "
+                        "where one is taken; 0: any free ports) (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=1, help="chooses the behaviour profiles and history (default: %(default)s)")
+    p.add_argument("--log-level", choices=LEVELS, default="warning",
+                   help="log level of the daemon (default: %(default)s)")
+    p.set_defaults(handler=run)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def run(args: argparse.Namespace) -> int:
+    from slamon.loader import load_catalogue
+
+    source = args.catalogue
+    if not source.is_dir():
+        print(f"slamon demo: catalogue directory {source} does not exist", file=sys.stderr)
+        return 1
+    report = load_catalogue(source)
+    if report.catalogue is None or report.errors:
+        for diag in report.errors:
+            print(diag, file=sys.stderr)
+        print(f"slamon demo: the catalogue in {source} has errors; run `slamon check {source}`", file=sys.stderr)
+        return 1
+    host, _, port = args.listen.rpartition(":")
+    host = host.strip("[]")
+    listen = args.listen if int(port) else f"{args.listen.rpartition(':')[0]}:{_free_port(host)}"
+    workdir = args.workdir.resolve()
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"slamon demo: cannot create {workdir}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    package_root = str(Path(__file__).resolve().parents[2])
+    try:
+        return asyncio.run(_demo(args, report.catalogue, listen, workdir, package_root))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _demo(
+    args: argparse.Namespace, catalogue, listen: str, workdir: Path, package_root: str
+) -> int:
+    from slamon.demo.backfill import DEFAULT_START
+    from slamon.demo.derive import derive_catalogue, secret_names
+    from slamon.demo.estate import Estate
+    from slamon.store import StoreError
+
+    db_path = workdir / "slamon.db"
+    db_url = f"sqlite:///{db_path}"
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    estate = Estate(catalogue, workdir, seed=args.seed, port_base=args.estate_ports)
+    await estate.start()
+    child: asyncio.subprocess.Process | None = None
+    try:
+        demo_catalogue = await asyncio.to_thread(
+            derive_catalogue, args.catalogue, workdir / "catalogue", estate, args.interval
+        )
+        if args.no_backfill:
+            note = "no history written (--no-backfill)"
+        elif await asyncio.to_thread(db_path.exists):
+            note = f"history kept from an earlier run (delete {workdir} to start afresh)"
+        else:
+            print(f"slamon demo: writing past history into {db_path} ...", file=sys.stderr)
+            started = time.monotonic()
+            try:
+                summary = await asyncio.to_thread(_backfill, db_path, catalogue, estate.profiles, args.seed)
+            except StoreError as exc:
+                print(f"slamon demo: {exc}", file=sys.stderr)
+                return 1
+            note = (
+                f"{summary.rollups} service-days since {DEFAULT_START}, {summary.breaches} breaches, "
+                f"{summary.exclusions} exclusion ({time.monotonic() - started:.1f} s)"
+            )
+        if stop.is_set():
+            return 0
+        env = dict(os.environ)
+        for name in await asyncio.to_thread(secret_names, demo_catalogue):
+            env.setdefault(name, f"demo-{name.lower()}")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        command = [
+            sys.executable, "-m", "slamon", "run",
+            "--catalogue", str(demo_catalogue),
+            "--db", db_url,
+            "--listen", listen,
+            "--log-level", args.log_level,
+            "--max-in-flight-per-host", "64",
+        ]
+        child = await asyncio.create_subprocess_exec(*command, env=env, start_new_session=True)
+        base = f"http://{listen}"
+        ready = await _wait_ready(base, child, stop)
+        if child.returncode is not None:
+            print(f"slamon demo: the daemon exited with status {child.returncode}", file=sys.stderr)
+            return child.returncode or 1
+        _print_banner(base, demo_catalogue, db_url, note, estate, listen)
+        if not ready and not stop.is_set():
+            print(f"slamon demo: the daemon does not answer at {base}/healthz yet", file=sys.stderr)
+        if not stop.is_set():
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(child.wait())]
+            await asyncio.wait(waiters, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
+            for w in waiters:
+                w.cancel()
+        if child.returncode is not None:
+            print(f"slamon demo: the daemon exited with status {child.returncode}", file=sys.stderr)
+            return child.returncode or 1
+        print("slamon demo: stopping", file=sys.stderr)
+        return await _stop_child(child)
+    finally:
+        if child is not None and child.returncode is None:
+            await _stop_child(child)
+        await estate.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _backfill(db_path: Path, catalogue, profiles, seed: int):
+    """Write the demo history into a new store (in a worker thread).
+
+    Written under another name and renamed when complete, so an interrupted backfill
+    is redone at the next start rather than taken for history."""
+    from slamon.demo.backfill import backfill
+    from slamon.store import Store
+
+    partial = db_path.with_name(db_path.name + ".partial")
+    for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+        leftover.unlink(missing_ok=True)
+    store = Store.open(f"sqlite:///{partial}")
+    try:
+        summary = backfill(store, catalogue, profiles, today=dt.datetime.now(dt.UTC).date(), seed=seed)
+    finally:
+        store.close()
+    partial.replace(db_path)
+    return summary
+
+
+async def _wait_ready(base: str, child: asyncio.subprocess.Process, stop: asyncio.Event) -> bool:
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_SECONDS
+    timeout = aiohttp.ClientTimeout(total=1.0)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        while loop.time() < deadline and child.returncode is None and not stop.is_set():
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+                async with session.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.2)
+    return False
+
+
+async def _stop_child(child: asyncio.subprocess.Process) -> int:
+    if child.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(child.wait(), timeout=CHILD_STOP_SECONDS)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+            return 1
+    return child.returncode or 0
+
+
+def _print_banner(base: str, catalogue_dir: Path, db_url: str, note: str, estate, listen: str) -> None:
+    from slamon.demo.profiles import Profile
+
+    by_profile: dict[str, list[str]] = {}
+    for sid, profile in sorted(estate.profiles.items()):
+        if profile is not Profile.healthy:
+            by_profile.setdefault(profile.value, []).append(sid)
+    lines = [
+        "",
+        f"slamon demo: {len(estate.profiles)} simulated services on 127.0.0.1, probed by the daemon at {listen}",
+        f"  metrics      {base}/metrics",
+        f"  health       {base}/healthz",
+        f"  status page  {base}/",
+        f"  catalogue    {catalogue_dir}",
+        f"  store        {db_url}  ({note})",
+        f"  reports      slamon report --db {db_url} --period 2024-2025 --format html -o report.html",
+        "  behaviour    " + "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(by_profile.items())),
+        "               planned maintenance: every service in its catalogue windows",
+        "Press Ctrl+C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

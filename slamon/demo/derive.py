@@ -1,0 +1,110 @@
+"""The demo catalogue: the bundled one with every probe pointed at the loopback estate.
+
+Offices, tiers, practices and indicators are copied as they are; each service file is
+rewritten with its probes' URLs, hosts, ports and DNS servers replaced by the estate's
+addresses, the demo CA as ``ca_file``, and intervals shortened so the demo is lively.
+A ``tcp`` probe with ``tls: true`` is probed in clear (a ``tcp`` probe has no
+``ca_file`` to trust the demo CA with); ``tls`` probes still check certificates.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from slamon.demo.estate import Estate
+
+TOP_FILES = ("offices.yaml", "tiers.yaml", "practices.yaml", "indicators.yaml")
+SECRET_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+DEFAULT_INTERVAL_SECONDS = 15.0
+
+HEADER = (
+    "# yaml-language-server: $schema=../../schema/service.schema.json\n"
+    "# Demo copy written by `slamon demo`: probes point at the simulated estate on\n"
+    "# 127.0.0.1. Edits are overwritten at the next `slamon demo`.\n"
+)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _rebase(url: str, base: str) -> str:
+    parts = urlsplit(url)
+    return base + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _intervals(kind: str, base: float) -> float:
+    return {"journey": 2 * base, "tls": 4 * base}.get(kind, base)
+
+
+def _timeout(raw: object, interval: float) -> float:
+    from slamon.core.durations import parse_duration
+
+    timeout = parse_duration(str(raw)) if raw is not None else 10.0
+    return max(0.5, min(timeout, interval * 0.8))
+
+
+def rewrite_probe(raw: dict, service_id: str, estate: Estate, base_interval: float) -> dict:
+    probe = dict(raw)
+    kind = probe["kind"]
+    addr = estate.address(service_id, probe["id"])
+    interval = _intervals(kind, base_interval)
+    probe["interval"] = _seconds(interval)
+    probe["timeout"] = _seconds(_timeout(probe.get("timeout"), interval))
+    if kind == "http":
+        probe["url"] = _rebase(probe["url"], addr.url_base)
+        if addr.url_base.startswith("https:"):
+            probe["ca_file"] = addr.ca_file
+            probe["tls_verify"] = True
+        probe.pop("ip_version", None)
+    elif kind == "journey":
+        probe["steps"] = [{**step, "url": _rebase(step["url"], addr.url_base)} for step in probe["steps"]]
+        if addr.url_base.startswith("https:"):
+            probe["ca_file"] = addr.ca_file
+            probe["tls_verify"] = True
+    elif kind == "tcp":
+        probe.update(host=addr.host, port=addr.port)
+        probe.pop("tls", None)
+        probe.pop("ip_version", None)
+    elif kind == "tls":
+        probe.update(host=addr.host, port=addr.port, ca_file=addr.ca_file, verify=True)
+        probe.pop("server_name", None)
+    elif kind == "dns":
+        probe.update(server=addr.host, port=addr.port, transport="udp")
+    return probe
+
+
+def derive_catalogue(
+    source: Path, target: Path, estate: Estate, base_interval: float = DEFAULT_INTERVAL_SECONDS
+) -> Path:
+    """Write the demo catalogue for ``estate`` into ``target`` (replacing it); returns it."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for name in TOP_FILES:
+        shutil.copyfile(source / name, target / name)
+    if (source / "schema").is_dir():
+        shutil.copytree(source / "schema", target / "schema")
+    for path in sorted((source / "services").glob("*/*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["probes"] = [
+            rewrite_probe(p, data["id"], estate, base_interval) for p in data.get("probes") or []
+        ]
+        out = target / "services" / path.parent.name / path.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        out.write_text(HEADER + text, encoding="utf-8")
+    return target
+
+
+def secret_names(catalogue_dir: Path) -> list[str]:
+    """The ``${env:NAME}`` references of a catalogue (the demo gives each a value)."""
+    names: set[str] = set()
+    for path in catalogue_dir.glob("services/*/*.yaml"):
+        names.update(SECRET_REF.findall(path.read_text(encoding="utf-8")))
+    return sorted(names)
