@@ -75,6 +75,7 @@ def test_every_format_to_stdout(estate, capsys):
     assert main(report(estate, "--period", "2012-2013", "--format", "json")) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["period"] == "2012-2013" and doc["previous_period"] == "2010-2011"
+    assert doc["counts_from"] == "catalogue"  # the store recorded no catalogue revision
     assert [o["office"] for o in doc["offices"]] == ["unhq", "unog"] and doc["total"]["office"] == "all"
     unhq = doc["offices"][0]
     meeting = next(i for i in unhq["indicators"] if i["indicator"] == "services-meeting-levels")
@@ -83,7 +84,9 @@ def test_every_format_to_stdout(estate, capsys):
     assert svc["id"] == "unhq-identity" and svc["breaches"][0]["period"] == "2013-03"
 
     assert main(report(estate, "--period", "2012-2013", "--format", "md")) == 0
-    assert "| Office | Baseline | Target | Actual | 2010-2011 | Change | Target met |" in capsys.readouterr().out
+    md = capsys.readouterr().out
+    assert "| Office | Baseline | Target | Actual | 2010-2011 | Change | Target met |" in md
+    assert "use the catalogue as it is now" in md
 
     assert main(report(estate, "--period", "2012-2013", "--format", "csv")) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))

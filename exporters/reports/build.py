@@ -33,7 +33,7 @@ from exporters.reports.model import (
 from slamon.assess import assess_indicators, assess_period, indicator_window
 from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import DEFAULT_UNITS, IndicatorValue, biennium_of
-from slamon.core.model import IndicatorId, Service
+from slamon.core.model import IndicatorId
 from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures
 from slamon.core.sla.periods import PeriodError, PeriodWindow, parse_period, previous_period
@@ -75,7 +75,9 @@ def build_report(
     before_label: str | PeriodWindow = before if before.label == "rolling-30d" else before.label
     cache = MaskCache()
 
-    services = _services_at(store, catalogue, min(window.end - _MICRO, now))
+    recorded = store.services_at(min(window.end - _MICRO, now))
+    services = recorded or list(catalogue.services.values())
+    recorded_before = bool(store.services_at(min(before.end - _MICRO, now)))
     names = {s.id: s.name for s in catalogue.services.values()} | {s.id: s.name for s in services}
     current = assess_indicators(store, label, now, catalogue=catalogue, offices=chosen, cache=cache)
     previous = assess_indicators(store, before_label, now, catalogue=catalogue, offices=chosen, cache=cache)
@@ -132,12 +134,9 @@ def build_report(
         generated_at=now.astimezone(dt.UTC),
         offices=sections,
         total=total,
+        counts_from="revisions" if recorded else "catalogue",
+        previous_counts_from="revisions" if recorded_before else "catalogue",
     )
-
-
-def _services_at(store: Store, catalogue: Catalogue, at: dt.datetime) -> list[Service]:
-    """The services as the catalogue stood at ``at`` (as ``assess_indicators`` counts them)."""
-    return store.services_at(at) or list(catalogue.services.values())
 
 
 def _indicator_row(

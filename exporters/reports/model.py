@@ -158,6 +158,10 @@ class Report:
     generated_at: dt.datetime
     offices: list[OfficeSection]  # one per office, in id order
     total: OfficeSection | None  # every office together (None when the report is for some offices)
+    # where the services counted come from: "revisions" (the store's record of the
+    # catalogue at the period's end) or "catalogue" (none recorded: the catalogue given)
+    counts_from: str = "revisions"
+    previous_counts_from: str = "revisions"
 
     def sections(self) -> list[OfficeSection]:
         """The office sections, then the total."""
