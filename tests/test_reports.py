@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from exporters.reports import SCHEMA, build_report, render
-from exporters.reports.model import Trend
+from exporters.reports.model import Report, Trend
 from exporters.reports.tables import INDICATOR_COLUMNS, SERVICE_COLUMNS, SLA_COLUMNS
 from slamon.core.sla.periods import PeriodError
 from slamon.store import Store
@@ -180,6 +180,7 @@ def test_json_round_trips_with_stable_keys(report):
     text = render(report, "json")
     doc = json.loads(text)
     assert doc == report.to_dict()
+    assert Report.from_dict(doc) == report
     assert json.dumps(doc, indent=2, ensure_ascii=False) + "\n" == text
     assert doc["schema"] == SCHEMA
     assert list(doc) == ["schema", "period", "period_kind", "start", "end", "closed", "previous_period",

@@ -11,6 +11,8 @@ import dataclasses
 import datetime as dt
 import enum
 import math
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,6 +173,11 @@ class Report:
         """The whole model as JSON-ready data (stable keys, ISO 8601 times)."""
         return _plain(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The model back from ``to_dict`` (e.g. a JSON report read from a file)."""
+        return _typed(cls, data)
+
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -186,3 +193,26 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _typed(kind: Any, data: Any) -> Any:
+    """``data`` (plain JSON values) as ``kind``, a type of this module's annotations."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        if data is None:
+            return None
+        (inner,) = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _typed(inner, data)
+    if origin is list:
+        (inner,) = typing.get_args(kind)
+        return [_typed(inner, v) for v in data]
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _typed(hints[f.name], data[f.name]) for f in dataclasses.fields(kind) if f.name in data})
+    if kind is dt.datetime:
+        return dt.datetime.fromisoformat(data)
+    if kind is float and isinstance(data, int):
+        return float(data)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    return data
