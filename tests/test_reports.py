@@ -16,6 +16,9 @@ from exporters.reports.tables import INDICATOR_COLUMNS, SERVICE_COLUMNS, SLA_COL
 from slamon.core.sla.periods import PeriodError
 from slamon.store import Store
 from tests import reports_estate as estate
+from tests import store_support
+
+pg_url = store_support.pg_url  # a fresh PostgreSQL schema (skips when none is configured)
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +192,15 @@ def test_json_round_trips_with_stable_keys(report):
     assert doc["generated_at"] == "2014-02-01T00:00:00Z"
     first = doc["offices"][0]["indicators"][0]
     assert {"baseline", "target", "actual", "previous", "trend", "target_met", "counted", "not_counted"} <= set(first)
+
+
+@pytest.mark.integration
+def test_postgresql_gives_the_same_report(report, pg_url):
+    store = Store.open(pg_url)
+    try:
+        cat = estate.catalogue()
+        estate.fill(store, cat)
+        on_pg = build_report(store, cat, "2012-2013", estate.NOW)
+    finally:
+        store.close()
+    assert on_pg.to_dict() == report.to_dict()
