@@ -111,6 +111,9 @@ def test_an_office_report_has_no_total(filled):
     assert r.previous_period == "2013-04" and r.period_kind == "month"
     mail = next(s for s in r.offices[0].services if s.id == "unhq-mail")
     assert len(mail.breaches) == 1 and mail.vantages[0].observed_minutes == 98
+    rolling = build_report(store, cat, "rolling-30d", estate.NOW, offices=["unog"])
+    assert (rolling.period, rolling.previous_period, rolling.closed) == ("rolling-30d", "previous-30d", False)
+    assert "Indicators of achievement, the 30 days to 2014-02-01 00:00 UTC" in render(rolling, "md")
     with pytest.raises(PeriodError):
         build_report(store, cat, "2013-13", estate.NOW)
 

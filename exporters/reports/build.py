@@ -36,10 +36,17 @@ from slamon.core.indicators import DEFAULT_UNITS, IndicatorValue, biennium_of
 from slamon.core.model import IndicatorId
 from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures
-from slamon.core.sla.periods import PeriodError, PeriodWindow, parse_period, previous_period
+from slamon.core.sla.periods import (
+    ROLLING_LABEL,
+    PeriodError,
+    PeriodWindow,
+    parse_period,
+    previous_period,
+)
 from slamon.store import BreachRow, ExclusionRow, Store
 
 _MICRO = dt.timedelta(microseconds=1)
+PREVIOUS_ROLLING = "previous-30d"  # the 30 days before a rolling-30d window
 _EPSILON = 1e-9
 _TITLES = {
     IndicatorId.automated_services: ("(a)(i)", "Number of automated services"),
@@ -70,9 +77,9 @@ def build_report(
         raise ValueError("now must be timezone-aware")
     window = indicator_window(period, now)
     chosen = sorted(set(offices)) if offices is not None else None
-    label: str | PeriodWindow = window if window.label == "rolling-30d" else window.label
+    label: str | PeriodWindow = window if window.label == ROLLING_LABEL else window.label
     before = previous_period(window)
-    before_label: str | PeriodWindow = before if before.label == "rolling-30d" else before.label
+    before_label: str | PeriodWindow = before if before.label == ROLLING_LABEL else before.label
     cache = MaskCache()
 
     recorded = store.services_at(min(window.end - _MICRO, now))
@@ -107,10 +114,11 @@ def build_report(
             )
         )
 
+    previous_label = PREVIOUS_ROLLING if before.label == ROLLING_LABEL else before.label
     rows: dict[str, list[IndicatorRow]] = {}
     for value in current:
         rows.setdefault(value.office, []).append(
-            _indicator_row(value, catalogue, names, before.label, previous_by_key.get((value.indicator, value.office)))
+            _indicator_row(value, catalogue, names, previous_label, previous_by_key.get((value.indicator, value.office)))
         )
     office_ids = chosen if chosen is not None else sorted(catalogue.offices)
     sections = []
@@ -129,7 +137,7 @@ def build_report(
         start=window.start,
         end=window.end,
         closed=window.closed(now),
-        previous_period=before.label,
+        previous_period=previous_label,
         biennium=biennium_of((window.end - _MICRO).date()),
         generated_at=now.astimezone(dt.UTC),
         offices=sections,

@@ -59,11 +59,19 @@ def _by_indicator(report: Report) -> list[_Indicator]:
     return list(out.values())
 
 
+def _heading(report: Report) -> str:
+    """``biennium 2012-2013``, ``quarter 2013-Q4``; ``the 30 days to 31 January 2014``."""
+    if report.period_kind == "rolling 30d":
+        return f"the 30 days to {text.when(report.end)}"
+    return f"{text.KIND_NAMES.get(report.period_kind, report.period_kind)} {report.period}"
+
+
 def _context(report: Report) -> dict:
     return {
         "r": report,
         "indicators": _by_indicator(report),
         "last_day": report.end - dt.timedelta(microseconds=1),
+        "heading": _heading(report),
         "dash": text.DASH,
     }
 
