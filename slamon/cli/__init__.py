@@ -23,6 +23,7 @@ COMMANDS: list[str] = [
     "probe",
     "exclude",
     "sla",
+    "report",
     "rules",
     "dashboards",
     "demo",

@@ -1,0 +1,218 @@
+"""The report model: plain dataclasses, built once and rendered in every format.
+
+Field names are the JSON keys (``Report.to_dict``), so they are a public contract:
+add fields, never rename them. Times are UTC-aware datetimes (ISO 8601 in JSON);
+durations are whole minutes (``*_minutes``); percentages are 0..100.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "slamon-report/v1"
+TOTAL = "all"  # the office id of the totals
+
+
+class Trend(enum.StrEnum):
+    """How an indicator moved against the previous period."""
+
+    up = "up"
+    down = "down"
+    flat = "flat"
+    none = "none"  # no previous value (or no current one) to compare
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class NotCounted:
+    id: str
+    name: str
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One indicator for one office (or ``all``) in the baseline / target / actual shape."""
+
+    indicator: str  # automated-services | services-meeting-levels | iso-aligned-services
+    code: str  # (a)(i), (a)(ii), (b)
+    title: str
+    unit: str  # count | percent
+    direction: str  # increase | decrease: which way is better
+    office: str
+    biennium: str  # whose baseline and target these are
+    baseline: float | None
+    target: float | None
+    actual: float | None  # None: a percentage over no service in scope
+    previous_period: str
+    previous: float | None  # the actual of the previous period of the same kind
+    change: float | None  # actual - previous
+    trend: Trend
+    improved: bool | None  # the change goes the indicator's way (None: flat or unknown)
+    target_met: bool | None  # None: no target, or no actual
+    counted: list[ServiceRef]
+    not_counted: list[NotCounted]
+    in_scope: list[ServiceRef] | None = None  # for a percentage: the denominator
+
+
+@dataclass(frozen=True)
+class ObjectiveRow:
+    objective: str  # availability | latency | steps | unplanned_outages
+    unit: str  # "percent", or "bad_minutes" for unplanned_outages
+    target: float  # percent; or the allowed bad minutes
+    actual: float | None  # same unit as target; None: nothing observed
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class VantageSla:
+    """The SLA of one service as measured from one vantage office over the period."""
+
+    vantage: str
+    met: bool | None
+    window_minutes: int
+    eligible_minutes: int
+    observed_minutes: int
+    good_minutes: int
+    bad_minutes: int
+    unobserved_minutes: int
+    outside_hours_minutes: int
+    maintenance_minutes: int
+    excluded_minutes: int
+    outage_runs: int
+    objectives: list[ObjectiveRow]
+    budget_minutes: float
+    consumed_minutes: float
+    remaining_minutes: float
+    remaining_percent: float | None  # 100 untouched, 0 used up, below 0 overspent; None: no budget
+    burn_rate: float | None  # None: infinite (a zero budget overspent)
+
+
+@dataclass(frozen=True)
+class BreachEntry:
+    vantage: str
+    objective: str
+    period: str  # the SLA period the breach belongs to, e.g. 2013-05
+    opened_at: dt.datetime
+    resolved_at: dt.datetime | None  # None: still open
+    unit: str  # "percent", or "bad_minutes" for unplanned_outages
+    measure: float  # when opened (or last measured), in ``unit``
+    target: float
+
+
+@dataclass(frozen=True)
+class ExclusionEntry:
+    vantage: str | None  # None: every vantage
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str
+    approver: str
+
+
+@dataclass(frozen=True)
+class ServiceSla:
+    id: str
+    name: str
+    office: str
+    tier: str
+    lifecycle: str
+    start: dt.datetime  # the period, cut in the office's timezone
+    end: dt.datetime
+    timezone: str
+    met: bool | None  # met from every vantage; None: unknown
+    vantages: list[VantageSla]
+    breaches: list[BreachEntry]
+    exclusions: list[ExclusionEntry]
+
+
+@dataclass(frozen=True)
+class OfficeSection:
+    office: str  # an office id, or "all"
+    name: str
+    city: str
+    timezone: str
+    indicators: list[IndicatorRow]
+    services: list[ServiceSla] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    schema: str
+    period: str  # 2012-2013, 2013, 2013-Q2, 2013-05, rolling-30d
+    period_kind: str  # biennium | year | quarter | month | rolling 30d
+    start: dt.datetime  # in UTC (each office's own cut is on its services)
+    end: dt.datetime
+    closed: bool  # the period is over: its numbers are final
+    previous_period: str
+    biennium: str  # whose baselines and targets apply
+    generated_at: dt.datetime
+    offices: list[OfficeSection]  # one per office, in id order
+    total: OfficeSection | None  # every office together (None when the report is for some offices)
+    # where the services counted come from: "revisions" (the store's record of the
+    # catalogue at the period's end) or "catalogue" (none recorded: the catalogue given)
+    counts_from: str = "revisions"
+    previous_counts_from: str = "revisions"
+
+    def sections(self) -> list[OfficeSection]:
+        """The office sections, then the total."""
+        return [*self.offices, *([self.total] if self.total else [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole model as JSON-ready data (stable keys, ISO 8601 times)."""
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The model back from ``to_dict`` (e.g. a JSON report read from a file)."""
+        return _typed(cls, data)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _typed(kind: Any, data: Any) -> Any:
+    """``data`` (plain JSON values) as ``kind``, a type of this module's annotations."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        if data is None:
+            return None
+        (inner,) = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _typed(inner, data)
+    if origin is list:
+        (inner,) = typing.get_args(kind)
+        return [_typed(inner, v) for v in data]
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _typed(hints[f.name], data[f.name]) for f in dataclasses.fields(kind) if f.name in data})
+    if kind is dt.datetime:
+        return dt.datetime.fromisoformat(data)
+    if kind is float and isinstance(data, int):
+        return float(data)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    return data

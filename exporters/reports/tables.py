@@ -1,0 +1,198 @@
+"""CSV renderings of a report: tidy tables, one row per observation, one header line.
+
+Three tables (``TABLES``), each a file of its own, so each parses with any CSV reader:
+
+- ``indicators`` (default): one row per office (and ``all``) and indicator;
+- ``services``: the services behind each number, one row per office, indicator and
+  service, with whether it was counted and why not;
+- ``sla``: one row per service, vantage and objective, with the time buckets and the
+  error budget of that vantage repeated on each of its objective rows.
+
+Numbers are plain (``66.6667``, no unit, no thousands separator); missing values are
+empty; booleans are ``true`` / ``false`` (empty: unknown); times are ISO 8601 UTC;
+service lists inside a cell are separated by spaces (ids have none), reasons by ``; ``.
+The columns below are the contract: new columns are added at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from exporters.reports.model import Report, _plain
+
+INDICATOR_COLUMNS = [
+    "period",
+    "biennium",
+    "office",
+    "office_name",
+    "indicator",
+    "code",
+    "title",
+    "unit",
+    "direction",
+    "baseline",
+    "target",
+    "actual",
+    "target_met",
+    "previous_period",
+    "previous",
+    "change",
+    "trend",
+    "counted",
+    "in_scope",
+    "not_counted",
+    "counted_services",
+]
+
+SERVICE_COLUMNS = [
+    "period",
+    "office",
+    "indicator",
+    "code",
+    "service",
+    "service_name",
+    "counted",
+    "in_scope",
+    "reasons",
+]
+
+SLA_COLUMNS = [
+    "period",
+    "office",
+    "service",
+    "service_name",
+    "tier",
+    "lifecycle",
+    "start",
+    "end",
+    "timezone",
+    "service_met",
+    "vantage",
+    "vantage_met",
+    "objective",
+    "unit",
+    "target",
+    "actual",
+    "objective_met",
+    "window_minutes",
+    "eligible_minutes",
+    "observed_minutes",
+    "good_minutes",
+    "bad_minutes",
+    "unobserved_minutes",
+    "outside_hours_minutes",
+    "maintenance_minutes",
+    "excluded_minutes",
+    "outage_runs",
+    "budget_minutes",
+    "consumed_minutes",
+    "remaining_minutes",
+    "remaining_percent",
+    "burn_rate",
+    "breaches",
+    "open_breaches",
+    "exclusions",
+]
+
+TABLES = {"indicators": INDICATOR_COLUMNS, "services": SERVICE_COLUMNS, "sla": SLA_COLUMNS}
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}" if value != int(value) else str(int(value))
+    return _plain(value)
+
+
+def _write(columns: list[str], rows: Iterable[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _indicator_rows(report: Report):
+    for sec in report.sections():
+        for r in sec.indicators:
+            yield {
+                "period": report.period,
+                "biennium": r.biennium,
+                "office": sec.office,
+                "office_name": sec.name,
+                "indicator": r.indicator,
+                "code": r.code,
+                "title": r.title,
+                "unit": r.unit,
+                "direction": r.direction,
+                "baseline": r.baseline,
+                "target": r.target,
+                "actual": r.actual,
+                "target_met": r.target_met,
+                "previous_period": r.previous_period,
+                "previous": r.previous,
+                "change": r.change,
+                "trend": r.trend,
+                "counted": len(r.counted),
+                "in_scope": len(r.in_scope) if r.in_scope is not None else None,
+                "not_counted": len(r.not_counted),
+                "counted_services": " ".join(s.id for s in r.counted),
+            }
+
+
+def _service_rows(report: Report):
+    for sec in report.sections():
+        for r in sec.indicators:
+            scope = {s.id for s in r.in_scope} if r.in_scope is not None else None
+            base = {"period": report.period, "office": sec.office, "indicator": r.indicator, "code": r.code}
+            for s in r.counted:
+                yield {**base, "service": s.id, "service_name": s.name, "counted": True,
+                       "in_scope": True if scope is None else s.id in scope, "reasons": ""}
+            for s in r.not_counted:
+                yield {**base, "service": s.id, "service_name": s.name, "counted": False,
+                       "in_scope": None if scope is None else s.id in scope, "reasons": "; ".join(s.reasons)}
+
+
+def _sla_rows(report: Report):
+    for sec in report.offices:
+        for s in sec.services:
+            base = {
+                "period": report.period,
+                "office": sec.office,
+                "service": s.id,
+                "service_name": s.name,
+                "tier": s.tier,
+                "lifecycle": s.lifecycle,
+                "start": s.start,
+                "end": s.end,
+                "timezone": s.timezone,
+                "service_met": s.met,
+            }
+            for v in s.vantages:
+                mine = [b for b in s.breaches if b.vantage == v.vantage]
+                excluded = [x for x in s.exclusions if x.vantage in (None, v.vantage)]
+                per_vantage = {
+                    "vantage": v.vantage,
+                    "vantage_met": v.met,
+                    **{k: getattr(v, k) for k in SLA_COLUMNS if k.endswith("_minutes") or k in ("outage_runs", "remaining_percent", "burn_rate")},
+                    "breaches": len(mine),
+                    "open_breaches": sum(1 for b in mine if b.resolved_at is None),
+                    "exclusions": len(excluded),
+                }
+                for o in v.objectives:
+                    yield {**base, **per_vantage, "objective": o.objective, "unit": o.unit,
+                           "target": o.target, "actual": o.actual, "objective_met": o.met}
+
+
+def render_csv(report: Report, table: str = "indicators") -> str:
+    """One of ``TABLES`` as CSV text (header first)."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}: one of {', '.join(TABLES)}")
+    rows = {"indicators": _indicator_rows, "services": _service_rows, "sla": _sla_rows}[table](report)
+    return _write(TABLES[table], rows)

@@ -1,0 +1,128 @@
+"""How numbers, times and verdicts read in the human formats (HTML, Markdown).
+
+The same words in both, so a report printed from HTML and one pasted from Markdown say
+the same thing. Missing values show as an en dash, never as 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from exporters.reports.model import Trend
+
+DASH = "\u2013"
+OBJECTIVE_NAMES = {
+    "availability": "Availability",
+    "latency": "Latency",
+    "steps": "Transaction steps",
+    "unplanned_outages": "Unplanned outages",
+}
+KIND_NAMES = {"biennium": "biennium", "year": "year", "quarter": "quarter", "month": "month", "rolling 30d": "rolling 30 days"}
+
+
+def value(number: float | None, unit: str) -> str:
+    """``12``, ``66.7 %``; a dash for nothing."""
+    if number is None:
+        return DASH
+    if unit == "percent":
+        return f"{number:.1f} %"
+    return f"{number:g}" if number != int(number) else str(int(number))
+
+
+def change(delta: float | None, unit: str) -> str:
+    """``+2``, ``-33.3 pts`` (percentage points), ``0``; a dash for nothing."""
+    if delta is None:
+        return DASH
+    if abs(delta) < 1e-9:
+        return "0"
+    sign = "+" if delta > 0 else "\u2212"
+    if unit == "percent":
+        return f"{sign}{abs(delta):.1f} pts"
+    return f"{sign}{value(abs(delta), unit)}"
+
+
+def trend_arrow(trend: Trend | str) -> str:
+    return {"up": "\u25b2", "down": "\u25bc", "flat": "\u25b6", "none": ""}[str(trend)]
+
+
+def target_status(met: bool | None, has_target: bool = True) -> str:
+    if met is None:
+        return "no target" if not has_target else "not known"
+    return "met" if met else "not met"
+
+
+def verdict(met: bool | None) -> str:
+    """A service level verdict: met, not met, or unknown (nothing observed)."""
+    return {True: "met", False: "not met", None: "unknown"}[met]
+
+
+def duration(minutes: float | None) -> str:
+    """``1d 02h 05m``, ``3h 00m``, ``12m``, ``0m``."""
+    if minutes is None:
+        return DASH
+    negative = minutes < 0
+    if 0 < abs(minutes) < 1:  # a small error budget: seconds
+        return ("\u2212" if negative else "") + f"{round(abs(minutes) * 60)}s"
+    total = round(abs(minutes))
+    days, rest = divmod(total, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        text = f"{days}d {hours:02d}h {mins:02d}m"
+    elif hours:
+        text = f"{hours}h {mins:02d}m"
+    else:
+        text = f"{mins}m"
+    return ("\u2212" if negative and total else "") + text
+
+
+def when(at: dt.datetime | None) -> str:
+    """``2013-05-02 10:00 UTC``; a dash for nothing (e.g. a breach still open)."""
+    if at is None:
+        return DASH
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(at: dt.datetime) -> str:
+    return f"{at.day} {at:%B %Y}"
+
+
+def objective_target(unit: str, target: float) -> str:
+    if unit == "bad_minutes":
+        return f"\u2264 {target:g} bad min"
+    return f"{target:g} %"
+
+
+def objective_actual(unit: str, actual: float | None) -> str:
+    if actual is None:
+        return DASH
+    if unit == "bad_minutes":
+        return f"{actual:g} bad min"
+    return f"{actual:.3f} %"
+
+
+def percent(number: float | None, digits: int = 1) -> str:
+    return DASH if number is None else f"{number:.{digits}f} %"
+
+
+def burn(rate: float | None) -> str:
+    return "\u221e" if rate is None else f"{rate:.2f}"
+
+
+def filters() -> dict:
+    """The helpers above as Jinja2 filters."""
+    return {
+        "value": value,
+        "change": change,
+        "arrow": trend_arrow,
+        "status": target_status,
+        "verdict": verdict,
+        "duration": duration,
+        "when": when,
+        "day": day,
+        "objective_target": objective_target,
+        "objective_actual": objective_actual,
+        "percent": percent,
+        "burn": burn,
+        "objective_name": lambda name: OBJECTIVE_NAMES.get(name, name),
+        "kind_name": lambda kind: KIND_NAMES.get(kind, kind),
+    }

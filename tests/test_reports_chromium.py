@@ -1,0 +1,43 @@
+"""An HTML report as a real browser shows it: Debian's headless Chromium renders the
+self-contained page (no network needed) to a screenshot, kept in tmp_path."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from exporters.reports import build_report, render
+from slamon.store import Store
+from tests import reports_estate as estate
+from tests.conftest import require_binary
+
+
+@pytest.mark.integration
+def test_chromium_renders_the_html_report(tmp_path):
+    chromium = require_binary("chromium", "/usr/bin/chromium")
+    store = Store.open(f"sqlite:///{tmp_path}/slamon.db")
+    try:
+        cat = estate.catalogue()
+        estate.fill(store, cat)
+        html = render(build_report(store, cat, "2012-2013", estate.NOW), "html")
+    finally:
+        store.close()
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    shot = tmp_path / "report.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    done = subprocess.run(
+        [chromium, *flags, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
+        capture_output=True, text=True, timeout=90,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page with content, not a blank one
+    dom = subprocess.run(
+        [chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "Mail &lt;b&gt;bold&lt;/b&gt; &amp; co" in dom.stdout  # still text once parsed by a browser
+    assert "Indicators of achievement, biennium 2012-2013" in dom.stdout
