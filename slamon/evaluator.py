@@ -30,6 +30,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from slamon.assess import CURRENT, Assessment, assess_indicators, assess_period
 from slamon.core.alert_events import BreachChange
@@ -69,7 +70,7 @@ def ratios(m: Measures | None, objective: str, target: float, actual: float | No
     if objective == UNPLANNED_OUTAGES:
         measure = (m.good_minutes / m.observed_minutes) if m is not None and m.observed_minutes else None
         return 1.0, measure
-    return target / 100.0, actual
+    return float(Decimal(str(target)) / 100), actual  # 99.9 -> 0.999, not 0.9990000000000001
 
 
 def snapshot_of(m: Measures, office: str, open_objectives: Iterable[str]) -> SlaSnapshot:
@@ -258,7 +259,8 @@ class SlaEvaluator:
         changes = [self._change(a, e.breach, e.kind == "opened", e.at) for e in events]
         # breaches still open are re-announced each time: the notifier de-duplicates,
         # and a restarted daemon picks up what was firing before
-        changes += [self._change(a, b, True, b.opened_at) for b in still_open]
+        just_opened = {e.breach.key for e in events if e.kind == "opened"}
+        changes += [self._change(a, b, True, b.opened_at) for b in still_open if b.key not in just_opened]
 
         exclusions = tuple(
             (r.service_id, r.vantage, Exclusion(r.starts_at, r.ends_at, r.reason, r.approver))

@@ -11,11 +11,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import sys
 import time
@@ -24,6 +27,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from slamon.cli import main
 from slamon.config import Config
 from slamon.daemon import Daemon
 from slamon.store import Store
@@ -48,15 +52,13 @@ def _metric(body: str, name: str) -> float:
 
 
 async def _sla_json(db: str, cat: Path, at: dt.datetime) -> dict:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "slamon", "sla", "unog-web", "--db", db, "--catalogue", str(cat),
-        "--at", at.isoformat(), "--format", "json",
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode == 0, err.decode()
-    return json.loads(out)
+    """``slamon sla`` (in this process: the daemon has stopped or was killed)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(["sla", "unog-web", "--db", db, "--catalogue", str(cat), "--at", at.isoformat(),
+                       "--format", "json"])
+    assert status == 0
+    return json.loads(out.getvalue())
 
 
 async def test_results_land_in_the_store_and_sigterm_flushes(tmp_path: Path):
@@ -203,3 +205,32 @@ async def test_outage_opens_a_stored_breach_and_alerts_the_webhook(tmp_path: Pat
         finally:
             daemon.handle_exit(signal.SIGTERM)
             assert await asyncio.wait_for(serving, 15) == 0
+
+
+async def _refused(*args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "slamon", "run", *args,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1, err.decode()
+    return err.decode()
+
+
+async def test_start_up_refusals_for_the_store_and_alert_targets(tmp_path: Path):
+    cat = _catalogue(tmp_path / "catalogue", "http://127.0.0.1:9")
+    common = ("--catalogue", str(cat), "--listen", "127.0.0.1:0")
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    unreachable, bad_url, bad_target = await asyncio.gather(
+        _refused(*common, "--db", f"postgresql+psycopg://slamon:topsecret@127.0.0.1:{port}/x"),
+        _refused(*common, "--db", "not a url"),
+        _refused(*common, "--db", f"sqlite:///{tmp_path}/x.db", "--alert-webhook", "geneva=http://127.0.0.1:1/hook"),
+    )
+    assert "cannot open the store" in unreachable and "topsecret" not in unreachable
+    assert "not a database URL" in bad_url
+    assert "unknown office geneva" in bad_target
+    for err in (unreachable, bad_url, bad_target):
+        assert "Traceback" not in err
