@@ -61,6 +61,7 @@ __all__ = [
     "PeriodError",
     "assess_indicators",
     "assess_period",
+    "indicator_window",
     "period_for",
     "target_segments",
     "verdicts_of",

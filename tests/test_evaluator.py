@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -11,6 +12,7 @@ from slamon.core.model import OneOffMaintenance
 from slamon.core.sla.exclusions import Exclusion
 from slamon.core.sla.in_scope import InScope
 from slamon.evaluator import SlaEvaluator
+from slamon.monitor import Monitor
 from slamon.runtime import Runtime
 from slamon.store import Store
 from slamon.store.writer import catalogue_thresholds
@@ -126,3 +128,23 @@ def test_in_scope_follows_maintenance_exclusions_and_latency():
     assert [scope.fast(r) for r in (fast, slow, failed)] == [True, False, False]  # gold: 1 s
     assert scope.fast(result(at, service="unog-b")) is None  # bronze: no latency objective
     assert scope.classify(fast) == (True, True)
+
+
+def test_monitor_counts_only_in_scope_results_and_follows_exclusions():
+    svc = service("unog-a")
+    window = OneOffMaintenance.model_validate({"name": "upgrade", "from": "2026-11-02T10:00", "to": "2026-11-02T11:00"})
+    cat = estate_catalogue([svc.model_copy(update={"maintenance": [window]})])
+    runtime = Runtime()
+    monitor = Monitor(runtime, [], Path("."), offices=["unog"])
+    monitor.apply(cat)
+    during = utc(2026, 11, 2, 9, 30).timestamp()  # in maintenance (10:00 Geneva)
+    after = utc(2026, 11, 2, 12, 0).timestamp()
+    monitor.on_result(result(during, service="unog-a", probe="web"))
+    monitor.on_result(result(after, duration=2.0, service="unog-a", probe="web"))  # slower than gold's 1 s
+    rec = runtime.observations.probes[("unog", "unog-a", "web")]
+    assert (rec.results_total, rec.in_scope_total, rec.in_scope_good_total) == (2, 1, 1)
+    assert (rec.in_scope_timed_total, rec.in_scope_fast_total) == (1, 0)
+    # an exclusion recorded later takes effect for the results that follow
+    monitor.set_exclusions([("unog-a", None, Exclusion(utc(2026, 11, 2, 12), utc(2026, 11, 2, 13), "provider", "Chief"))])
+    monitor.on_result(result(after + 60, service="unog-a", probe="web"))
+    assert (rec.results_total, rec.in_scope_total) == (3, 1)
