@@ -4,8 +4,9 @@
 outside maintenance and recorded exclusions) and whether it was fast (within the
 service's latency threshold; ``None`` without a latency objective). The daemon builds
 one per catalogue load (and when the recorded exclusions change) and asks it for every
-result, so it is cheap: a memo per (vantage, service) and minute, over eligible-minute
-masks shared in a ``MaskCache``. Pure: the result's own start time is the clock.
+result, so it is cheap: the eligible-minute mask of the current UTC day per (vantage,
+service), built through a shared ``MaskCache``, and one bit test per result (about
+4 µs per result with ``fast``). Pure: the result's own start time is the clock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from slamon.core.catalogue import Catalogue
 from slamon.core.results import ProbeResult
 from slamon.core.sla.context import catalogue_contexts
 from slamon.core.sla.exclusions import Exclusion
-from slamon.core.sla.masks import MaskCache, Scope, is_eligible
+from slamon.core.sla.localtime import MINUTES_PER_DAY
+from slamon.core.sla.masks import EPOCH_DATE, MaskCache, Scope
 
 ScopedExclusion = tuple[str, str | None, Exclusion]
 """(service id, vantage or None for every vantage, the excluded interval)."""
@@ -37,7 +39,7 @@ class InScope:
                 self._per_vantage.setdefault((sid, vantage), []).append(excl)
         self._contexts = catalogue_contexts(catalogue, everywhere)
         self._scopes: dict[tuple[str, str], Scope | None] = {}
-        self._memo: dict[tuple[str, str], tuple[int, bool]] = {}
+        self._memo: dict[tuple[str, str], tuple[int, int]] = {}  # (day, eligible mask of that UTC day)
         self._thresholds: dict[str, float | None] = {}
         for sid in catalogue.services:
             sla = catalogue.sla(sid)
@@ -60,17 +62,14 @@ class InScope:
     def in_scope(self, vantage: str, service_id: str, started_at: float) -> bool:
         """Did a result started at ``started_at`` (unix seconds) fall in eligible time?
         Services the catalogue does not know: no."""
-        minute = int(started_at // 60)
+        day_n, bit = divmod(int(started_at // 60), MINUTES_PER_DAY)
         key = (vantage, service_id)
         memo = self._memo.get(key)
-        if memo is not None and memo[0] == minute:
-            return memo[1]
-        scope = self._scope(vantage, service_id)
-        verdict = scope is not None and is_eligible(
-            dt.datetime.fromtimestamp(minute * 60, dt.UTC), scope, self.cache
-        )
-        self._memo[key] = (minute, verdict)
-        return verdict
+        if memo is None or memo[0] != day_n:
+            scope = self._scope(vantage, service_id)
+            mask = 0 if scope is None else self.cache.day(scope, EPOCH_DATE + dt.timedelta(days=day_n)).eligible
+            memo = self._memo[key] = (day_n, mask)
+        return bool(memo[1] >> bit & 1)
 
     def fast(self, result: ProbeResult) -> bool | None:
         """Within the latency threshold (None: the service has no latency objective)."""
