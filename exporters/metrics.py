@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
 import slamon
+from exporters.alerting.delivery import AlertStats
 from exporters.exposition import LineFormatter, Spec, family_header, render_families
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Lifecycle
@@ -303,6 +304,17 @@ def _daemon_families(runtime: Runtime) -> list[Metric]:
     return fams
 
 
+def _alert_families(stats: AlertStats | None) -> list[Metric]:
+    """The daemon's own alert notifier (zero when it has no targets)."""
+    sent = CounterMetricFamily("slamon_alerts_sent", "Alert deliveries by target (host:port) and result.", labels=("target", "result"))
+    dropped = CounterMetricFamily("slamon_alerts_dropped", "Alert events dropped because a queue was full.", value=stats.dropped_total if stats else 0)
+    queue = GaugeMetricFamily("slamon_alerts_queue_length", "Alert events waiting for delivery.", value=stats.queue_length if stats else 0)
+    if stats is not None:
+        for (target, result), n in sorted(stats.sent_total.items()):
+            sent.add_metric((target, result), n)
+    return [sent, dropped, queue]
+
+
 # ----------------------------------------------------------------- the collector
 
 
@@ -334,8 +346,9 @@ _UNSET = object()
 class SlamonCollector(Collector):
     """Custom collector over the daemon's ``Runtime``; no I/O in ``collect()``."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, alert_stats: AlertStats | None = None) -> None:
         self.runtime = runtime
+        self.alert_stats = alert_stats  # the daemon's own alert notifier, when it has targets
         self._fmt = LineFormatter(CACHED_SPECS)
         # cached path: the layout of probes into services, rebuilt only when the set of
         # probes or the catalogue changes; rendered lines survive a rebuild when their
@@ -350,7 +363,7 @@ class SlamonCollector(Collector):
         self._lock = threading.Lock()  # one render at a time owns the caches
 
     def describe(self) -> Iterable[Metric]:
-        return [s.family() for s in CACHED_SPECS] + _daemon_families(Runtime())
+        return [s.family() for s in CACHED_SPECS] + _daemon_families(Runtime()) + _alert_families(None)
 
     # -- plain path: fresh families every time
 
@@ -361,7 +374,7 @@ class SlamonCollector(Collector):
         for base, part in self._parts(rt, cat):
             for idx, extra, value in part:
                 CACHED_SPECS[idx].add(fams[idx], base + extra, value)
-        return fams + _daemon_families(rt)
+        return fams + _daemon_families(rt) + _alert_families(self.alert_stats)
 
     @staticmethod
     def _parts(rt: Runtime, cat: Catalogue | None) -> Iterable[tuple[tuple[str, ...], list[Sample]]]:
@@ -480,5 +493,5 @@ class SlamonCollector(Collector):
             for j, spec in enumerate(specs):
                 chunks.append(family_header(spec, openmetrics))
                 chunks.extend(map(itemgetter(j), texts))
-        chunks.append(render_families(_daemon_families(rt), openmetrics).encode())
+        chunks.append(render_families(_daemon_families(rt) + _alert_families(self.alert_stats), openmetrics).encode())
         return chunks

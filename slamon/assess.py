@@ -49,7 +49,7 @@ from slamon.core.sla.measure import Measures, measure_service
 from slamon.core.sla.periods import PeriodError, PeriodWindow, parse_period, period_containing
 from slamon.core.sla.rollup import DayRollup
 from slamon.core.sla.vantages import ServiceLevel, combine_vantages
-from slamon.store import ExclusionRow, Store, codec
+from slamon.store import ExclusionRow, Store
 
 CURRENT = "current"
 _IDS_PER_QUERY = 500
@@ -61,6 +61,7 @@ __all__ = [
     "PeriodError",
     "assess_indicators",
     "assess_period",
+    "indicator_window",
     "period_for",
     "target_segments",
     "verdicts_of",
@@ -124,15 +125,8 @@ def target_segments(
     return segments
 
 
-def _revisions(store: Store, service_ids: Iterable[str]) -> dict[str, list[tuple[Service, dt.datetime]]]:
-    out: dict[str, list[tuple[Service, dt.datetime]]] = {}
-    known = store.known_service_ids()
-    for sid in service_ids:
-        if sid not in known:
-            continue
-        rows = store.revisions(sid)
-        out[sid] = [(codec.service_from_body(r.body), r.valid_from) for r in rows]
-    return out
+def _revisions(store: Store, service_ids: Sequence[str]) -> dict[str, list[tuple[Service, dt.datetime]]]:
+    return store.revision_history(list(service_ids)) if service_ids else {}
 
 
 def _exclusion(row: ExclusionRow) -> Exclusion:

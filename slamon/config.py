@@ -36,6 +36,14 @@ class Config:
     write_interval_seconds: float = 1.0
     buffer_max_results: int = 100_000
 
+    # SLA evaluation (current-period measures, breaches, period records)
+    sla_eval_interval_seconds: float = 60.0
+    indicators_interval_seconds: float = 600.0
+
+    # the daemon's own alerts: "[OFFICES=]URL" values of --alertmanager / --alert-webhook
+    alertmanagers: tuple[str, ...] = ()
+    alert_webhooks: tuple[str, ...] = ()
+
     # admin API
     admin_token_env: str = "SLAMON_ADMIN_TOKEN"
 

@@ -1,12 +1,17 @@
 """The composition root: ``slamon run`` from start to exit, and nothing else.
 
-Startup: load the catalogue (invalid: print every error, exit 1), build the runtime,
-the probe context, the scheduler, the result sinks and the web server, then run.
+Startup: load the catalogue (invalid: print every error, exit 1), check the alert
+targets, open the store (a bad URL or an unreachable database: exit 1), build the
+runtime, the probe context, the scheduler, the result sinks (the store's batched
+writer among them), the SLA evaluator, the alert notifier and the web server, then run.
 While running: SIGHUP or a changed catalogue file reloads (a broken catalogue is
-refused and the last good one keeps running). SIGTERM/SIGINT: stop scheduling, drain
-the probes in flight within ``shutdown_timeout_seconds``, cancel and log what is
-left, flush and close the sinks, close the probe context and the web server, exit 0.
-A second signal forces a quick exit. Signal handlers only set flags.
+refused and the last good one keeps running); each good load is recorded in the
+store as catalogue revisions. A database that goes away later is the writer's
+business: results wait in its bounded buffer. SIGTERM/SIGINT: stop the evaluator and
+scheduling, drain the probes in flight within ``shutdown_timeout_seconds``, cancel and
+log what is left, flush and close the sinks, deliver pending alerts, close the store,
+the probe context and the web server, exit 0. A second signal forces a quick exit.
+Signal handlers only set flags.
 """
 
 from __future__ import annotations
@@ -23,18 +28,24 @@ from typing import TextIO
 
 from prometheus_client import CollectorRegistry
 
+from exporters.alerting import AlertNotifier, AlertTarget, AlertTargetError, parse_alert_targets
 from exporters.exposition import metrics_renderer
 from exporters.metrics import SlamonCollector
 from slamon import __version__
 from slamon.config import Config
+from slamon.core.alert_events import BreachChange, event_for_breach, event_for_transition
 from slamon.core.catalogue import Catalogue, ProbeTask
+from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
+from slamon.evaluator import SlaEvaluator
 from slamon.loader import load_catalogue
 from slamon.monitor import CatalogueWatcher, Monitor
 from slamon.probes import ProbeContext, run_probe
 from slamon.runtime import Runtime
 from slamon.scheduler import Scheduler
 from slamon.sinks import MemorySink, ResultSink
+from slamon.store import Store, StoreError
+from slamon.store.writer import ResultWriter, catalogue_thresholds
 from slamon.web import WebServer, admin_exposure_problem, build_app
 
 log = logging.getLogger("slamon.daemon")
@@ -43,9 +54,27 @@ FORCED_FLUSH_SECONDS = 0.5
 MIN_FLUSH_SECONDS = 1.0
 
 
-def build_sinks(config: Config) -> list[ResultSink]:
-    """Where results go. The store's batched writer (``--db``) plugs in here."""
-    return [MemorySink(per_probe=10)]
+def build_sinks(config: Config, runtime: Runtime, store: Store) -> list[ResultSink]:
+    """Where results go: recent results in memory, and the store's batched writer."""
+    writer = ResultWriter(
+        store,
+        runtime.store,
+        catalogue_thresholds(lambda: runtime.catalogue),
+        batch_size=config.write_batch_size,
+        interval_seconds=config.write_interval_seconds,
+        buffer_max_results=config.buffer_max_results,
+        retention_days=config.retention_days,
+    )
+    writer.start()
+    return [MemorySink(per_probe=10), writer]
+
+
+def alert_targets(config: Config, catalogue: Catalogue) -> list[AlertTarget]:
+    """The ``--alertmanager`` and ``--alert-webhook`` targets (raises ``AlertTargetError``)."""
+    offices = list(catalogue.offices)
+    return parse_alert_targets(config.alertmanagers, "alertmanager", offices) + parse_alert_targets(
+        config.alert_webhooks, "webhook", offices
+    )
 
 
 def load_or_report(config: Config, err: TextIO) -> Catalogue | None:
@@ -117,14 +146,44 @@ class Daemon:
         catalogue = await asyncio.to_thread(load_or_report, config, err)
         if catalogue is None:
             return 1
+        try:
+            targets = alert_targets(config, catalogue)
+        except AlertTargetError as exc:
+            print(f"slamon: {exc}", file=err)
+            return 1
+        try:
+            store = await asyncio.to_thread(Store.open, config.db_url)
+        except StoreError as exc:
+            print(f"slamon: {exc}", file=err)
+            return 1
 
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         runtime = Runtime(started_timestamp_seconds=self.clock())
-        sinks = build_sinks(config)
+        sinks = build_sinks(config, runtime, store)
         monitor = Monitor(
             runtime, sinks, config.catalogue_dir, config.offices, config.shard, clock=self.clock
         )
+        notifier = AlertNotifier(targets) if targets else None
+        evaluator = SlaEvaluator(
+            store,
+            runtime,
+            lambda: {t.service.id for t in monitor.tasks},
+            vantages=config.offices or None,
+            interval_seconds=config.sla_eval_interval_seconds,
+            indicators_interval_seconds=config.indicators_interval_seconds,
+            on_breach=self._breach_hook(notifier, runtime),
+            on_exclusions=monitor.set_exclusions,
+            clock=self.clock,
+        )
+        monitor.on_transition = self._transition_hook(notifier, runtime)
+
+        def on_catalogue(loaded: Catalogue) -> None:
+            evaluator.wake()  # record the revision and measure under the new catalogue soon
+            if notifier is not None:
+                notifier.retain_services(set(loaded.services))
+
+        monitor.on_catalogue = on_catalogue
         ctx = ProbeContext.create(max_body_bytes=config.max_body_bytes, env=os.environ)
         if inspect.isawaitable(ctx):
             ctx = await ctx
@@ -142,7 +201,7 @@ class Daemon:
         )
         monitor.attach(scheduler)
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(SlamonCollector(runtime))
+        registry.register(SlamonCollector(runtime, alert_stats=notifier.stats if notifier else None))
         web = WebServer(
             build_app(runtime, metrics_renderer(registry)), config.listen_host, config.listen_port
         )
@@ -150,7 +209,10 @@ class Daemon:
             host, port = await web.start()
         except OSError as exc:
             print(f"slamon: cannot listen on {config.listen}: {exc.strerror or exc}", file=err)
+            for sink in sinks:
+                await _close_quietly(sink)
             await _close_quietly(ctx)
+            await asyncio.to_thread(store.close)
             return 1
         log.info("listening", extra={"address": f"{host}:{port}"})
 
@@ -158,7 +220,10 @@ class Daemon:
             loop.add_signal_handler(sig, self.handle_exit, sig)
         loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
         try:
+            if notifier is not None:
+                await notifier.start()
             tasks = monitor.apply(catalogue)
+            evaluator.start()
             scheduler.start()
             runtime.ready = True
             log.info(
@@ -176,7 +241,7 @@ class Daemon:
         finally:
             runtime.ready = False
             try:
-                await self._shutdown(scheduler, sinks, ctx, web)
+                await self._shutdown(scheduler, sinks, ctx, web, evaluator, notifier, store)
             finally:
                 # kept until here: a second signal during the drain forces the exit
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -201,13 +266,51 @@ class Daemon:
             elif await asyncio.to_thread(watcher.changed):
                 await monitor.reload("file_change")
 
+    @staticmethod
+    def _transition_hook(
+        notifier: AlertNotifier | None, runtime: Runtime
+    ) -> Callable[[Transition], None] | None:
+        if notifier is None:
+            return None
+
+        def hook(transition: Transition) -> None:
+            if runtime.catalogue is not None:
+                event = event_for_transition(transition, runtime.catalogue)
+                if event is not None:
+                    notifier.notify(event)
+
+        return hook
+
+    @staticmethod
+    def _breach_hook(
+        notifier: AlertNotifier | None, runtime: Runtime
+    ) -> Callable[[BreachChange], None] | None:
+        if notifier is None:
+            return None
+
+        def hook(change: BreachChange) -> None:
+            if runtime.catalogue is not None:
+                event = event_for_breach(change, runtime.catalogue)
+                if event is not None:
+                    notifier.notify(event)
+
+        return hook
+
     async def _shutdown(
-        self, scheduler: Scheduler, sinks: list[ResultSink], ctx: object, web: WebServer
+        self,
+        scheduler: Scheduler,
+        sinks: list[ResultSink],
+        ctx: object,
+        web: WebServer,
+        evaluator: SlaEvaluator,
+        notifier: AlertNotifier | None,
+        store: Store,
     ) -> None:
         loop = asyncio.get_running_loop()
         timeout = 0.0 if self.force_exit else self.config.shutdown_timeout_seconds
         deadline = loop.time() + timeout
         log.info("daemon_stopping", extra={"timeout_seconds": timeout})
+        await evaluator.close(timeout_seconds=min(2.0, timeout) if timeout else 0.1)
         drain = loop.create_task(scheduler.drain(timeout))
         forced = loop.create_task(self._wait_forced())
         await asyncio.wait({drain, forced}, return_when=asyncio.FIRST_COMPLETED)
@@ -237,7 +340,16 @@ class Daemon:
                 log.error("sink_flush_timeout", extra={"sink": type(sink).__name__})
             except Exception:
                 log.exception("sink_flush_failed", extra={"sink": type(sink).__name__})
-            await _close_quietly(sink)
+            if isinstance(sink, ResultWriter):
+                await sink.close(timeout_seconds=0.1)  # flushed above, within the bound
+            else:
+                await _close_quietly(sink)
+        if notifier is not None:
+            try:
+                await notifier.close(max(0.5, deadline - loop.time()) if not self.force_exit else 0.5)
+            except Exception:
+                log.exception("close_failed", extra={"what": "AlertNotifier"})
+        await asyncio.to_thread(store.close)
         await _close_quietly(ctx)
         await web.close()
         log.info("daemon_stopped")

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from slamon.core.catalogue import Catalogue, ProbeTask
+from slamon.core.observed import Transition
 from slamon.core.results import ProbeResult
+from slamon.core.sla.in_scope import InScope, ScopedExclusion
 from slamon.loader import LoadReport, load_catalogue
 from slamon.runtime import Runtime
 from slamon.scheduler import Scheduler
@@ -98,6 +100,13 @@ class Monitor:
         self.loader = loader
         self.scheduler: Scheduler | None = None
         self.tasks: list[ProbeTask] = []
+        # SLI counting: which results fall in eligible time (rebuilt per catalogue load
+        # and when the recorded exclusions change)
+        self.exclusions: tuple[ScopedExclusion, ...] = ()
+        self.in_scope: InScope | None = None
+        # hooks set by the daemon: a good catalogue load, a probe state change
+        self.on_catalogue: Callable[[Catalogue], None] | None = None
+        self.on_transition: Callable[[Transition], None] | None = None
 
     def attach(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
@@ -125,9 +134,18 @@ class Monitor:
         stats.load_success = True
         stats.loaded_timestamp_seconds = self.clock()
         self.tasks = tasks
+        self.in_scope = InScope(catalogue, self.exclusions)
         if self.scheduler is not None:
             self.scheduler.update(tasks)
+        if self.on_catalogue is not None:
+            self.on_catalogue(catalogue)
         return tasks
+
+    def set_exclusions(self, exclusions: Iterable[ScopedExclusion]) -> None:
+        """Recorded exclusions changed: count in-scope events against the new set."""
+        self.exclusions = tuple(exclusions)
+        if self.runtime.catalogue is not None:
+            self.in_scope = InScope(self.runtime.catalogue, self.exclusions)
 
     async def reload(self, trigger: str) -> bool:
         """Load the catalogue again; run it when valid, else keep the running one."""
@@ -179,7 +197,11 @@ class Monitor:
     # ------------------------------------------------------------------ results
 
     def on_result(self, result: ProbeResult) -> None:
-        transition = self.runtime.observations.record(result, in_scope=True)
+        if self.in_scope is not None:
+            in_scope, fast = self.in_scope.classify(result)
+        else:
+            in_scope, fast = True, None
+        transition = self.runtime.observations.record(result, in_scope=in_scope, fast=fast)
         if transition is not None:
             out = result.outcome
             log.info(
@@ -195,6 +217,11 @@ class Monitor:
                     "detail": out.detail,
                 },
             )
+            if self.on_transition is not None:
+                try:
+                    self.on_transition(transition)
+                except Exception:
+                    log.exception("transition_hook_failed")
         for sink in self.sinks:
             try:
                 sink.submit(result)

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import aiohttp
@@ -61,8 +62,12 @@ class DaemonProcess:
         self.address = ""
 
     async def __aenter__(self) -> DaemonProcess:
+        args = self.args
+        if "--db" not in args:  # never the default store under the repository
+            self._tmp = tempfile.TemporaryDirectory(prefix="slamon-daemon-")
+            args = (*args, "--db", f"sqlite:///{self._tmp.name}/slamon.db")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "slamon", "run", *self.args,
+            sys.executable, "-m", "slamon", "run", *args,
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
@@ -106,6 +111,8 @@ class DaemonProcess:
             await self.proc.wait()
         self._reader.cancel()
         await asyncio.gather(self._reader, return_exceptions=True)
+        if getattr(self, "_tmp", None) is not None:
+            self._tmp.cleanup()
 
 
 async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:

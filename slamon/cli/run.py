@@ -70,6 +70,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="probes in flight at once (default: %(default)s)")
     p.add_argument("--max-in-flight-per-host", type=_count, default=defaults.max_in_flight_per_host,
                    metavar="N", help="probes in flight at once against one host (default: %(default)s)")
+    p.add_argument("--retention-days", type=_count, default=defaults.retention_days, metavar="DAYS",
+                   help="keep raw results this many days; rollups are kept for good (default: %(default)s)")
+    p.add_argument("--sla-eval-interval", type=_seconds, default=defaults.sla_eval_interval_seconds,
+                   metavar="SECONDS", help="how often the current-period SLA and breaches are evaluated (default: %(default)s)")
+    p.add_argument("--indicators-interval", type=_seconds, default=defaults.indicators_interval_seconds,
+                   metavar="SECONDS", help="how often the indicators are recomputed (default: %(default)s)")
+    p.add_argument("--alertmanager", action="append", default=[], metavar="[OFFICES=]URL",
+                   help="send the daemon's own alerts to this Alertmanager (repeatable; see docs/alerting.md)")
+    p.add_argument("--alert-webhook", action="append", default=[], metavar="[OFFICES=]URL",
+                   help="send the daemon's own alerts as JSON to this URL (repeatable; see docs/alerting.md)")
     p.set_defaults(handler=run)
 
 
@@ -86,6 +96,11 @@ def config_from_args(args: argparse.Namespace) -> Config:
         reload_poll_seconds=args.reload_poll,
         max_in_flight=args.max_in_flight,
         max_in_flight_per_host=args.max_in_flight_per_host,
+        retention_days=args.retention_days,
+        sla_eval_interval_seconds=args.sla_eval_interval,
+        indicators_interval_seconds=args.indicators_interval,
+        alertmanagers=tuple(args.alertmanager),
+        alert_webhooks=tuple(args.alert_webhook),
     )
 
 

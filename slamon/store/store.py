@@ -366,6 +366,25 @@ class Store:
             q = select(ServiceRevisionRow).where(ServiceRevisionRow.service_id == service_id)
             return list(s.scalars(q.order_by(ServiceRevisionRow.valid_from, ServiceRevisionRow.id)))
 
+    def revision_history(self, service_ids: Sequence[str] | None = None) -> dict[str, list[tuple[Service, dt.datetime]]]:
+        """Every recorded revision of these services (all when None) as (service, valid
+        from), oldest first: the target history the SLA maths needs, in one query per
+        chunk of ids."""
+        t = ServiceRevisionRow.__table__
+        base = select(t.c.service_id, t.c.body, t.c.valid_from).order_by(t.c.service_id, t.c.valid_from, t.c.id)
+        queries = (
+            [base]
+            if service_ids is None
+            else [base.where(t.c.service_id.in_(list(service_ids[i : i + _KEY_CHUNK])))
+                  for i in range(0, len(service_ids), _KEY_CHUNK)]
+        )
+        out: dict[str, list[tuple[Service, dt.datetime]]] = {}
+        with self.engine.connect() as conn:
+            for query in queries:
+                for row in conn.execute(query):
+                    out.setdefault(row.service_id, []).append((codec.service_from_body(row.body), row.valid_from))
+        return out
+
     def known_service_ids(self) -> set[str]:
         """Every service id the store has ever recorded a revision for."""
         t = ServiceRevisionRow.__table__
