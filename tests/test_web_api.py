@@ -9,6 +9,7 @@ import re
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from jsonschema import Draft202012Validator
 
 from slamon.loader import load_catalogue
@@ -25,6 +26,7 @@ HISTORY = "unhq-conference"
 DOC = openapi_document()
 
 
+
 @pytest.fixture(scope="module")
 def bundled():
     report = load_catalogue(CATALOGUE_DIR)
@@ -32,9 +34,9 @@ def bundled():
     return report.catalogue
 
 
-@pytest.fixture
-def store(tmp_path, bundled):
-    s = Store.open(f"sqlite:///{tmp_path}/slamon.db")
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, bundled):
+    s = Store.open(f"sqlite:///{tmp_path_factory.mktemp('api')}/slamon.db")
     s.record_catalogue(bundled, NOW - dt.timedelta(days=400))
     fill_history(s, bundled, HISTORY, days=40)
     s.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 0.995)
@@ -86,14 +88,15 @@ async def serve(runtime, **kw):
     return server, f"http://{host}:{port}"
 
 
-@pytest.fixture
-async def api(bundled, store, monkeypatch):
-    monkeypatch.setenv("UNHQ_PROBE_PASSWORD", SECRET)
-    runtime = runtime_for(bundled, down={DOWN})
-    server, base = await serve(runtime, store=store)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
-        yield Client(s, base)
-    await server.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def api(bundled, store):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UNHQ_PROBE_PASSWORD", SECRET)
+        runtime = runtime_for(bundled, down={DOWN})
+        server, base = await serve(runtime, store=store)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
+            yield Client(s, base)
+        await server.close()
 
 
 def test_the_document_is_valid_openapi_31_data():
@@ -120,6 +123,7 @@ def test_every_api_route_of_the_app_is_documented_and_nothing_else(bundled):
     assert routes == documented
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_services_with_filters_and_problems(api):
     status, body = await api.get("/api/v1/services")
     assert status == 200 and body["count"] == 73
@@ -138,6 +142,7 @@ async def test_services_with_filters_and_problems(api):
     assert status == 400 and "state must be one of" in body["detail"]
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_one_service_with_latest_and_recent_results(api):
     status, body = await api.get(f"/api/v1/services/{HISTORY}?limit=5", "/api/v1/services/{id}")
     assert status == 200
@@ -153,6 +158,7 @@ async def test_one_service_with_latest_and_recent_results(api):
     assert status == 400 and "limit" in body["detail"]
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_no_secret_in_any_answer(api):
     texts = []
     for url in ("/api/v1/services", "/api/v1/services/unhq-identity", "/api/v1/services/unhq-erp"):
@@ -161,6 +167,7 @@ async def test_no_secret_in_any_answer(api):
     assert all(SECRET not in t and "${env:" not in t for t in texts)
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_sla_of_a_service_and_of_an_office(api):
     status, body = await api.get(f"/api/v1/services/{HISTORY}/sla?period=2026-11", "/api/v1/services/{id}/sla")
     assert status == 200 and body["period"] == "2026-11"
@@ -178,6 +185,7 @@ async def test_sla_of_a_service_and_of_an_office(api):
     assert status == 404
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_indicators_per_office_and_total(api):
     status, body = await api.get("/api/v1/indicators?period=2026-2027&office=unog", "/api/v1/indicators")
     assert status == 200
@@ -190,6 +198,7 @@ async def test_indicators_per_office_and_total(api):
     assert status == 400
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_breaches_and_exclusions(api):
     status, body = await api.get("/api/v1/breaches?state=open")
     assert status == 200 and [b["service"] for b in body["breaches"]] == [DOWN]
@@ -203,6 +212,7 @@ async def test_breaches_and_exclusions(api):
     assert body["count"] == 1 and body["exclusions"][0]["approver"] == "Chief ICT"
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_openapi_served_and_unknown_routes_are_problems(api):
     status, body = await api.get("/api/v1/openapi.json")
     assert status == 200 and body == DOC
@@ -214,6 +224,7 @@ async def test_openapi_served_and_unknown_routes_are_problems(api):
     assert body["catalogue"]["services"] == 73 and body["store"] is True
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_without_a_store_history_answers_are_503(bundled):
     server, base = await serve(runtime_for(bundled))
     try:
@@ -229,6 +240,7 @@ async def test_without_a_store_history_answers_are_503(bundled):
         await server.close()
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_admin_reload_needs_the_bearer_token(bundled):
     calls = []
 
@@ -258,6 +270,7 @@ async def test_admin_reload_needs_the_bearer_token(bundled):
         await server.close()
 
 
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_admin_reload_outcomes_and_off_without_token(bundled):
     async def refused():
         return False

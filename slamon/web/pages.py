@@ -70,6 +70,8 @@ def number(x: float | None) -> str:
 def milliseconds(seconds: float | None) -> str:
     if seconds is None:
         return DASH
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
     ms = seconds * 1000
     return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
 
