@@ -35,13 +35,12 @@ class Chromium:
 
     async def __aenter__(self) -> Chromium:
         self.profile.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.profile.parent / "chromium.log", "wb")  # noqa: SIM115 - closed in __aexit__
         self.proc = await asyncio.create_subprocess_exec(
             self.binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-extensions", "--hide-scrollbars", "--remote-debugging-port=0",
             "--remote-debugging-address=127.0.0.1", f"--user-data-dir={self.profile}", "about:blank",
-            stdout=asyncio.subprocess.DEVNULL, stderr=self._log,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             port_file = self.profile / "DevToolsActivePort"
@@ -90,7 +89,6 @@ class Chromium:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
-        self._log.close()
 
     async def _read(self) -> None:
         async for msg in self.ws:
