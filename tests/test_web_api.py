@@ -12,6 +12,8 @@ import pytest
 import pytest_asyncio
 from jsonschema import Draft202012Validator
 
+from slamon.core.indicators import IndicatorValue
+from slamon.core.model import IndicatorId
 from slamon.loader import load_catalogue
 from slamon.store import Store
 from slamon.web import WebServer, admin_exposure_problem, build_app
@@ -226,7 +228,10 @@ async def test_openapi_served_and_unknown_routes_are_problems(api):
 
 @pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
 async def test_without_a_store_history_answers_are_503(bundled):
-    server, base = await serve(runtime_for(bundled))
+    runtime = runtime_for(bundled)
+    runtime.indicators = [IndicatorValue(IndicatorId.automated_services, "all", 45.0, "count", 41.0, 49.0,
+                                         ["unhq-email"], [("unhq-fax", ["fulfilment is manual"])], "2026-2027")]
+    server, base = await serve(runtime)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
             c = Client(s, base)
@@ -236,6 +241,11 @@ async def test_without_a_store_history_answers_are_503(bundled):
                 assert status == 503 and "without a store" in body["detail"]
             status, body = await c.get(f"/api/v1/services/{HISTORY}", "/api/v1/services/{id}")
             assert status == 200 and body["recent_results"] == []
+            status, body = await c.get("/api/v1/indicators")  # the daemon's current values
+            assert status == 200 and body["indicators"][0]["value"] == 45.0
+            assert body["indicators"][0]["not_counted"] == [{"service": "unhq-fax", "reasons": ["fulfilment is manual"]}]
+            status, body = await c.get("/api/v1/indicators?period=2026-2027", "/api/v1/indicators")
+            assert status == 503
     finally:
         await server.close()
 

@@ -1,5 +1,5 @@
 """A filled Runtime and store for the web tests (and for looking at the pages by hand:
-``python -m tests.web_support`` serves the bundled catalogue on 127.0.0.1:8765)."""
+``python -m tests.web_support`` serves the bundled catalogue on 127.0.0.1 and prints the address)."""
 
 from __future__ import annotations
 
@@ -114,8 +114,9 @@ def main() -> None:  # pragma: no cover - a manual aid
     rt = runtime_for(catalogue, down={sorted(catalogue.services)[5]})
 
     async def serve() -> None:
-        server = WebServer(build_app(rt, lambda accept: (b"", "text/plain"), store=store, clock=NOW.timestamp), "127.0.0.1", 8765)
-        print(await server.start(), first)
+        server = WebServer(build_app(rt, lambda accept: (b"", "text/plain"), store=store, clock=NOW.timestamp), "127.0.0.1", 0)
+        host, port = await server.start()
+        print(f"http://{host}:{port}/  (history for {first})", flush=True)
         await asyncio.Event().wait()
 
     asyncio.run(serve())

@@ -256,7 +256,11 @@ async def indicators(request: web.Request) -> web.Response:
 
 
 async def compute_indicators(ctx: WebContext, catalogue, period: str, office: str | None):
-    """The indicators from the store; without a store, the daemon's own current values."""
+    """The indicators from the store. For the current period of every office, the
+    values the daemon already keeps in ``Runtime.indicators`` when it has them (no
+    re-measuring on a page load); without a store, only those."""
+    if period == "current" and office is None and ctx.runtime.indicators:
+        return list(ctx.runtime.indicators)
     if ctx.store is None:
         if period != "current":
             raise Problem(503, "Service Unavailable", "this daemon runs without a store: only the current period is known")
