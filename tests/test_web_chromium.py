@@ -85,5 +85,5 @@ async def test_pages_render_in_chromium_without_console_errors(served, tmp_path)
     assert len(re.findall(r'<td class="cell cell-up', status)) > 60
     assert "cell-breach" in status and status.count('class="office-name"') == 4
     assert '<svg class="history"' in pages["service"] and 'id="probes"' in pages["service"]
-    assert "row-breach" in pages["service-down"]
+    assert "objective-breach" in pages["service-down"] and "row-breach" in pages["service-down"]
     assert pages["indicators"].count('data-office="all"') == 3
