@@ -6,17 +6,25 @@
 - ``/metrics``: whatever the injected renderer produces for the scraper's Accept
   header. The web adapter knows nothing of Prometheus; the daemon builds the
   renderer from its private registry.
+- ``/api/v1/...``: the JSON API (``slamon.web.api``), ``/``, ``/services/{id}`` and
+  ``/indicators``: the status pages (``slamon.web.pages``).
 
-Handlers only read ``Runtime``; they never do I/O on the request path.
+Handlers read ``Runtime``; store reads (history, SLA, indicators) run in worker
+threads, never on the event loop.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from slamon.runtime import Runtime
+from slamon.store import Store
+from slamon.web import api, pages
+from slamon.web.context import CONTEXT_KEY, WebContext
 
 MetricsRenderer = Callable[[str], tuple[bytes, str]]
 """``(accept_header) -> (body, content_type)``."""
@@ -46,12 +54,32 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-def build_app(runtime: Runtime, render_metrics: MetricsRenderer) -> web.Application:
-    """The application; more routes (API, status page) are added by their own modules."""
-    app = web.Application()
+def build_app(
+    runtime: Runtime,
+    render_metrics: MetricsRenderer,
+    *,
+    store: Store | None = None,
+    reload: Callable[[], Any] | None = None,
+    admin_token: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The application.
+
+    ``store``: history, SLA, breaches and exclusions come from it (without one the
+    API answers 503 for them and the pages leave them out). ``reload``: what
+    ``POST /api/v1/admin/reload`` calls (sync or async; ``None`` means "requested",
+    ``True``/``False`` reloaded/refused). ``admin_token``: the bearer token that
+    action needs (none: the action is off). ``clock``: unix seconds (tests pin it).
+    """
+    app = web.Application(middlewares=[api.problems])
     app[RUNTIME_KEY] = runtime
     app[RENDER_KEY] = render_metrics
+    app[CONTEXT_KEY] = WebContext(
+        runtime=runtime, store=store, reload=reload, admin_token=admin_token or None, clock=clock
+    )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    api.add_routes(app)
+    pages.add_routes(app)
     return app

@@ -1,0 +1,133 @@
+"""The status pages over real HTTP: structure, escaping, the history chart, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from slamon.core.results import ProbeOutcome, ProbeResult, Reason
+from slamon.loader import load_catalogue
+from slamon.store import Store
+from slamon.web import WebServer, build_app
+from tests.conftest import CATALOGUE_DIR
+from tests.web_support import NOW, fill_history, runtime_for
+
+DOWN = "unhq-fax"
+HISTORY = "unhq-conference"
+HOSTILE = '<script>alert("owned")</script> & <b>bold</b>'
+DAYS = 40
+
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    cat = load_catalogue(CATALOGUE_DIR).catalogue
+    assert cat is not None
+    svc = cat.services[HISTORY].model_copy(update={"description": HOSTILE})
+    return dataclasses.replace(cat, services={**cat.services, HISTORY: svc})
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def site(tmp_path_factory, catalogue):
+    store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('web')}/slamon.db")
+    store.record_catalogue(catalogue, NOW - dt.timedelta(days=400))
+    fill_history(store, catalogue, HISTORY, days=DAYS)
+    store.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 0.995)
+    runtime = runtime_for(catalogue, down={DOWN})
+    probe = catalogue.services[HISTORY].probes[0]
+    runtime.observations.record(ProbeResult("unhq", HISTORY, probe.id, probe.kind, NOW.timestamp() - 5, ProbeOutcome(
+        success=False, duration_seconds=0.4, reason=Reason.body, status_code=200,
+        detail="body did not match: <script>steal()</script>",
+    )))
+    server = WebServer(build_app(runtime, lambda accept: (b"", "text/plain"), store=store, clock=NOW.timestamp),
+                       "127.0.0.1", 0)
+    host, port = await server.start()
+    async with aiohttp.ClientSession(f"http://{host}:{port}", timeout=aiohttp.ClientTimeout(total=30)) as s:
+        yield s
+    await server.close()
+    store.close()
+
+
+async def fetch(s: aiohttp.ClientSession, url: str, status: int = 200) -> str:
+    async with s.get(url) as r:
+        text = await r.text()
+        assert r.status == status, text[:500]
+        assert r.content_type == "text/html"
+        return text
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_status_grid(site, catalogue):
+    html = await fetch(site, "/")
+    live = [s for s in catalogue.services.values() if s.lifecycle.value != "retired"]
+    assert html.count('class="service-row') == len(live)
+    heads = re.findall(r'<span class="office-id">(\w+)</span>', html)
+    assert heads == ["unhq", "unog", "unov", "unon"]  # headquarters first
+    row = re.search(rf'<tr class="service-row has-breach" data-service="{DOWN}" data-state="down">(.*?)</tr>', html, re.S)
+    assert row, "the down service with an open breach is highlighted"
+    assert 'cell-breach' in row.group(1) and ">Down</span>" in row.group(1) and "breach</span>" in row.group(1)
+    assert "-40 %" in row.group(1)  # overspent budget shown as such
+    # every state has a text beside its colour
+    assert html.count(">Up</span>") > 60
+    retired = await fetch(site, "/?retired=1")
+    assert retired.count('class="service-row') == len(catalogue.services)
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_service_page_escapes_description_and_failure_detail(site):
+    html = await fetch(site, f"/services/{HISTORY}")
+    assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "body did not match: &lt;script&gt;steal()&lt;/script&gt;" in html
+    assert "<script" not in html  # no script at all: the page works without JavaScript
+    assert "conference-systems@unhq.example" in html  # owner contacts
+    assert re.search(r"<th[^>]*>resolve</th>", html)  # phase timings
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_history_chart_shows_unobserved_days_as_gaps(site):
+    html = await fetch(site, f"/services/{HISTORY}")
+    svg = re.search(r'<svg class="history".*?</svg>', html, re.S).group(0)
+    titles = re.findall(r"<title>(\d{4}-\d\d-\d\d): ([^<]*)</title>", svg)
+    assert len(titles) == 90
+    by_day = dict(titles)
+    start = (NOW - dt.timedelta(days=DAYS)).date()
+    gap = [start + dt.timedelta(days=d) for d in range(20, 25)]
+    for day in gap:
+        assert by_day[day.isoformat()] in ("not observed", "outside service hours"), day
+    assert any(by_day[d.isoformat()] == "not observed" for d in gap)
+    before = (start - dt.timedelta(days=3)).isoformat()
+    assert by_day[before] in ("not observed", "outside service hours")
+    assert ": 0.000 %" not in svg
+    bad_day = (start + dt.timedelta(days=10)).isoformat()
+    assert re.search(rf'class="(warn|bad)"[^>]*><title>{bad_day}: ', svg), "the bad afternoon shows"
+    assert svg.count('class="ok"') > 20
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_indicators_page(site):
+    html = await fetch(site, "/indicators?period=2026-2027")
+    for code in ("(a)(i)", "(a)(ii)", "(b)"):
+        assert f'<span class="code">{code}</span>' in html
+    assert html.count('data-office="all"') == 3 and html.count('data-office="unon"') == 3
+    assert "<summary>" in html and "Not counted" in html
+    bad = await fetch(site, "/indicators?period=soon", status=400)
+    assert "bad period &#39;soon&#39;" in bad
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_unknown_service_and_assets(site):
+    html = await fetch(site, "/services/nowhere-none", status=404)
+    assert "no service &#39;nowhere-none&#39;" in html
+    pages = [await fetch(site, u) for u in ("/", f"/services/{HISTORY}", "/indicators")]
+    assets = {a for p in pages for a in re.findall(r'(?:href|src)="(/static/[^"]+)"', p)}
+    assert {"/static/style.css", "/static/favicon.svg"} <= assets
+    for asset in assets:
+        async with site.get(asset) as r:
+            assert r.status == 200, asset
+    external = {a for p in pages for a in re.findall(r'(?:href|src)="(https?://[^"]+)"', p)}
+    assert not external, external
