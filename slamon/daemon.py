@@ -203,7 +203,16 @@ class Daemon:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(SlamonCollector(runtime, alert_stats=notifier.stats if notifier else None))
         web = WebServer(
-            build_app(runtime, metrics_renderer(registry)), config.listen_host, config.listen_port
+            build_app(
+                runtime,
+                metrics_renderer(registry),
+                store=store,
+                reload=self.handle_reload,
+                admin_token=os.environ.get(config.admin_token_env) or None,
+                clock=self.clock,
+            ),
+            config.listen_host,
+            config.listen_port,
         )
         try:
             host, port = await web.start()
