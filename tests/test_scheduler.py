@@ -192,23 +192,26 @@ async def test_a_hanging_probe_function_cannot_stall_the_others():
 
 
 async def test_timeout_starts_once_the_probe_holds_its_slot():
-    # one slot: the second probe queues ~0.15 s, then runs 0.15 s; its hard limit is
-    # 0.1 + 0.1 s, which queueing plus running would exceed if the clock started early
-    tasks = [make_task(1, interval="5s", timeout="100ms"), make_task(2, interval="5s", timeout="100ms")]
+    # one slot: probe 1 holds it for 1 s; probe 2 queues behind it, then runs 0.05 s.
+    # Probe 2's hard limit is 0.1 + 0.5 s: had its clock started while it queued, the
+    # 1 s wait alone would exceed it. Margins are wide so a loaded machine cannot flip it.
+    tasks = [make_task(1, interval="10s", timeout="3s"), make_task(2, interval="10s", timeout="100ms")]
 
     async def run(t):
-        await asyncio.sleep(0.15)
-        return ok(0.15)
+        await asyncio.sleep(1.0 if t is tasks[0] else 0.05)
+        return ok(0.05)
 
-    h = Harness(run, max_in_flight=1, grace_seconds=0.1)
+    h = Harness(run, max_in_flight=1, grace_seconds=0.5)
     h.scheduler.update(tasks)
     h.scheduler.start()
-    assert all(h.scheduler.trigger(t.key) for t in tasks)  # both due now
+    assert h.scheduler.trigger(tasks[0].key)
+    await asyncio.sleep(0.05)  # probe 1 takes the slot first
+    assert h.scheduler.trigger(tasks[1].key)
     await wait_until(lambda: len(h.results) >= 2)
     await h.scheduler.drain(0.5)
     assert all(r.success for r in h.results), [r.outcome for r in h.results]
     assert h.stats.hard_timeouts_total == 0
-    assert h.stats.lag_seconds_max >= 0.1  # the queued one started late, and it was measured
+    assert h.stats.lag_seconds_max >= 0.5  # the queued one started late, and it was measured
 
 
 async def test_overruns_are_skipped_and_counted_never_stacked():
