@@ -234,7 +234,7 @@ def _healthy(s: Stack) -> None:
         # groups on the global 1 s interval (the SLA-period recordings run every 5 minutes)
         groups = [g for g in get_json(f"{s.prometheus}/api/v1/rules")["data"]["groups"] if g["interval"] <= 1]
         evaluated = all(
-            dt.datetime.fromisoformat(g["lastEvaluation"].replace("Z", "+00:00")).timestamp() > since + 1
+            _instant(g["lastEvaluation"]).timestamp() > since + 1
             for g in groups)
         return bool(groups) and evaluated
 
@@ -258,7 +258,7 @@ def outage(stack: Stack) -> Outage:
     with s.explained():
         _healthy(s)
         hits = s.target.hit_count(path)
-        # Nothing pending or firing; give Alertmanager its group_wait to prove nothing is sent.
+        # Quiet: give Alertmanager more than its group_wait to show that nothing is sent.
         time.sleep(2.5)
         assert not _noteworthy(s.alerts()), s.alerts()
         before = s.webhook.notifications()
@@ -267,8 +267,8 @@ def outage(stack: Stack) -> Outage:
 
         s.target.set_healthy(path, False)
         broken_at = time.monotonic()
-        fired = wait_for(lambda: _down_alerts(s.webhook.notifications(), service, "firing"), ALERT_SECONDS,
-                         f"{ALERT} for {service} at the webhook")
+        wait_for(lambda: _down_alerts(s.webhook.notifications(), service, "firing"), ALERT_SECONDS,
+                 f"{ALERT} for {service} at the webhook")
         alert_seconds = time.monotonic() - broken_at
         # Both receivers the shipped routes choose for a page: the office's and central operations'.
         wait_for(lambda: {p for p, _a in _down_alerts(s.webhook.notifications(), service, "firing")}
