@@ -30,7 +30,6 @@ import re
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -68,10 +67,8 @@ START_SECONDS = 60
 HEALTHY_SECONDS = 40
 ALERT_SECONDS = 60
 RESOLVE_SECONDS = 60
-# Panels on the SLA evaluator's series are expected failures while the daemon does not
-# export them; SLAMON_E2E_REQUIRE_SLA=1 makes them failures (and waits longer for them).
-REQUIRE_EVALUATOR = os.environ.get("SLAMON_E2E_REQUIRE_SLA") == "1"
-EVALUATOR_GRACE_SECONDS = 60 if REQUIRE_EVALUATOR else 10
+# Series of the daemon's SLA evaluator and indicators appear after their first runs.
+EVALUATOR_GRACE_SECONDS = 60
 # Series that exist only once the daemon's SLA evaluator and indicators run.
 EVALUATOR_METRICS = re.compile(r"\bslamon_(sla_\w+|indicator_value|breaches_open)\b")
 
@@ -175,7 +172,11 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         webhook.start()
         write_estate(s.catalogue, target, pki.ca_file)
         s.rules_dir = generate_rules(s.catalogue, work)
-        s.programs["slamon"] = start_daemon(s.catalogue, work, timeout_seconds=START_SECONDS)
+        # evaluate SLAs and indicators every few seconds so their panels have data soon
+        s.programs["slamon"] = start_daemon(
+            s.catalogue, work, ("--sla-eval-interval", "2", "--indicators-interval", "5"),
+            timeout_seconds=START_SECONDS,
+        )
         am_config = alertmanager_config(work / "alertmanager.yml", webhook.url)
         s.programs["alertmanager"] = start_alertmanager(am_config, work, timeout_seconds=START_SECONDS)
         slamon = s.programs["slamon"].base_url.removeprefix("http://")
@@ -405,11 +406,5 @@ def test_every_dashboard_panel_query_returns_data(stack, outage, name):
         print(f"{name}: filtered panels with nothing to show now (their series exist):\n" + "\n".join(quiet))
     if waiting:
         names = sorted(set().union(*(_metric_names(line) for line in waiting)) & pending)
-        note = (f"{name}: {len(waiting)} panel queries wait for series the daemon does not export yet "
-                f"({', '.join(names)}: the SLA evaluator and indicators are not wired into this daemon):\n"
-                + "\n".join(waiting))
-        print(note)
-        if REQUIRE_EVALUATOR:
-            pytest.fail(f"SLAMON_E2E_REQUIRE_SLA=1: {note}")
-        warnings.warn(note, stacklevel=1)
-        pytest.xfail(note)
+        pytest.fail(f"{name}: {len(waiting)} panel queries have no data although the SLA evaluator "
+                    f"should export {', '.join(names)}:\n" + "\n".join(waiting))
