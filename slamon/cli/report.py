@@ -10,16 +10,21 @@ Reads the store (``--db``) and the catalogue (``--catalogue``); see docs/reports
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import sys
 from pathlib import Path
 
 from exporters.reports import FORMATS, TABLES, build_report, render
-from slamon.cli.sla import Problem, _catalogue, _now, _open_store
-from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
+from slamon.cli.common import (
+    Problem,
+    add_store_arguments,
+    check_offices,
+    guarded,
+    open_existing_store,
+    parse_at,
+    valid_catalogue,
+)
 from slamon.core.sla.periods import PeriodError, parse_period
-from slamon.store import StoreError
 
 
 def register(subparsers) -> None:
@@ -38,22 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--table", choices=tuple(TABLES), default="indicators",
                    help="with --format csv: which table (default indicators; see docs/reports.md)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
-    p.add_argument("--at", metavar="ISO", help="report as of this UTC time instead of now")
-    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL", help=f"store URL (default {DEFAULT_DB_URL})")
-    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-                   help=f"catalogue directory (default {DEFAULT_CATALOGUE})")
-    p.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except Problem as exc:
-        print(f"slamon report: {exc}", file=sys.stderr)
-        return exc.status
-    except StoreError as exc:
-        print(f"slamon report: {exc}", file=sys.stderr)
-        return 1
+    add_store_arguments(p, "report")
+    p.set_defaults(handler=guarded("report", _run))
 
 
 def _check_output(path: Path) -> None:
@@ -68,7 +59,7 @@ def _check_output(path: Path) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    now = _now(args.at)
+    now = parse_at(args.at)
     try:
         parse_period(args.period, "UTC", now)
     except PeriodError as exc:
@@ -77,16 +68,10 @@ def _run(args: argparse.Namespace) -> int:
         raise Problem("--table applies to --format csv only", 2)
     if args.output is not None:
         _check_output(args.output)
-    catalogue = _catalogue(args.catalogue)
+    catalogue = valid_catalogue(args.catalogue)
     offices = sorted({o for arg in args.office for o in arg.split(",") if o}) or None
-    for office in offices or ():
-        if office not in catalogue.offices:
-            hint = difflib.get_close_matches(office, sorted(catalogue.offices), n=1)
-            raise Problem(
-                f"unknown office {office!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                + f"; offices: {', '.join(sorted(catalogue.offices))}"
-            )
-    store = _open_store(args.db)
+    check_offices(catalogue, offices or ())
+    store = open_existing_store(args.db)
     try:
         report = build_report(store, catalogue, args.period, now, offices=offices)
     finally:

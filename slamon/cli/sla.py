@@ -10,31 +10,24 @@ Reads the measurements from the store (``--db``) and the targets from the catalo
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import difflib
 import json
 import math
-import sys
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from slamon.assess import CURRENT, Assessment, assess_period
-from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
+from slamon.cli.common import (
+    Problem,
+    add_store_arguments,
+    check_offices,
+    guarded,
+    open_existing_store,
+    parse_at,
+    valid_catalogue,
+)
 from slamon.core.catalogue import Catalogue
 from slamon.core.sla.measure import Measures
 from slamon.core.sla.periods import PeriodError, parse_period
-from slamon.loader import load_catalogue
-from slamon.store import Store, StoreError
-
-
-class Problem(Exception):
-    """A user's mistake: message and exit status."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def register(subparsers) -> None:
@@ -52,59 +45,13 @@ def register(subparsers) -> None:
                    "(each service's own SLA period containing now; the default)")
     p.add_argument("--vantage", action="append", default=[], metavar="OFFICE",
                    help="only as measured from this vantage office (repeatable)")
-    p.add_argument("--at", metavar="ISO", help="measure as of this UTC time instead of now")
     p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL", help=f"store URL (default {DEFAULT_DB_URL})")
-    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-                   help=f"catalogue directory (default {DEFAULT_CATALOGUE})")
-    p.set_defaults(handler=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except Problem as exc:
-        print(f"slamon sla: {exc}", file=sys.stderr)
-        return exc.status
-    except StoreError as exc:
-        print(f"slamon sla: {exc}", file=sys.stderr)
-        return 1
-
-
-def _now(text: str | None) -> dt.datetime:
-    if not text:
-        return dt.datetime.now(dt.UTC)
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise Problem(f"--at {text!r} is not an ISO 8601 time (e.g. 2026-11-30T12:00Z)", 2) from None
-    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
-
-
-def _catalogue(path: Path) -> Catalogue:
-    if not path.is_dir():
-        raise Problem(f"catalogue directory {path} does not exist (use --catalogue DIR)")
-    report = load_catalogue(path)
-    if report.catalogue is None or report.errors:
-        for diag in report.errors[:20]:
-            print(diag, file=sys.stderr)
-        raise Problem(f"the catalogue at {path} has {len(report.errors)} error(s)")
-    return report.catalogue
-
-
-def _open_store(url: str) -> Store:
-    """Open an existing store (a missing SQLite file is an error here, not created)."""
-    try:
-        parsed = make_url(url)
-    except Exception:
-        raise Problem(f"not a database URL: {url!r} (e.g. sqlite:///var/slamon.db)") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
-        raise Problem(f"no store at {parsed.database} (the daemon creates it; use --db URL)")
-    return Store.open(url)
+    add_store_arguments(p, "measure")
+    p.set_defaults(handler=guarded("sla", _run))
 
 
 def _run(args: argparse.Namespace) -> int:
-    now = _now(args.at)
+    now = parse_at(args.at)
     if not args.service_id and not args.office:
         raise Problem("give a SERVICE_ID or --office ID", 2)
     if args.period.strip() != CURRENT:
@@ -112,15 +59,9 @@ def _run(args: argparse.Namespace) -> int:
             parse_period(args.period, "UTC", now)
         except PeriodError as exc:
             raise Problem(str(exc), 2) from None
-    catalogue = _catalogue(args.catalogue)
+    catalogue = valid_catalogue(args.catalogue)
     offices = [o for arg in args.office for o in arg.split(",") if o]
-    for office in offices + [v for arg in args.vantage for v in arg.split(",") if v]:
-        if office not in catalogue.offices:
-            hint = difflib.get_close_matches(office, sorted(catalogue.offices), n=1)
-            raise Problem(
-                f"unknown office {office!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                + f"; offices: {', '.join(sorted(catalogue.offices))}"
-            )
+    check_offices(catalogue, offices + [v for arg in args.vantage for v in arg.split(",") if v])
     ids = None
     if args.service_id:
         if args.service_id not in catalogue.services:
@@ -131,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             )
         ids = [args.service_id]
     vantages = [v for arg in args.vantage for v in arg.split(",") if v] or None
-    store = _open_store(args.db)
+    store = open_existing_store(args.db)
     try:
         assessment = assess_period(
             store, catalogue, args.period, now, offices=offices or None, service_ids=ids, vantages=vantages
