@@ -125,9 +125,32 @@ def make_profiler(path: str | None):
         from pyinstrument import Profiler
     except ImportError:
         return None
-    return Profiler(interval=0.002)
+    # async_mode disabled: sample what the thread is really running, not who awaits it
+    return Profiler(interval=0.002, async_mode="disabled")
 
 
-def write_profile(profiler, path: str) -> None:
+def write_profile(profiler, path: str, top: int = 10) -> list[dict]:
+    """Write the profile as text (small, readable in the repository) and return the
+    functions with the most time spent in them (self time), for RESULTS.md."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(profiler.output_html())
+    Path(path).write_text(profiler.output_text(unicode=True, color=False, show_all=False))
+    session = profiler.last_session
+    root = session.root_frame() if session is not None else None
+    if root is None:
+        return []
+    totals: dict[tuple[str, str], float] = {}
+    stack = [root]
+    while stack:
+        frame = stack.pop()
+        if frame.is_synthetic:
+            continue  # "[self]" and the like: counted in their parent below
+        stack.extend(frame.children)
+        # own time: the "[self]" children plus whatever the children do not cover
+        own = frame.time - sum(c.time for c in frame.children if not c.is_synthetic)
+        if own > 0:
+            where = f"{frame.file_path_short or '?'}:{frame.line_no or 0}"
+            key = (frame.function or "?", where)
+            totals[key] = totals.get(key, 0.0) + own
+    whole = root.time or 1.0
+    ranked = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    return [{"function": f, "where": w, "share": t / whole} for (f, w), t in ranked]

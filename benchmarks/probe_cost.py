@@ -19,7 +19,6 @@ a set rate.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import os
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from benchmarks.measure import (
     NotAvailable,
     cpu_seconds,
+    make_profiler,
     percentile,
     pin_to_core,
     worker_main,
@@ -277,14 +277,12 @@ async def _pipeline(
     scheduler.start()
     scrapes = asyncio.create_task(scraper())
     profiler = None
+    top = None
     try:
         await asyncio.sleep(warmup)
-        if profile_to:
-            with contextlib.suppress(ImportError):
-                from pyinstrument import Profiler
-
-                profiler = Profiler(interval=0.001)
-                profiler.start()
+        profiler = make_profiler(profile_to)
+        if profiler is not None:
+            profiler.start()
         lags.clear()
         r0, ok0, c0, t0 = counts["results"], counts["ok"], cpu_seconds(), time.monotonic()
         overruns0 = runtime.scheduler.overruns_total
@@ -293,7 +291,7 @@ async def _pipeline(
         overruns1 = runtime.scheduler.overruns_total
         if profiler is not None:
             profiler.stop()
-            write_profile(profiler, profile_to)
+            top = write_profile(profiler, profile_to)
     finally:
         scrapes.cancel()
         await scheduler.drain(2.0)
@@ -322,6 +320,7 @@ async def _pipeline(
         "flushed": flushed is not False,
         "metrics_render_ms": max(renders) * 1000 if renders else None,
         "profile": profile_to if profiler is not None else None,
+        "profile_top": top,
     }
     if record_lag and lags:
         out["lag_p50_ms"] = percentile(lags, 50) * 1000

@@ -147,6 +147,7 @@ def indicators(
             }
 
         profiler = make_profiler(profile_to)
+        top = None
         if source == "memory":
             # the engine reads only the days and bitmaps of a rollup: services share a few
             # day maps per office, so 10,000 services x 731 days fit in memory
@@ -185,9 +186,9 @@ def indicators(
                     drop()
         if profiler:
             profiler.stop()
-            write_profile(profiler, profile_to)
+            top = write_profile(profiler, profile_to)
     best = sorted(runs, key=lambda r: r["total_seconds"])[len(runs) // 2]
-    return out | best | {"repeats": len(runs), "pinned": pinned, "profile": profile_to if profiler else None}
+    return out | best | {"repeats": len(runs), "pinned": pinned, "profile": profile_to if profiler else None, "profile_top": top}
 
 
 def _open_store(source: str, tmp: Path):

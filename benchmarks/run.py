@@ -77,7 +77,7 @@ class Report:
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
     targets: dict[str, Target] = field(default_factory=dict)
     raw: dict[str, list[dict]] = field(default_factory=dict)
-    profiles: list[tuple[str, str]] = field(default_factory=list)
+    profiles: list[tuple[str, str, list[dict]]] = field(default_factory=list)
 
 
 TARGETS = {
@@ -114,7 +114,7 @@ def status_of(runs: list[dict]) -> str | None:
         return None
     for r in runs:
         if "not_available" in r:
-            return f"{NA} ({r['not_available']})"
+            return f"{NA} ({r['not_available'].split(':')[0]})"
     return "failed: " + "; ".join(sorted({r.get("error", "?") for r in runs}))[:300]
 
 
@@ -127,7 +127,7 @@ def judge(report: Report, key: str, measured: str, ok: bool | None, note: str = 
 
 
 def profile_path(settings: Settings, name: str) -> str:
-    return str(settings.profiles_dir / f"{name}.html")
+    return str(settings.profiles_dir / f"{name}.txt")
 
 
 def maybe_profile(report: Report, key: str, name: str, module: str, **kwargs) -> None:
@@ -140,7 +140,7 @@ def maybe_profile(report: Report, key: str, name: str, module: str, **kwargs) ->
     if answer.get("profile"):
         rel = os.path.relpath(path, report.settings.out.parent)
         report.targets[key].profile = rel
-        report.profiles.append((name, rel))
+        report.profiles.append((name, rel, answer.get("profile_top") or []))
     elif "error" in answer:
         log(f"profile of {name} failed: {answer['error']}")
 
@@ -255,8 +255,11 @@ def bench_probe(report: Report) -> None:
         if why:
             lines.append(f"| {title} | {why} | | | |")
             continue
+        rate = med(raw[key], "probes_per_second") or 0
+        asked = s.saturation_services * 1000 / s.saturation_interval_ms
+        all_asked = " (all asked)" if key.startswith("pipeline") and rate >= 0.9 * asked else ""
         lines.append(
-            f"| {title} | {fmt(med(raw[key], 'probes_per_second'), 0)} "
+            f"| {title} | {fmt(rate, 0)}{all_asked} "
             f"| {fmt(med(raw[key], 'cpu_ms_per_probe'), 3)} "
             f"| {fmt((med(raw[key], 'cpu_utilisation') or 0) * 100, 0)} % "
             f"| {fmt((med(raw[key], 'success_ratio') or 0) * 100, 1)} % |"
@@ -545,8 +548,18 @@ def render(report: Report) -> str:
     for title, lines in report.sections:
         out += ["", f"## {title}", "", *lines]
     if report.profiles:
-        out += ["", "## Profiles", "", "Open in a browser (pyinstrument):", ""]
-        out += [f"- [{name}]({path})" for name, path in report.profiles]
+        out += [
+            "",
+            "## Profiles of the missed targets",
+            "",
+            "Measured once more under pyinstrument (call trees in the linked files). Where "
+            "the time went, by function (own time, share of the profiled window):",
+        ]
+        for name, path, top in report.profiles:
+            out += ["", f"**{name}** ([call tree]({path}))", ""]
+            out += [
+                f"- {t['share'] * 100:.1f} % `{t['function']}` ({t['where']})" for t in top[:8]
+            ]
     raw_name = s.out.with_suffix(".json").name
     out += ["", f"Every run's raw figures: [{raw_name}]({raw_name}).", ""]
     return "\n".join(out)

@@ -35,6 +35,7 @@ def load(services: int, core: int = 0, profile_to: str | None = None) -> dict:
 
     pinned = pin_to_core(core)
     profiler = make_profiler(profile_to)
+    top = None
     with tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp:
         root = write_catalogue(Path(tmp) / "catalogue", services)
         if profiler:
@@ -44,7 +45,7 @@ def load(services: int, core: int = 0, profile_to: str | None = None) -> dict:
         seconds = time.perf_counter() - t0
         if profiler:
             profiler.stop()
-            write_profile(profiler, profile_to)
+            top = write_profile(profiler, profile_to)
     loaded = len(report.catalogue.services) if report.catalogue is not None else 0
     return {
         "services": services,
@@ -53,6 +54,7 @@ def load(services: int, core: int = 0, profile_to: str | None = None) -> dict:
         "errors": len(report.errors),
         "pinned": pinned,
         "profile": profile_to if profiler else None,
+        "profile_top": top if profiler else None,
     }
 
 
