@@ -382,6 +382,11 @@ def bench_scale(report: Report) -> None:
     if render_ms is not None:
         judge(report, "metrics", f"{render_ms:.0f} ms warm{scaled}",
               render_ms < 250 if big >= 10000 else None)  # fmt: skip
+        if report.targets["metrics"].status == "missed" and s.profile != "never":
+            with Farm(cpu=OTHER_CORE) as farm:
+                maybe_profile(report, "metrics", f"metrics-render-{big}", "scale",
+                              fn="daemon_like", services=big, port=farm.port,
+                              run_seconds=1.0, core=SLAMON_CORE)  # fmt: skip
     sq = [med(raw[f"sqlite_{n}"], "results_per_second") for n in s.sizes]
     sq = [v for v in sq if v is not None]
     if sq:
@@ -532,6 +537,8 @@ def render(report: Report) -> str:
     out += ["", "Parts of slamon in this build (a missing part is reported, not failed):", ""]
     for module, origin in machine.parts().items():
         where = "**not in this build**" if origin is None else f"`{origin}`"
+        if origin is not None and origin.startswith("/"):
+            where += " (outside this checkout: found through the installed package)"
         out.append(f"- {machine.PARTS[module]} (`{module}`): {where}")
     out += [
         "",

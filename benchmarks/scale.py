@@ -76,18 +76,25 @@ def synthetic_result(task, i: int):
 
 
 def daemon_like(
-    services: int, port: int, run_seconds: float = 5.0, core: int = 0, renders: int = 3
+    services: int,
+    port: int,
+    run_seconds: float = 5.0,
+    core: int = 0,
+    renders: int = 3,
+    profile_to: str | None = None,
 ) -> dict:
     pinned = pin_to_core(core)
     import uvloop
 
     uvloop.install()
     with tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp:
-        out = asyncio.run(_daemon_like(Path(tmp), services, port, run_seconds, renders))
+        out = asyncio.run(_daemon_like(Path(tmp), services, port, run_seconds, renders, profile_to))
     return out | {"pinned": pinned}
 
 
-async def _daemon_like(tmp: Path, services: int, port: int, run_seconds: float, renders: int) -> dict:
+async def _daemon_like(
+    tmp: Path, services: int, port: int, run_seconds: float, renders: int, profile_to: str | None
+) -> dict:
     from prometheus_client import CollectorRegistry
 
     from benchmarks.probe_cost import _probe_function, _sink
@@ -127,11 +134,18 @@ async def _daemon_like(tmp: Path, services: int, port: int, run_seconds: float, 
             monitor.on_result(synthetic_result(task, i))
         times = []
         size = 0
+        profiler = make_profiler(profile_to)  # the renders only
+        if profiler is not None:
+            profiler.start()
         for _ in range(renders):
             t0 = time.perf_counter()
             body, _ = render("text/plain")
             times.append(time.perf_counter() - t0)
             size = len(body)
+        top = None
+        if profiler is not None:
+            profiler.stop()
+            top = write_profile(profiler, profile_to)
         gc.collect()
         rss = rss_bytes()
     finally:
@@ -155,6 +169,8 @@ async def _daemon_like(tmp: Path, services: int, port: int, run_seconds: float, 
         "metrics_series": body.count(b"\n") - body.count(b"\n#"),
         "probe_impl": probe_desc,
         "sink_impl": sink_desc,
+        "profile": profile_to if top is not None else None,
+        "profile_top": top,
     }
 
 
