@@ -27,6 +27,7 @@ from benchmarks.synth import write_catalogue
 
 BIENNIUM = "2026-2027"
 NOW = dt.datetime(2028, 1, 2, tzinfo=dt.UTC)
+BACKFILL_BATCH = 5000  # rollups per store transaction while backfilling
 
 
 def _engine() -> dict:
@@ -158,16 +159,25 @@ def indicators(
             by_key = {(s.id, s.office): shared[s.office][i % 16] for i, s in enumerate(order)}
             if profiler:
                 profiler.start()
-            runs = [report(by_key, time.perf_counter()) | {"fetch_seconds": 0.0}]
+            runs = [
+                report(by_key, time.perf_counter()) | {"fetch_seconds": 0.0}
+                for _ in range(max(1, repeats))
+            ]
         else:
             store, drop = _open_store(source, Path(tmp))
             try:
                 t_b = time.perf_counter()
                 rows = 0
+                pending: list = []
                 for s in order:
                     day_map = _rollups_for(e, s.id, s.office, all_days, rng, variants)
-                    store.merge_rollups(day_map.values())
+                    pending.extend(day_map.values())
                     rows += len(day_map)
+                    if len(pending) >= BACKFILL_BATCH:
+                        store.merge_rollups(pending)
+                        pending = []
+                if pending:
+                    store.merge_rollups(pending)
                 backfill = time.perf_counter() - t_b
                 out["backfill_rollups"] = rows
                 out["backfill_rollups_per_second"] = rows / backfill
