@@ -51,10 +51,10 @@ class Settings:
     max_in_flight: int = 100
     daemon_run_seconds: float = 3.0
     store_results: int = 20_000
-    # backfilling a biennium through the store runs at about 4,000-5,000 rollups/s here:
-    # 250 services (183,000 rollups) take about a minute per backend; 1,000 take 3-4
-    # minutes each, too long for the 15-minute budget (--store-report-max 1000 for them)
-    store_report_max_services: int = 250
+    # backfilling a biennium through the store runs at about 3,000 rollups/s here: 100
+    # services (73,000 rollups) take about 35 s per backend; 1,000 take over 10 minutes
+    # each, too long for the 15-minute budget (--store-report-max 1000 for them)
+    store_report_max_services: int = 100
     profile: str = "auto"  # auto | never
     profiles_dir: Path = HERE / "profiles"
     out: Path = HERE / "RESULTS.md"
@@ -490,8 +490,7 @@ def bench_reporting(report: Report) -> None:
         "shown), then read back with `Store.rollups_between` and the same report made "
         f"({s.runs} report run(s) on one backfill). Store-backed reports run at up to "
         f"{s.store_report_max_services:,} services (`--store-report-max N`; a biennium "
-        "backfill of 1,000 services takes 3-4 minutes per backend here, 10,000 longer "
-        "than a benchmark run allows).",
+        "backfill of 1,000 services takes over 10 minutes per backend here).",
     ]
     report.sections.append(("3. Reporting cost over a biennium", lines))
 
