@@ -33,8 +33,16 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/slamon demo
 
-bench: $(STAMP)
-	$(PY) -m benchmarks.run
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+## run the benchmarks (about 10-15 minutes) and write benchmarks/RESULTS.md;
+## BENCH_ARGS="--quick" or "--only probe" etc. (see docs/benchmarks.md)
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
