@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from slamon.core.model import STORED_CONTEXT, Service
@@ -104,6 +105,26 @@ def rollup_from_row(row: Any) -> DayRollup:
 
 
 _NO_COUNTS = bytes(MINUTES_PER_DAY)
+
+
+def rollups_from_tuples(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> Iterator[DayRollup]:
+    """Rollups from ``(vantage, service_id, day, observed, good, fast, steps_ok
+    [, total_counts, good_counts])`` tuples: the hot path of every period report."""
+    from_bytes = int.from_bytes  # the blobs were written by bitmap_to_bytes (big-endian)
+    from_iso = dt.date.fromisoformat
+    for row in rows:
+        day = row[2] if isinstance(row[2], dt.date) else from_iso(row[2])
+        yield DayRollup(
+            row[0],
+            row[1],
+            day,
+            observed=from_bytes(row[3], "big"),
+            good=from_bytes(row[4], "big"),
+            fast=from_bytes(row[5], "big"),
+            steps_ok=from_bytes(row[6], "big"),
+            total_counts=bytes(row[7]) if with_counts else _NO_COUNTS,
+            good_counts=bytes(row[8]) if with_counts else _NO_COUNTS,
+        )
 
 
 def canonical_service(service: Service) -> tuple[str, str]:
