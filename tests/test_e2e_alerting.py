@@ -25,6 +25,7 @@ annotations are used as generated.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import subprocess
@@ -337,6 +338,13 @@ def _evaluator_state(stack: Stack) -> set[str]:
         missing = names - _exported(stack)
     for name in sorted(names - missing):
         wait_for(lambda name=name: stack.query(f"count({name})"), 30, f"{name} in Prometheus")
+    # SLA measures count complete minutes only: the broken service's budget and burn rate,
+    # and the (a)(ii) indicator, appear once a whole observed minute has passed
+    _office, service, _path = BROKEN_SERVICE
+    for expr in (f'slamon_sla_error_budget_remaining_ratio{{service="{service}"}}',
+                 f'slamon_sla_burn_rate{{service="{service}"}}',
+                 'slamon_indicator_value{indicator="services-meeting-levels"}'):
+        wait_for(lambda expr=expr: stack.query(expr), 120, f"{expr} in Prometheus")
     stack.pending = missing
     return missing
 
@@ -381,7 +389,10 @@ def test_every_dashboard_panel_query_returns_data(stack, outage, name):
     with stack.explained():
         pending = _evaluator_state(stack)
         values = _variable_values(stack, model, pending, choices)
-        start, end = stack.started_at, time.time()
+        # range queries step every 2 s from ``start``: align it so ``end`` (now) is a step,
+        # or a series that appeared in the last 2 s would be missed
+        end = time.time()
+        start = end - 2 * math.ceil((end - stack.started_at) / 2)
         empty, waiting, quiet = [], [], []
         for p, t in _expressions(model):
             expr = _substitute(t["expr"], values)
