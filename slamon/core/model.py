@@ -18,6 +18,7 @@ import datetime as dt
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -202,10 +203,11 @@ Email = Annotated[
 ]
 
 
-def _url(value: str) -> str:
-    from urllib.parse import urlsplit
+_SPACE_RE = re.compile(r"\s")  # the same characters as str.isspace()
 
-    if ENV_REF_RE.search(value) or VAR_REF_RE.search(value):
+
+def _url(value: str) -> str:
+    if "${" in value and (ENV_REF_RE.search(value) or VAR_REF_RE.search(value)):
         return value  # resolved at probe time; checked again then
     try:
         parts = urlsplit(value)
@@ -216,7 +218,7 @@ def _url(value: str) -> str:
         raise PydanticCustomError(
             "url", "a URL must start with http:// or https:// and name a host"
         )
-    if any(c.isspace() for c in value):
+    if _SPACE_RE.search(value):
         raise PydanticCustomError("url", "a URL may not contain spaces")
     return value
 
