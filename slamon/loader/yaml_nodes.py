@@ -288,7 +288,7 @@ class _PlainBuilder:
     def __init__(self) -> None:
         self.count = 0
         self.problems: list[Problem] = []
-        self.construct = _scalar_constructors()
+        self.construct = _SCALAR_CONSTRUCTORS
 
     def build(self, node: Node, depth: int, path: Any) -> Any:
         if depth > MAX_DEPTH:
@@ -371,11 +371,14 @@ def _unfold(path: Any) -> DocPath:
 
 
 def _scalar_constructors() -> dict[str, Any]:
-    scalars = yaml.constructor.SafeConstructor()
+    scalars = yaml.constructor.SafeConstructor()  # these methods keep no state
     return {
         _TAG + t: getattr(scalars, f"construct_yaml_{t}")
         for t in ("int", "float", "bool", "null", "timestamp")
     }
+
+
+_SCALAR_CONSTRUCTORS = _scalar_constructors()
 
 
 def _decode(raw: bytes) -> str:
