@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,38 +111,27 @@ class Document:
         return target.start_mark.line + 1, target.start_mark.column + 1
 
 
-@functools.lru_cache(maxsize=4096)
-def _plain_tag(value: str) -> str:
-    """The tag PyYAML's resolver gives a plain (unquoted) scalar; memoised, because a
-    catalogue repeats the same keys and values thousands of times and the resolver's
-    regular expressions were a tenth of the load time."""
-    return _BaseLoader.resolve(_RESOLVER, ScalarNode, value, (True, False))
+assert not _BaseLoader.yaml_path_resolvers, "path resolvers would make tags depend on the path"
+_RESOLVER = yaml.resolver.Resolver()
+_RESOLVE_CACHE_MAX_TEXT = 16 * 1024  # longer texts clear the cache: it keeps only short files' scalars
+
+
+@functools.lru_cache(maxsize=2048)
+def _resolve(kind: type, value: Any, implicit: Any) -> str:
+    """PyYAML's tag resolution, remembered. The safe loader has no path resolvers, so a
+    tag depends only on these arguments; a catalogue repeats the same keys and values
+    thousands of times, and the resolver (regular expressions, called from libyaml for
+    every node) was a tenth of the load time. A hit runs no Python code at all."""
+    return _BaseLoader.resolve(_RESOLVER, kind, value, implicit)
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """The safe loader with the same tags resolved faster (the safe loader has no path
-    resolvers, so a tag depends only on the node kind and, for a plain scalar, its text)."""
+    """The safe loader with the same tags, resolved faster."""
 
-    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is ScalarNode:
-            if not implicit[0]:
-                return _STR
-            return _plain_tag(value) if len(value) <= 64 else _BaseLoader.resolve(self, kind, value, implicit)
-        if kind is MappingNode:
-            return _MAP
-        if kind is SequenceNode:
-            return _SEQ
-        return _BaseLoader.resolve(self, kind, value, implicit)  # pragma: no cover
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        pass  # only path resolvers need the path, and there are none
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
-assert not _BaseLoader.yaml_path_resolvers, "path resolvers would make tags depend on the path"
-_RESOLVER = yaml.resolver.Resolver()
+    resolve = staticmethod(_resolve)
+    # only path resolvers need the path, and there are none: do nothing, in C
+    descend_resolver = staticmethod(operator.is_)  # called as (parent node, index)
+    ascend_resolver = staticmethod(tuple)  # called without arguments
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -465,6 +455,8 @@ def parse_document(text: str) -> Document:
         raise YamlError("E010", "nesting is too deep") from None
     finally:
         loader.dispose()
+        if len(text) > _RESOLVE_CACHE_MAX_TEXT:  # keep the memory the cache holds small
+            _resolve.cache_clear()
     if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null" and root.value in ("", "~", "null")):
         raise YamlError("E006", "the file is empty; it should hold a YAML mapping")
     builder: _Builder | _PlainBuilder
