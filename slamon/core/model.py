@@ -15,9 +15,11 @@ Field names here are the public catalogue contract (see DESIGN.md); do not renam
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -202,13 +204,25 @@ Email = Annotated[
 ]
 
 
-def _url(value: str) -> str:
-    from urllib.parse import urlsplit
+@functools.lru_cache(maxsize=1024)
+def _split_cached(value: str) -> SplitResult:
+    return urlsplit(value)
 
-    if ENV_REF_RE.search(value) or VAR_REF_RE.search(value):
+
+def split_url(value: str) -> SplitResult:
+    """``urlsplit``, remembered for recent short URLs: the loader's secret check and the
+    model's URL check split the same URL one after the other."""
+    return _split_cached(value) if len(value) <= 2048 else urlsplit(value)
+
+
+_SPACE_RE = re.compile(r"\s")  # the same characters as str.isspace()
+
+
+def _url(value: str) -> str:
+    if "${" in value and (ENV_REF_RE.search(value) or VAR_REF_RE.search(value)):
         return value  # resolved at probe time; checked again then
     try:
-        parts = urlsplit(value)
+        parts = split_url(value)
         _ = parts.port  # raises on a bad port
     except ValueError as exc:
         raise PydanticCustomError("url", "not a valid URL: {reason}", {"reason": str(exc)}) from None
@@ -216,7 +230,7 @@ def _url(value: str) -> str:
         raise PydanticCustomError(
             "url", "a URL must start with http:// or https:// and name a host"
         )
-    if any(c.isspace() for c in value):
+    if _SPACE_RE.search(value):
         raise PydanticCustomError("url", "a URL may not contain spaces")
     return value
 

@@ -74,6 +74,7 @@ class _Pass:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._base = str(root)
         self.docs: dict[str, Document] = {}
         self.places: dict[str, dict[DocPath, tuple[int, int]]] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -84,6 +85,8 @@ class _Pass:
             self.places[rel] = {path: doc.position(path) for path in keep}
 
     def shown(self, rel: str) -> str:
+        if rel and self._base not in (".", "/"):
+            return f"{self._base}/{rel}"  # the same text as str(root / rel), without a path object
         return str(self.root / rel)
 
     def add(self, rel: str, line: int, column: int, code: str, path: str, message: str,
@@ -138,8 +141,9 @@ def _service_files(p: _Pass) -> list[str]:
     if not base.is_dir():
         return []
     out: list[str] = []
-    for path in sorted(base.rglob("*")):
-        rel_parts = path.relative_to(p.root).parts
+    skip = len(p.root.parts)
+    for path in sorted(base.rglob("*"), key=_parts):  # the order of sorting the paths
+        rel_parts = path.parts[skip:]  # path.relative_to(p.root).parts
         if any(part.startswith(".") for part in rel_parts) or not path.is_file():
             continue
         rel = "/".join(rel_parts)
@@ -152,6 +156,10 @@ def _service_files(p: _Pass) -> list[str]:
             else:
                 out.append(rel)
     return out
+
+
+def _parts(path: Path) -> tuple[str, ...]:
+    return path.parts
 
 
 def _first_by_id(items: list[Any]) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from slamon.core.model import ENV_REF_RE, VAR_REF_RE
+from slamon.core.model import ENV_REF_RE, VAR_REF_RE, split_url
 from slamon.loader.findings import Finding
 from slamon.loader.yaml_nodes import DocPath
 
@@ -82,7 +82,7 @@ def _secrets(file: str, where: DocPath, req: dict[str, Any]) -> Iterator[Finding
     url = req.get("url")
     if isinstance(url, str):
         try:
-            parts = urlsplit(url)
+            parts = split_url(url)
             password = parts.password
         except ValueError:
             return
