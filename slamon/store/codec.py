@@ -111,13 +111,16 @@ def rollup_values(r: DayRollup, day_as_text: bool) -> tuple:
     )  # fmt: skip
 
 
-def rollup_update_values(r: DayRollup, day_as_text: bool) -> tuple:
-    """A rollup row as a tuple in data then key column order (the fast update path)."""
+def rollup_update_values(
+    vantage: str, service_id: str, day: Any,
+    observed: int, good: int, fast: int, steps_ok: int, total_counts: bytes, good_counts: bytes,
+) -> tuple:  # fmt: skip
+    """A rollup row as a tuple in data then key column order (the fast update path);
+    ``day`` as the driver gave it back."""
     return (
-        r.observed.to_bytes(BITMAP_BYTES, "big"), r.good.to_bytes(BITMAP_BYTES, "big"),
-        r.fast.to_bytes(BITMAP_BYTES, "big"), r.steps_ok.to_bytes(BITMAP_BYTES, "big"),
-        r.total_counts, r.good_counts,
-        r.vantage, r.service_id, r.day.isoformat() if day_as_text else r.day,
+        observed.to_bytes(BITMAP_BYTES, "big"), good.to_bytes(BITMAP_BYTES, "big"),
+        fast.to_bytes(BITMAP_BYTES, "big"), steps_ok.to_bytes(BITMAP_BYTES, "big"),
+        total_counts, good_counts, vantage, service_id, day,
     )  # fmt: skip
 
 

@@ -40,7 +40,7 @@ from sqlmodel import Session
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Service
 from slamon.core.results import ProbeResult
-from slamon.core.sla.rollup import DayRollup, RollupBuilder
+from slamon.core.sla.rollup import DayRollup, RollupBuilder, merge_parts
 from slamon.store import codec, migrate
 from slamon.store.tables import (
     BreachRow,
@@ -206,33 +206,41 @@ class Store:
 
     def _merge_rollups(self, conn: Connection, rollups: list[DayRollup]) -> None:
         """Merge rollups into the stored ones: one keyed SELECT per chunk, the merge in
-        Python (``DayRollup.merge``), then one executemany of inserts and one of updates.
+        Python (``merge_parts``, what ``DayRollup.merge`` does), then one executemany
+        of inserts and one of updates. Rollups of the same day given twice are merged
+        first.
 
         Straight to the driver with positional rows: SQLAlchemy's per-row parameter
         and result processing cost more than the database work. The SELECT joins a
         VALUES list of keys to the primary key (SQLite scans the whole table for a
         row-value ``IN (VALUES ...)``); on PostgreSQL it locks the rows it merges."""
-        if not rollups:
-            return
         sqlite = self.dialect == "sqlite"
-        existing: dict[tuple[str, str, dt.date], DayRollup] = {}
-        for i in range(0, len(rollups), _KEY_CHUNK):
-            chunk = rollups[i : i + _KEY_CHUNK]
-            params: list[Any] = []
-            for r in chunk:
-                params += (r.vantage, r.service_id, r.day.isoformat() if sqlite else r.day)
-            sql = self._select_rollups_sql.replace("{keys}", ", ".join([self._key_row] * len(chunk)))
-            for old in codec.rollups_from_tuples(conn.exec_driver_sql(sql, tuple(params)).fetchall(), True):
-                existing[(old.vantage, old.service_id, old.day)] = old
-        inserts, updates = [], []
+        # keyed as the driver gives the day back: ISO text from SQLite, a date from PostgreSQL
+        pending: dict[tuple[str, str, Any], DayRollup] = {}
         for r in rollups:
-            old = existing.get((r.vantage, r.service_id, r.day))
-            if old is None:
-                inserts.append(codec.rollup_values(r, sqlite))
-            else:
-                updates.append(codec.rollup_update_values(old.merge(r), sqlite))
-        if inserts:
-            conn.exec_driver_sql(self._insert_rollups_sql, inserts)
+            key = (r.vantage, r.service_id, r.day.isoformat() if sqlite else r.day)
+            earlier = pending.get(key)
+            pending[key] = r if earlier is None else earlier.merge(r)
+        if not pending:
+            return
+        keys = list(pending)
+        from_bytes = int.from_bytes
+        updates = []
+        for i in range(0, len(keys), _KEY_CHUNK):
+            chunk = keys[i : i + _KEY_CHUNK]
+            sql = self._select_rollups_sql.replace("{keys}", ", ".join([self._key_row] * len(chunk)))
+            params = tuple(part for key in chunk for part in key)
+            for row in conn.exec_driver_sql(sql, params).fetchall():
+                new = pending.pop((row[0], row[1], row[2]))
+                merged = merge_parts(
+                    from_bytes(row[3], "big"), from_bytes(row[4], "big"), from_bytes(row[5], "big"),
+                    from_bytes(row[6], "big"), bytes(row[7]), bytes(row[8]), new,
+                )  # fmt: skip
+                updates.append(codec.rollup_update_values(row[0], row[1], row[2], *merged))
+        if pending:
+            conn.exec_driver_sql(
+                self._insert_rollups_sql, [codec.rollup_values(r, sqlite) for r in pending.values()]
+            )
         if updates:
             conn.exec_driver_sql(self._update_rollups_sql, updates)
 

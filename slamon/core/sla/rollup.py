@@ -43,22 +43,36 @@ class DayRollup:
             other.service_id,
             other.day,
         )
-        observed = self.observed | other.observed
-        # a minute is good only if good in every part that observed it
-        bad = (self.observed & ~self.good) | (other.observed & ~other.good)
-        slow = (self.observed & ~self.fast) | (other.observed & ~other.fast)
-        steps_bad = (self.observed & ~self.steps_ok) | (other.observed & ~other.steps_ok)
         return DayRollup(
             self.vantage,
             self.service_id,
             self.day,
-            observed=observed,
-            good=observed & ~bad,
-            fast=observed & ~slow,
-            steps_ok=observed & ~steps_bad,
-            total_counts=_add_saturating(self.total_counts, other.total_counts),
-            good_counts=_add_saturating(self.good_counts, other.good_counts),
+            *merge_parts(
+                self.observed, self.good, self.fast, self.steps_ok, self.total_counts, self.good_counts, other
+            ),
         )
+
+
+def merge_parts(
+    observed: int, good: int, fast: int, steps_ok: int, total_counts: bytes, good_counts: bytes, other: DayRollup
+) -> tuple[int, int, int, int, bytes, bytes]:
+    """The data fields (observed, good, fast, steps_ok, total_counts, good_counts) of a
+    day rollup with these fields merged with ``other`` of the same day: what
+    ``DayRollup.merge`` does, for the store's write path, which merges each batch
+    into the stored day without building a ``DayRollup`` of the stored row."""
+    merged = observed | other.observed
+    # a minute is good only if good in every part that observed it
+    bad = (observed & ~good) | (other.observed & ~other.good)
+    slow = (observed & ~fast) | (other.observed & ~other.fast)
+    steps_bad = (observed & ~steps_ok) | (other.observed & ~other.steps_ok)
+    return (
+        merged,
+        merged & ~bad,
+        merged & ~slow,
+        merged & ~steps_bad,
+        _add_saturating(total_counts, other.total_counts),
+        _add_saturating(good_counts, other.good_counts),
+    )
 
 
 def _add_saturating(a: bytes, b: bytes) -> bytes:
