@@ -111,16 +111,14 @@ def rollup_values(r: DayRollup, day_as_text: bool) -> tuple:
     )  # fmt: skip
 
 
-def rollup_update_values(
-    vantage: str, service_id: str, day: Any,
-    observed: int, good: int, fast: int, steps_ok: int, total_counts: bytes, good_counts: bytes,
-) -> tuple:  # fmt: skip
-    """A rollup row as a tuple in data then key column order (the fast update path);
-    ``day`` as the driver gave it back."""
+def rollup_data_values(
+    observed: int, good: int, fast: int, steps_ok: int, total_counts: bytes, good_counts: bytes
+) -> tuple:
+    """A rollup's data columns as a tuple in ``ROLLUP_DATA_COLUMNS`` order (the fast update path)."""
     return (
         observed.to_bytes(BITMAP_BYTES, "big"), good.to_bytes(BITMAP_BYTES, "big"),
         fast.to_bytes(BITMAP_BYTES, "big"), steps_ok.to_bytes(BITMAP_BYTES, "big"),
-        total_counts, good_counts, vantage, service_id, day,
+        total_counts, good_counts,
     )  # fmt: skip
 
 
