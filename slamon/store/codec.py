@@ -10,7 +10,13 @@ from typing import Any
 
 from slamon.core.model import STORED_CONTEXT, Service
 from slamon.core.results import PHASES, ProbeOutcome, ProbeResult, Reason
-from slamon.core.sla.rollup import MINUTES_PER_DAY, DayRollup, bitmap_from_bytes, bitmap_to_bytes
+from slamon.core.sla.rollup import (
+    BITMAP_BYTES,
+    MINUTES_PER_DAY,
+    DayRollup,
+    bitmap_from_bytes,
+    bitmap_to_bytes,
+)
 
 
 def encode_phases(phases: dict[str, float]) -> str | None:
@@ -87,6 +93,33 @@ def rollup_row(r: DayRollup) -> dict[str, Any]:
         "total_counts": r.total_counts,
         "good_counts": r.good_counts,
     }
+
+
+ROLLUP_KEY_COLUMNS = ("vantage", "service_id", "day")
+ROLLUP_DATA_COLUMNS = ("observed", "good", "fast", "steps_ok", "total_counts", "good_counts")
+
+
+def rollup_values(r: DayRollup, day_as_text: bool) -> tuple:
+    """A rollup row as a tuple in key then data column order (the fast insert path).
+
+    ``day_as_text``: SQLite keeps dates as ISO text, as SQLAlchemy's ``Date`` writes them."""
+    return (
+        r.vantage, r.service_id, r.day.isoformat() if day_as_text else r.day,
+        r.observed.to_bytes(BITMAP_BYTES, "big"), r.good.to_bytes(BITMAP_BYTES, "big"),
+        r.fast.to_bytes(BITMAP_BYTES, "big"), r.steps_ok.to_bytes(BITMAP_BYTES, "big"),
+        r.total_counts, r.good_counts,
+    )  # fmt: skip
+
+
+def rollup_data_values(
+    observed: int, good: int, fast: int, steps_ok: int, total_counts: bytes, good_counts: bytes
+) -> tuple:
+    """A rollup's data columns as a tuple in ``ROLLUP_DATA_COLUMNS`` order (the fast update path)."""
+    return (
+        observed.to_bytes(BITMAP_BYTES, "big"), good.to_bytes(BITMAP_BYTES, "big"),
+        fast.to_bytes(BITMAP_BYTES, "big"), steps_ok.to_bytes(BITMAP_BYTES, "big"),
+        total_counts, good_counts,
+    )  # fmt: skip
 
 
 def rollup_from_row(row: Any) -> DayRollup:

@@ -24,7 +24,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    bindparam,
     create_engine,
     delete,
     event,
@@ -32,7 +31,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -42,7 +40,7 @@ from sqlmodel import Session
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Service
 from slamon.core.results import ProbeResult
-from slamon.core.sla.rollup import DayRollup, RollupBuilder
+from slamon.core.sla.rollup import DayRollup, RollupBuilder, merge_parts
 from slamon.store import codec, migrate
 from slamon.store.tables import (
     BreachRow,
@@ -100,6 +98,23 @@ class Store:
             f"INSERT INTO {ResultRow.__tablename__} ({', '.join(codec.RESULT_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(codec.RESULT_COLUMNS))})"
         )
+        rollup = DayRollupRow.__tablename__
+        keys, data = codec.ROLLUP_KEY_COLUMNS, codec.ROLLUP_DATA_COLUMNS
+        self._key_row = f"({mark}, {mark}, {mark}::date)" if self.dialect == "postgresql" else f"({mark}, {mark}, {mark})"
+        self._select_rollups_sql = (
+            "WITH k (vantage, service_id, day) AS (VALUES {keys}) "
+            f"SELECT {', '.join('r.' + c for c in keys + data)}{', r.rowid' if self.dialect == 'sqlite' else ''} "
+            f"FROM k JOIN {rollup} r "
+            "ON r.vantage = k.vantage AND r.service_id = k.service_id AND r.day = k.day"
+            + (" FOR UPDATE OF r" if self.dialect == "postgresql" else "")
+        )
+        self._insert_rollups_sql = (
+            f"INSERT INTO {rollup} ({', '.join(keys + data)}) VALUES ({', '.join([mark] * len(keys + data))})"
+        )
+        # SQLite updates the rows by the rowid the SELECT read (no descent of the
+        # primary-key index for each row: about a quarter less time per update)
+        where = "rowid = ?" if self.dialect == "sqlite" else " AND ".join(f"{c} = {mark}" for c in keys)
+        self._update_rollups_sql = f"UPDATE {rollup} SET {', '.join(f'{c} = {mark}' for c in data)} WHERE {where}"
 
     # ----------------------------------------------------------------- opening
 
@@ -191,46 +206,44 @@ class Store:
             self._merge_rollups(conn, list(rollups))
 
     def _merge_rollups(self, conn: Connection, rollups: list[DayRollup]) -> None:
-        table = DayRollupRow.__table__
-        key_cols = tuple_(table.c.vantage, table.c.service_id, table.c.day)
-        existing: dict[tuple[str, str, dt.date], DayRollup] = {}
-        for i in range(0, len(rollups), _KEY_CHUNK):
-            keys = [(r.vantage, r.service_id, r.day) for r in rollups[i : i + _KEY_CHUNK]]
-            query = select(table).where(key_cols.in_(keys))
-            if self.dialect == "postgresql":
-                query = query.with_for_update()
-            for row in conn.execute(query):
-                old = codec.rollup_from_row(row)
-                existing[(old.vantage, old.service_id, old.day)] = old
-        inserts, updates = [], []
+        """Merge rollups into the stored ones: one keyed SELECT per chunk, the merge in
+        Python (``merge_parts``, what ``DayRollup.merge`` does), then one executemany
+        of inserts and one of updates (by rowid on SQLite). Rollups of the same day
+        given twice are merged first.
+
+        Straight to the driver with positional rows: SQLAlchemy's per-row parameter
+        and result processing cost more than the database work. The SELECT joins a
+        VALUES list of keys to the primary key (SQLite scans the whole table for a
+        row-value ``IN (VALUES ...)``); on PostgreSQL it locks the rows it merges."""
+        sqlite = self.dialect == "sqlite"
+        # keyed as the driver gives the day back: ISO text from SQLite, a date from PostgreSQL
+        pending: dict[tuple[str, str, Any], DayRollup] = {}
         for r in rollups:
-            old = existing.get((r.vantage, r.service_id, r.day))
-            if old is None:
-                inserts.append(codec.rollup_row(r))
-            else:
-                merged = codec.rollup_row(old.merge(r))
-                updates.append({f"k_{k}": merged[k] for k in ("vantage", "service_id", "day")} | merged)
-        if inserts:
-            conn.execute(insert(table), inserts)
+            key = (r.vantage, r.service_id, r.day.isoformat() if sqlite else r.day)
+            earlier = pending.get(key)
+            pending[key] = r if earlier is None else earlier.merge(r)
+        if not pending:
+            return
+        keys = list(pending)
+        from_bytes = int.from_bytes
+        updates = []
+        for i in range(0, len(keys), _KEY_CHUNK):
+            chunk = keys[i : i + _KEY_CHUNK]
+            sql = self._select_rollups_sql.replace("{keys}", ", ".join([self._key_row] * len(chunk)))
+            params = tuple(part for key in chunk for part in key)
+            for row in conn.exec_driver_sql(sql, params).fetchall():
+                new = pending.pop((row[0], row[1], row[2]))
+                merged = merge_parts(
+                    from_bytes(row[3], "big"), from_bytes(row[4], "big"), from_bytes(row[5], "big"),
+                    from_bytes(row[6], "big"), bytes(row[7]), bytes(row[8]), new,
+                )  # fmt: skip
+                updates.append(codec.rollup_data_values(*merged) + ((row[9],) if sqlite else (row[0], row[1], row[2])))
+        if pending:
+            conn.exec_driver_sql(
+                self._insert_rollups_sql, [codec.rollup_values(r, sqlite) for r in pending.values()]
+            )
         if updates:
-            stmt = (
-                update(table)
-                .where(table.c.vantage == bindparam("k_vantage"))
-                .where(table.c.service_id == bindparam("k_service_id"))
-                .where(table.c.day == bindparam("k_day"))
-                .values(
-                    observed=bindparam("observed"),
-                    good=bindparam("good"),
-                    fast=bindparam("fast"),
-                    steps_ok=bindparam("steps_ok"),
-                    total_counts=bindparam("total_counts"),
-                    good_counts=bindparam("good_counts"),
-                )
-            )
-            conn.execute(
-                stmt,
-                [{k: v for k, v in u.items() if k not in ("vantage", "service_id", "day")} for u in updates],
-            )
+            conn.exec_driver_sql(self._update_rollups_sql, updates)
 
     def rollups(
         self,

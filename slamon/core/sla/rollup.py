@@ -43,33 +43,59 @@ class DayRollup:
             other.service_id,
             other.day,
         )
-        observed = self.observed | other.observed
-        # a minute is good only if good in every part that observed it
-        bad = (self.observed & ~self.good) | (other.observed & ~other.good)
-        slow = (self.observed & ~self.fast) | (other.observed & ~other.fast)
-        steps_bad = (self.observed & ~self.steps_ok) | (other.observed & ~other.steps_ok)
         return DayRollup(
             self.vantage,
             self.service_id,
             self.day,
-            observed=observed,
-            good=observed & ~bad,
-            fast=observed & ~slow,
-            steps_ok=observed & ~steps_bad,
-            total_counts=_add_saturating(self.total_counts, other.total_counts),
-            good_counts=_add_saturating(self.good_counts, other.good_counts),
+            *merge_parts(
+                self.observed, self.good, self.fast, self.steps_ok, self.total_counts, self.good_counts, other
+            ),
         )
 
 
-_BELOW_128 = bytes(range(128))
+def merge_parts(
+    observed: int, good: int, fast: int, steps_ok: int, total_counts: bytes, good_counts: bytes, other: DayRollup
+) -> tuple[int, int, int, int, bytes, bytes]:
+    """The data fields (observed, good, fast, steps_ok, total_counts, good_counts) of a
+    day rollup with these fields merged with ``other`` of the same day: what
+    ``DayRollup.merge`` does, for the store's write path, which merges each batch
+    into the stored day without building a ``DayRollup`` of the stored row."""
+    merged = observed | other.observed
+    # a minute is good only if good in every part that observed it
+    bad = (observed & ~good) | (other.observed & ~other.good)
+    slow = (observed & ~fast) | (other.observed & ~other.fast)
+    steps_bad = (observed & ~steps_ok) | (other.observed & ~other.steps_ok)
+    return (
+        merged,
+        merged & ~bad,
+        merged & ~slow,
+        merged & ~steps_bad,
+        _add_saturating(total_counts, other.total_counts),
+        _add_saturating(good_counts, other.good_counts),
+    )
 
 
 def _add_saturating(a: bytes, b: bytes) -> bytes:
-    if len(a) == len(b) and not a.translate(None, _BELOW_128) and not b.translate(None, _BELOW_128):
-        # every byte is below 128, so no sum can overflow and one big-integer addition
-        # adds every byte at once (the write path merges rollups on every batch)
-        return (int.from_bytes(a, "big") + int.from_bytes(b, "big")).to_bytes(len(a), "big")
-    return bytes(min(255, x + y) for x, y in zip(a, b, strict=True))
+    """Per-minute sums of two count arrays, saturating at 255.
+
+    The write path merges every batch into the stored day, and a batch covers a
+    few minutes: only the span of ``b`` between its first and last non-zero byte
+    is added (outside it the sum is ``a``). Where every byte of the span is below
+    128 no sum can overflow, so one big-integer addition adds them all at once."""
+    if len(a) != len(b):
+        raise ValueError(f"count arrays of different lengths: {len(a)} and {len(b)}")
+    # byte i of b is bits 8i..8i+7 of this number: its lowest and highest set bits
+    # give the first and last non-zero bytes (faster than stripping zero bytes)
+    spread = int.from_bytes(b, "little")
+    if not spread:
+        return a
+    lo, hi = ((spread & -spread).bit_length() - 1) >> 3, (spread.bit_length() + 7) >> 3
+    part_a, part_b = a[lo:hi], b[lo:hi]
+    if part_a.isascii() and part_b.isascii():
+        summed = (int.from_bytes(part_a, "big") + int.from_bytes(part_b, "big")).to_bytes(hi - lo, "big")
+    else:
+        summed = bytes(min(255, x + y) for x, y in zip(part_a, part_b, strict=True))
+    return a[:lo] + summed + a[hi:]
 
 
 BITMAP_BYTES = MINUTES_PER_DAY // 8  # 180
