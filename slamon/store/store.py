@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -596,7 +598,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        # switching a new file to WAL needs a moment alone with it; SQLite answers "locked"
+        # at once (the busy timeout does not cover it) while another process creates it
+        deadline = time.monotonic() + busy_timeout_seconds
+        while True:
+            try:
+                cur.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
 
