@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from exporters.generated_files import FileSet
 from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
 from slamon.core.catalogue import Catalogue
 from slamon.loader import load_catalogue
@@ -91,3 +92,20 @@ def open_existing_store(url: str) -> Store:
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
         raise Problem(f"no store at {parsed.database} (the daemon creates it; use --db URL)")
     return Store.open(url)
+
+
+def write_or_check(command: str, files: FileSet, check: bool, where: str) -> int:
+    """Write generated files, or with ``--check`` only report which are stale (exit 1)."""
+    if check:
+        stale = files.stale()
+        for reason in stale:
+            print(reason, file=sys.stderr)
+        if stale:
+            print(f"slamon {command}: generated files are stale; run `slamon {command}` again",
+                  file=sys.stderr)
+            return 1
+        print(f"slamon {command}: {len(files.files)} files up to date")
+        return 0
+    changed = files.write()
+    print(f"slamon {command}: {len(files.files)} files, {len(changed)} changed {where}")
+    return 0

@@ -9,11 +9,11 @@ with slamon itself; ``--check`` exits 1 when the files on disk are stale.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from exporters.dashboards import build_all, render
 from exporters.generated_files import FileSet
+from slamon.cli.common import write_or_check
 
 DEFAULT_DASHBOARDS_DIR = Path("deploy/grafana/dashboards")
 
@@ -38,16 +38,4 @@ def dashboard_files(directory: Path) -> FileSet:
 
 
 def run(args: argparse.Namespace) -> int:
-    files = dashboard_files(args.output)
-    if args.check:
-        stale = files.stale()
-        for reason in stale:
-            print(reason, file=sys.stderr)
-        if stale:
-            print("slamon dashboards: files are stale; run `slamon dashboards` again", file=sys.stderr)
-            return 1
-        print(f"slamon dashboards: {len(files.files)} files up to date")
-        return 0
-    changed = files.write()
-    print(f"slamon dashboards: {len(files.files)} files, {len(changed)} changed in {args.output}")
-    return 0
+    return write_or_check("dashboards", dashboard_files(args.output), args.check, f"in {args.output}")

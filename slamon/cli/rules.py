@@ -18,6 +18,7 @@ from pathlib import Path
 from exporters.generated_files import FileSet, dump_yaml
 from exporters.rules import DEFAULT_RUNBOOK_BASE, RuleOptions, build_rule_documents
 from exporters.rules_tests import build_test_documents
+from slamon.cli.common import write_or_check
 from slamon.config import DEFAULT_CATALOGUE
 from slamon.loader import load_catalogue
 
@@ -63,16 +64,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     tests_dir = args.tests_dir or args.output.parent / "tests"
     files = generated_files(report.catalogue, args.output, tests_dir, RuleOptions(args.runbook_base))
-    if args.check:
-        stale = files.stale()
-        for reason in stale:
-            print(reason, file=sys.stderr)
-        if stale:
-            print("slamon rules: generated files are stale; run `slamon rules` again", file=sys.stderr)
-            return 1
-        print(f"slamon rules: {len(files.files)} files up to date")
-        return 0
-    changed = files.write()
-    print(f"slamon rules: {len(files.files)} files, {len(changed)} changed "
-          f"(rules in {args.output}, tests in {tests_dir})")
-    return 0
+    return write_or_check(
+        "rules", files, args.check, f"(rules in {args.output}, tests in {tests_dir})"
+    )

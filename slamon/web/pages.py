@@ -21,6 +21,7 @@ from aiohttp import web
 
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
+from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
 from slamon.web.context import WebContext, context_of
@@ -213,7 +214,7 @@ async def service_page(request: web.Request) -> web.Response:
         breaches=breaches,
         exclusions=exclusions,
         has_store=ctx.store is not None,
-        phases=("resolve", "connect", "tls", "processing", "transfer"),
+        phases=PHASES,
     )
 
 
