@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from aiohttp import web
 
 OFFICES = ("unhq", "unog", "unov", "unon")
 ZONES = {
@@ -118,3 +119,26 @@ def estate(n_per_office: int = 12) -> list[dict]:
         docs.append(service_doc(f"{office}-old", [
             {"id": "web", "kind": "http", "url": f"https://old.{office}.example/"}], "retired"))
     return docs
+
+
+class LoopbackServer:
+    """An aiohttp app on 127.0.0.1 at a free port for the length of an ``async with``;
+    subclasses add their routes in ``routes`` and find their address in ``base``."""
+
+    base = ""
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self):
+        app = web.Application()
+        self.routes(app)
+        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        host, port = self.runner.addresses[0][:2]
+        self.base = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.runner.cleanup()

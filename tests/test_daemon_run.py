@@ -18,18 +18,17 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from tests.daemon_support import service_doc, write_catalogue, write_service
+from tests.daemon_support import LoopbackServer, service_doc, write_catalogue, write_service
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 
-class Target:
+class Target(LoopbackServer):
     """HTTP endpoints for the probes: /ok answers at once, /slow hangs."""
 
     def __init__(self) -> None:
         self.slow_hit = asyncio.Event()
-        self.base = ""
 
     async def ok(self, request: web.Request) -> web.Response:
         return web.Response(text="OK")
@@ -39,20 +38,9 @@ class Target:
         await asyncio.sleep(30)
         return web.Response(text="late")
 
-    async def __aenter__(self) -> Target:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/ok", self.ok)
         app.router.add_get("/slow", self.slow)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self.runner.addresses[0][:2]
-        self.base = f"http://{host}:{port}"
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.runner.cleanup()
 
 
 class DaemonProcess:

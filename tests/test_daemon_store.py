@@ -31,7 +31,7 @@ from slamon.cli import main
 from slamon.config import Config
 from slamon.daemon import Daemon
 from slamon.store import Store
-from tests.daemon_support import service_doc, write_catalogue
+from tests.daemon_support import LoopbackServer, service_doc, write_catalogue
 from tests.test_daemon_run import DaemonProcess, Target, get, http_probe, poll
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,13 +124,12 @@ async def test_kill_9_leaves_a_readable_database(tmp_path: Path):
     assert doc["services"][0]["vantages"][0]["seconds"]["observed"] >= 60
 
 
-class Switch:
+class Switch(LoopbackServer):
     """/svc answers 200 until switched off, then 500; /hook collects webhook posts."""
 
     def __init__(self) -> None:
         self.healthy = True
         self.posts: list[dict] = []
-        self.base = ""
 
     async def svc(self, request: web.Request) -> web.Response:
         return web.Response(text="OK", status=200 if self.healthy else 500)
@@ -139,20 +138,9 @@ class Switch:
         self.posts.append(await request.json())
         return web.Response(status=204)
 
-    async def __aenter__(self) -> Switch:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/svc", self.svc)
         app.router.add_post("/hook", self.hook)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self.runner.addresses[0][:2]
-        self.base = f"http://{host}:{port}"
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.runner.cleanup()
 
     def alerts(self, name: str, status: str = "firing") -> list[dict]:
         return [p for p in self.posts if p.get("alertname") == name and p.get("status") == status]
