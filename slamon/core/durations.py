@@ -41,7 +41,7 @@ def format_duration(seconds: float) -> str:
     if seconds < 1 and seconds != 0:
         return f"{round(seconds * 1000)}ms"
     out = []
-    rest = int(round(seconds))
+    rest = round(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size:
             out.append(f"{rest // size}{unit}")
