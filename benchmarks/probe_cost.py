@@ -120,6 +120,7 @@ def pipeline(
     scrape_every_seconds: float = 5.0,
     record_lag: bool = False,
     profile_to: str | None = None,
+    sink: str = "store",
 ) -> dict:
     pinned = pin_to_core(core)
     _install_loop(loop)
@@ -127,7 +128,7 @@ def pipeline(
         result = asyncio.run(
             _pipeline(
                 Path(tmp), port, services, interval_ms, seconds, warmup_seconds, probe,
-                max_in_flight, scrape_every_seconds, record_lag, profile_to,
+                max_in_flight, scrape_every_seconds, record_lag, profile_to, sink,
             )
         )  # fmt: skip
     return result | {"pinned": pinned, "loop": loop, "probe": probe}
@@ -187,14 +188,17 @@ def _probe_function(kind: str, ctx_holder: dict):
     return run, open_session, "bare aiohttp GET (stand-in for slamon.probes)"
 
 
-def _sink(tmp: Path, runtime):
-    """The store's writer on a SQLite file when the store is in this build, else memory."""
+def _sink(tmp: Path, runtime, kind: str = "store"):
+    """The store's writer on a SQLite file when the store is in this build, else memory
+    (``kind="memory"`` asks for memory anyway, to leave the store's cost out)."""
+    from slamon.sinks import MemorySink
+
+    if kind == "memory":
+        return MemorySink(per_probe=10), None, "MemorySink (asked for)"
     try:
         from slamon.store import Store
         from slamon.store.writer import ResultWriter, catalogue_thresholds
     except ImportError:
-        from slamon.sinks import MemorySink
-
         return MemorySink(per_probe=10), None, "MemorySink (slamon.store not in this build)"
     store = Store.open(f"sqlite:///{tmp / 'bench.db'}")
     writer = ResultWriter(store, runtime.store, catalogue_thresholds(lambda: runtime.catalogue))
@@ -214,6 +218,7 @@ async def _pipeline(
     scrape_every: float,
     record_lag: bool,
     profile_to: str | None,
+    sink_kind: str = "store",
 ) -> dict:
     from prometheus_client import CollectorRegistry
 
@@ -247,7 +252,7 @@ async def _pipeline(
     run, opener, probe_desc = _probe_function(probe, holder)
     if opener is not None:
         await opener()
-    sink, store, sink_desc = _sink(tmp, runtime)
+    sink, store, sink_desc = _sink(tmp, runtime, sink_kind)
     monitor = Monitor(runtime, [sink], root)
     counts = {"results": 0, "ok": 0}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -39,12 +40,35 @@ async def test_ok_with_phases_status_and_version(ctx, http_server):
     assert sum(out.phases.values()) <= out.duration_seconds + 1e-6
 
 
-async def test_every_probe_uses_a_fresh_connection(ctx, http_server):
-    for _ in range(3):
-        assert (await run_probe(http(f"{http_server.url}/ok"), ctx)).success
-    conn = ctx.connector("any")
-    assert conn.force_close
-    assert not conn._conns  # nothing kept alive for reuse
+async def test_every_probe_uses_a_fresh_connection(ctx):
+    """Each probe opens its own connection, asks for it to be closed, and closes it,
+    even when the server would keep it alive."""
+    connections: list[bytes] = []
+    closed = asyncio.Event()
+    ended = 0
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal ended
+        head = await reader.readuntil(b"\r\n\r\n")
+        connections.append(head)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nOK")
+        await writer.drain()
+        assert await reader.read() == b""  # the client closes: no second request
+        writer.close()
+        ended += 1
+        if ended == 3:
+            closed.set()
+
+    server = await asyncio.start_server(keep_alive, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        for _ in range(3):
+            assert (await run_probe(http(f"http://127.0.0.1:{port}/ok"), ctx)).success
+        await asyncio.wait_for(closed.wait(), 5)
+    finally:
+        server.close()
+    assert len(connections) == 3
+    assert all(b"\r\nConnection: close\r\n" in head for head in connections)
 
 
 async def test_status_list_and_default_range(ctx, http_server):

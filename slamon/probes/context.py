@@ -4,7 +4,9 @@
 awaits ``close()`` on shutdown. Nothing here is global: each daemon or test builds
 its own.
 
-- HTTP sessions, one per address family (``ip_version`` any / 4 / 6), each on its
+- For the ``http`` probe (``slamon.probes.h1``): a connection limit per address
+  family, and the DNS answers cached when ``dns_cache_seconds`` is set.
+- HTTP sessions for journeys, one per address family (``ip_version`` any / 4 / 6), each on its
   own connector with explicit limits. Connectors use ``force_close``: every probe
   opens a fresh connection, like blackbox_exporter, so each result measures the
   connect and the TLS handshake. Shared sessions use a dummy cookie jar: no cookie
@@ -65,6 +67,8 @@ class ProbeContext:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._dns_resolver: Any = None
+        self._http_slots: dict[str, asyncio.Semaphore] = {}
+        self._addresses: dict[tuple[str, int, str], tuple[float, list]] = {}
         self._closed = False
 
     @classmethod
@@ -100,6 +104,29 @@ class ProbeContext:
         )
 
     # ------------------------------------------------------------------ HTTP
+
+    def http_slot(self, ip_version: str = "any") -> asyncio.Semaphore:
+        """The connections in flight of the http probe, per address family."""
+        slots = self._http_slots.get(ip_version)
+        if slots is None:
+            if self._closed:
+                raise RuntimeError("ProbeContext is closed")
+            slots = self._http_slots[ip_version] = asyncio.Semaphore(self.connection_limit)
+        return slots
+
+    def cached_addresses(self, host: str, port: int, ip_version: str) -> list | None:
+        """Address infos of a name resolved less than ``dns_cache_seconds`` ago."""
+        if self.dns_cache_seconds is None:
+            return None
+        found = self._addresses.get((host, port, ip_version))
+        if found is None or found[0] < self.loop.time():
+            return None
+        return found[1]
+
+    def cache_addresses(self, host: str, port: int, ip_version: str, infos: list) -> None:
+        if self.dns_cache_seconds is not None:
+            key = (host, port, ip_version)
+            self._addresses[key] = (self.loop.time() + self.dns_cache_seconds, infos)
 
     def connector(self, ip_version: str = "any") -> aiohttp.TCPConnector:
         conn = self._connectors.get(ip_version)
@@ -184,6 +211,7 @@ class ProbeContext:
             await c.close()
         self._sessions.clear()
         self._connectors.clear()
+        self._addresses.clear()
 
     async def __aenter__(self) -> ProbeContext:
         return self

@@ -17,6 +17,7 @@ import aiohttp
 import dns.exception
 
 from slamon.core.results import Reason
+from slamon.probes import h1
 from slamon.probes.context import CaFileError
 from slamon.probes.secrets import MissingSecret, MissingVariable
 from slamon.probes.streams import AddressFamilyMismatch
@@ -65,6 +66,12 @@ def classify(exc: BaseException) -> tuple[Reason, str] | None:
     if isinstance(exc, MissingVariable):
         return Reason.extract, str(exc)
     if isinstance(exc, CaFileError | AddressFamilyMismatch):
+        return Reason.error, str(exc)
+    if isinstance(exc, h1.Disconnected):
+        return Reason.reset, str(exc)
+    if isinstance(exc, h1.BadResponse | h1.BadBody):
+        return Reason.protocol, str(exc)
+    if isinstance(exc, h1.ConnectFailed | h1.InvalidUrl):
         return Reason.error, str(exc)
     if isinstance(exc, aiohttp.ClientError):
         return _aiohttp(exc)

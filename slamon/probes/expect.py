@@ -1,5 +1,8 @@
 """HTTP response checks shared by the http probe and journey steps.
 
+``resp`` is an aiohttp response (journeys) or an ``h1.Response`` (the http probe):
+both have ``.headers.getall()`` and ``.charset``.
+
 The body is read in chunks up to the context's cap and never beyond: a response that
 announces or sends more is a ``body_too_large`` failure, whatever its size (an endless
 or 1 GB body costs at most ``max_body_bytes`` of memory and the time to read it).
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import aiohttp
 
@@ -50,7 +54,7 @@ async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
         parts.append(chunk)
 
 
-def body_text(resp: aiohttp.ClientResponse, body: bytes) -> str:
+def body_text(resp: Any, body: bytes) -> str:
     """The body as text for regexes: the declared charset, else UTF-8; never guessed."""
     charset = resp.charset or "utf-8"
     try:
@@ -69,7 +73,7 @@ def describe_statuses(expect: HttpExpect) -> str:
     return "200-399" if expect.status is None else ", ".join(str(s) for s in expect.status)
 
 
-def check_headers(expect: HttpExpect, resp: aiohttp.ClientResponse) -> tuple[Reason, str] | None:
+def check_headers(expect: HttpExpect, resp: Any) -> tuple[Reason, str] | None:
     for name, pattern in expect.headers.items():
         values = resp.headers.getall(name, ())
         if not values:

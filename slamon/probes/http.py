@@ -2,6 +2,7 @@
 
 Order of checks, first failure wins: connection (dns, refused, tls, ...), redirects,
 status, headers, body size, body regexes. A status failure does not read the body.
+The client is ``slamon.probes.h1`` (phases, redirects, read cap); journeys use aiohttp.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 import ipaddress
 import time
 
-import aiohttp
 import yarl
 
 from slamon.core.model import HttpProbe
 from slamon.core.results import ProbeOutcome, Reason
+from slamon.probes import h1
 from slamon.probes.attempt import Attempt
 from slamon.probes.context import ProbeContext
 from slamon.probes.expect import (
@@ -23,20 +24,8 @@ from slamon.probes.expect import (
     check_headers,
     describe_statuses,
     needs_text,
-    read_body,
     status_accepted,
 )
-from slamon.probes.tracing import current_attempt, note_transport
-
-
-def note_response(attempt: Attempt, resp: aiohttp.ClientResponse) -> None:
-    """Record status and HTTP version (the connection itself is noted by the tracing)."""
-    attempt.status_code = resp.status
-    attempt.http_version = f"{resp.version.major}.{resp.version.minor}"
-    if attempt.ip_protocol is None and resp.connection is not None:
-        transport = resp.connection.transport
-        if transport is not None:  # only when the connector could not note it
-            note_transport(attempt, transport)
 
 
 def family_mismatch(url: str, ip_version: str) -> str:
@@ -61,46 +50,36 @@ async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> P
         mismatch = family_mismatch(url, probe.ip_version)
         if mismatch:
             return attempt.outcome(Reason.error, mismatch)
-    session = ctx.session(probe.ip_version)
     expect = probe.expect
-    token = current_attempt.set(attempt)
     try:
-        try:
-            resp_cm = session.request(
-                probe.method,
-                url,
-                headers=headers,
-                data=data,
-                ssl=sslctx,
-                allow_redirects=probe.follow_redirects,
-                max_redirects=probe.max_redirects,
-                trace_request_ctx=attempt,
-            )
-            async with resp_cm as resp:
-                headers_at = time.monotonic()
-                note_response(attempt, resp)
-                if not status_accepted(expect, resp.status):
-                    return attempt.outcome(
-                        Reason.status, f"status {resp.status}, expected {describe_statuses(expect)}"
-                    )
-                failed = check_headers(expect, resp)
-                if failed:
-                    return attempt.outcome(*failed)
-                attempt.stage = "reading the body"
-                try:
-                    body = await read_body(resp, ctx.max_body_bytes)
-                except BodyTooLarge as exc:
-                    return attempt.outcome(Reason.body_too_large, str(exc))
-                finally:
-                    attempt.add_phase("transfer", time.monotonic() - headers_at)
-                if needs_text(expect):
-                    failed = check_body(expect, body_text(resp, body))
-                    if failed:
-                        return attempt.outcome(*failed)
-                return attempt.outcome()
-        except aiohttp.TooManyRedirects:
+        resp = await h1.request(
+            ctx, attempt, probe.method, url, headers, data, sslctx,
+            probe.ip_version, probe.follow_redirects, probe.max_redirects,
+        )  # fmt: skip
+    except h1.TooManyRedirects:
+        return attempt.outcome(Reason.redirects, f"more than {probe.max_redirects} redirects")
+    try:
+        attempt.status_code = resp.status
+        attempt.http_version = resp.version
+        if not status_accepted(expect, resp.status):
             return attempt.outcome(
-                Reason.redirects, f"more than {probe.max_redirects} redirects"
+                Reason.status, f"status {resp.status}, expected {describe_statuses(expect)}"
             )
+        if expect.headers:
+            failed = check_headers(expect, resp)
+            if failed:
+                return attempt.outcome(*failed)
+        attempt.stage = "reading the body"
+        try:
+            body = await resp.read()
+        except BodyTooLarge as exc:
+            return attempt.outcome(Reason.body_too_large, str(exc))
+        finally:
+            attempt.add_phase("transfer", (resp.done_at or time.monotonic()) - resp.headers_at)
+        if needs_text(expect):
+            failed = check_body(expect, body_text(resp, body))
+            if failed:
+                return attempt.outcome(*failed)
+        return attempt.outcome()
     finally:
-        current_attempt.reset(token)
+        resp.close()

@@ -37,10 +37,19 @@ from slamon.probes.expect import (
     read_body,
     status_accepted,
 )
-from slamon.probes.http import note_response
-from slamon.probes.tracing import close_open_phases, current_attempt
+from slamon.probes.tracing import close_open_phases, current_attempt, note_transport
 
 MAX_REDIRECTS = 10
+
+
+def note_response(attempt: Attempt, resp: aiohttp.ClientResponse) -> None:
+    """Record status and HTTP version (the connection itself is noted by the tracing)."""
+    attempt.status_code = resp.status
+    attempt.http_version = f"{resp.version.major}.{resp.version.minor}"
+    if attempt.ip_protocol is None and resp.connection is not None:
+        transport = resp.connection.transport
+        if transport is not None:  # only when the connector could not note it
+            note_transport(attempt, transport)
 
 
 class StepFailed(Exception):
