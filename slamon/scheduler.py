@@ -13,7 +13,9 @@
   hangs past ``timeout + grace`` is abandoned (cancelled, its slots released) and
   reported as ``Reason.timeout``. Neither stops the loop.
 
-Every task the scheduler creates is kept in a set it owns and ends in ``drain()``.
+A run costs one task (its probe function) once it holds its slots; waiting for them
+is a place in a FIFO queue, not a task. Every task the scheduler creates is kept in a
+set it owns and ends in ``drain()``; runs still queued at ``drain()`` never start.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import heapq
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from urllib.parse import urlsplit
 
 from slamon.core.catalogue import ProbeTask
@@ -76,19 +78,23 @@ class _Entry:
     task: ProbeTask
     interval_seconds: float
     host: str
+    key: Key = ("", "", "")
     first_due: float = 0.0  # loop time of tick 0
     n: int = 0  # index of the next tick
     generation: int = 0  # bumped when rescheduled or removed; stale heap items are skipped
-    running: asyncio.Task | None = None
+    running: _Run | None = None  # queued for its slots or running
 
     def due(self) -> float:
         return self.first_due + self.n * self.interval_seconds
 
 
-@dataclass(slots=True)
 class _HostSlots:
-    semaphore: asyncio.Semaphore
-    users: int = 0  # runs waiting for or holding a slot
+    __slots__ = ("free", "users", "waiting")
+
+    def __init__(self, size: int) -> None:
+        self.free = size  # slots not held
+        self.users = 0  # runs waiting for or holding a slot
+        self.waiting: deque[_Run] = deque()  # FIFO
 
 
 @dataclass
@@ -121,9 +127,13 @@ class Scheduler:
         self._entries: dict[Key, _Entry] = {}
         self._heap: list[tuple[float, int, Key, int]] = []
         self._seq = 0
-        self._global: asyncio.Semaphore | None = None
+        self._free = max_in_flight  # global slots not held
+        self._global_waiting: deque[_Run] = deque()  # runs holding a host slot, FIFO
+        self._running = 0
+        self._idle: asyncio.Future | None = None  # drain() waits for no run in flight
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._hosts: dict[str, _HostSlots] = {}
-        self._runs: set[asyncio.Task] = set()
+        self._runs: dict[asyncio.Task, _Run] = {}  # probe tasks in flight
         self._abandoned: set[asyncio.Task] = set()
         self._dispatcher: asyncio.Task | None = None
         self._wake: asyncio.Future | None = None
@@ -161,12 +171,12 @@ class Scheduler:
             entry = self._entries.pop(key)
             entry.generation += 1
             if entry.running is not None:
-                entry.running.cancel()
+                self._cancel(entry.running)
         for key, task in wanted.items():
             entry = self._entries.get(key)
             interval = float(task.probe.interval)
             if entry is None:
-                entry = self._entries[key] = _Entry(task, interval, probe_host(task))
+                entry = self._entries[key] = _Entry(task, interval, probe_host(task), key)
                 if self._origin is not None:
                     self._schedule_first(entry)
                 continue
@@ -187,7 +197,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         self._origin = loop.time()
         self._origin_wall = self._clock()
-        self._global = asyncio.Semaphore(self._max_in_flight)
+        self._loop = loop
         for entry in self._entries.values():
             self._schedule_first(entry)
         self._dispatcher = loop.create_task(self._dispatch(), name="slamon-scheduler")
@@ -203,37 +213,61 @@ class Scheduler:
         return True
 
     def cancel_in_flight(self) -> int:
-        """Cancel every run in flight (a forced shutdown); returns how many."""
-        for t in self._runs:
-            t.cancel()
-        return len(self._runs)
+        """Cancel every run in flight or queued (a forced shutdown); returns how many."""
+        runs = [*self._runs.values(), *self._queued()]
+        for run in runs:
+            self._cancel(run)
+        return len(runs)
 
     async def drain(self, timeout_seconds: float) -> DrainReport:
         """Stop scheduling, let runs in flight finish within ``timeout_seconds``,
-        then cancel what is left. Results that arrive meanwhile are still handed on."""
+        then cancel what is left. Results that arrive meanwhile are still handed on.
+        Runs still queued for a slot are dropped: they never start."""
         self._stopping = True
         report = DrainReport()
         if self._dispatcher is not None:
             self._dispatcher.cancel()
             await asyncio.gather(self._dispatcher, return_exceptions=True)
-        key_of = {e.running: k for k, e in self._entries.items() if e.running is not None}
-        runs = set(self._runs)
-        if runs:
-            _, pending = await asyncio.wait(runs, timeout=max(0.0, timeout_seconds))
-            for t in pending:
-                t.cancel()
+        for run in self._queued():
+            self._cancel(run)
+        active = list(self._runs.values())
+        if active:
+            await self._wait_idle(max(0.0, timeout_seconds))
+            pending = [r for r in active if r.state == _RUNNING]
+            for run in pending:
+                self._cancel(run)
             if pending:
-                await asyncio.wait(pending, timeout=1.0)
-            # cancelled here, or earlier by cancel_in_flight() (a forced stop)
-            cancelled = [t for t in runs if t.cancelled() or t in pending]
+                await self._wait_idle(1.0)
+            for run in pending:
+                if run.state == _RUNNING:  # ignores its cancellation: let it go
+                    assert run.inner is not None
+                    self._runs.pop(run.inner, None)
+                    self._abandon(run.inner)
+                    run.timer.cancel()
+                    self._end(run)
+            cancelled = [r for r in active if r.cancel_requested]
             report.cancelled = len(cancelled)
-            report.completed = len(runs) - len(cancelled)
-            report.cancelled_keys = sorted(key_of[t] for t in cancelled if t in key_of)
+            report.completed = len(active) - len(cancelled)
+            report.cancelled_keys = sorted(
+                r.entry.key for r in cancelled if self._entries.get(r.entry.key) is r.entry
+            )
         for t in self._abandoned:
             t.cancel()
         if self._abandoned:
             await asyncio.wait(set(self._abandoned), timeout=1.0)
         return report
+
+    async def _wait_idle(self, timeout_seconds: float) -> None:
+        if self._running == 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._idle = idle = loop.create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(idle), timeout_seconds)
+        except TimeoutError:
+            pass
+        finally:
+            self._idle = None
 
     # ------------------------------------------------------------------ ticks
 
@@ -250,7 +284,7 @@ class Scheduler:
 
     def _push(self, entry: _Entry) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (entry.due(), self._seq, entry.task.key, entry.generation))
+        heapq.heappush(self._heap, (entry.due(), self._seq, entry.key, entry.generation))
 
     def _kick(self) -> None:
         if self._wake is not None and not self._wake.done():
@@ -280,10 +314,11 @@ class Scheduler:
     def _tick(self, entry: _Entry, due: float, now: float) -> None:
         if entry.running is not None:
             self._stats.overruns_total += 1
-            log.debug(
-                "probe_overrun",
-                extra=_ctx(entry.task, interval_seconds=entry.interval_seconds),
-            )
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "probe_overrun",
+                    extra=_ctx(entry.task, interval_seconds=entry.interval_seconds),
+                )
         else:
             self._launch(entry, due)
         entry.n += 1
@@ -295,53 +330,172 @@ class Scheduler:
         self._push(entry)
 
     # ------------------------------------------------------------------ runs
+    #
+    # A run is a plain object, not a task, until it holds its slots: then its probe
+    # function runs in one task, and a done callback and a timer (the hard limit)
+    # finish it. Slots are counters with FIFO queues of waiting runs, host first, then
+    # global, as two nested semaphores would be, without a task or a future per wait.
 
     def _launch(self, entry: _Entry, due: float) -> None:
-        run = asyncio.get_running_loop().create_task(self._run_one(entry, due))
-        entry.running = run
-        self._runs.add(run)
-        run.add_done_callback(self._runs.discard)
-
-    def _host_slots(self, host: str) -> _HostSlots:
-        slots = self._hosts.get(host)
-        if slots is None:
-            slots = self._hosts[host] = _HostSlots(asyncio.Semaphore(self._max_per_host))
-        return slots
-
-    def _prune_hosts(self) -> None:
-        in_use = {e.host for e in self._entries.values()}
-        for host in [h for h, s in self._hosts.items() if h not in in_use and s.users == 0]:
-            del self._hosts[host]
-
-    async def _run_one(self, entry: _Entry, due: float) -> None:
-        task = entry.task
-        loop = asyncio.get_running_loop()
-        stats = self._stats
         host = self._host_slots(entry.host)
+        run = _Run(self, entry, due, host)
+        entry.running = run
         host.users += 1
-        try:
-            async with host.semaphore, self._global:  # host first: a waiter holds nothing
-                started = loop.time()
-                started_at = self._clock()
-                stats.observe_lag(max(0.0, started - due))
-                stats.in_flight += 1
-                stats.runs_total += 1
-                try:
-                    outcome = await self._guarded(task, started)
-                finally:
-                    stats.in_flight -= 1
-        finally:
-            host.users -= 1
-            if entry.running is asyncio.current_task():
-                entry.running = None
-        if self._entries.get(task.key) is not entry:
+        if host.free > 0:
+            host.free -= 1
+            self._want_global(run)
+        else:
+            host.waiting.append(run)
+
+    def _want_global(self, run: _Run) -> None:
+        if self._free > 0 and not self._global_waiting:
+            self._free -= 1
+            self._start(run)
+        else:
+            run.state = _HOLDS_HOST
+            self._global_waiting.append(run)
+
+    def _start(self, run: _Run) -> None:
+        loop = self._loop
+        task = run.entry.task
+        stats = self._stats
+        started = loop.time()
+        run.started = started
+        run.started_at = self._clock()
+        stats.observe_lag(max(0.0, started - run.due))
+        stats.in_flight += 1
+        stats.runs_total += 1
+        run.state = _RUNNING
+        self._running += 1
+        inner = loop.create_task(self._run(task))
+        run.inner = inner
+        self._runs[inner] = run
+        inner.add_done_callback(run.finished)
+        limit = float(task.probe.timeout) + self._grace_seconds
+        run.timer = loop.call_at(started + limit, self._hard_timeout, run)
+
+    def _finished(self, run: _Run, inner: asyncio.Task) -> None:
+        """The probe task ended (done callback)."""
+        self._runs.pop(inner, None)
+        # retrieved in every case: no "exception was never retrieved" warning
+        exc = inner.exception() if not inner.cancelled() else asyncio.CancelledError()
+        if run.state != _RUNNING:  # abandoned at the hard limit: already reported
+            return
+        run.timer.cancel()
+        self._end(run)
+        if run.cancel_requested:
+            return  # removed, or a shutdown: nothing is delivered
+        task = run.entry.task
+        if exc is None:
+            outcome = inner.result()
+        else:
+            self._stats.errors_total += 1
+            log.error(
+                "probe_function_failed",
+                exc_info=(type(exc), exc, exc.__traceback__),
+                extra=_ctx(task, error=type(exc).__name__),
+            )
+            outcome = ProbeOutcome(
+                success=False,
+                duration_seconds=self._loop.time() - run.started,
+                reason=Reason.error,
+                detail=f"internal error in the probe: {type(exc).__name__}",
+            )
+        self._deliver(run, outcome)
+
+    def _hard_timeout(self, run: _Run) -> None:
+        """The probe function ran past ``timeout + grace``: abandon it, report a timeout."""
+        if run.state != _RUNNING:
+            return
+        inner = run.inner
+        assert inner is not None
+        inner.cancel()
+        self._runs.pop(inner, None)
+        self._abandon(inner)
+        self._end(run)
+        if run.cancel_requested:
+            return
+        task = run.entry.task
+        limit = float(task.probe.timeout) + self._grace_seconds
+        self._stats.hard_timeouts_total += 1
+        log.warning("probe_hard_timeout", extra=_ctx(task, limit_seconds=limit))
+        self._deliver(
+            run,
+            ProbeOutcome(
+                success=False,
+                duration_seconds=self._loop.time() - run.started,
+                reason=Reason.timeout,
+                detail=f"no answer from the probe within {limit:g}s",
+            ),
+        )
+
+    def _end(self, run: _Run) -> None:
+        """A running run is over: its slots go to the next runs waiting for them."""
+        run.state = _DONE
+        self._running -= 1
+        self._stats.in_flight -= 1
+        entry = run.entry
+        if entry.running is run:
+            entry.running = None
+        if self._running == 0 and self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        self._free += 1
+        self._release_host(run.host)
+        self._next_global()
+
+    def _next_global(self) -> None:
+        waiting = self._global_waiting
+        while waiting and self._free > 0:
+            nxt = waiting.popleft()
+            self._free -= 1
+            self._start(nxt)
+
+    def _release_host(self, host: _HostSlots) -> None:
+        host.users -= 1
+        host.free += 1
+        waiting = host.waiting
+        while waiting and host.free > 0:
+            host.free -= 1
+            self._want_global(waiting.popleft())
+
+    def _cancel(self, run: _Run) -> None:
+        """Cancel a run: a queued one is dropped, a running one is cancelled (and its
+        result not delivered)."""
+        run.cancel_requested = True
+        state = run.state
+        if state == _RUNNING:
+            assert run.inner is not None
+            run.inner.cancel()
+            return
+        if state == _DONE:
+            return
+        run.state = _DONE
+        if run.entry.running is run:
+            run.entry.running = None
+        if state == _QUEUED:
+            run.host.waiting.remove(run)
+            run.host.users -= 1
+        else:  # holds its host slot, waits for a global one
+            self._global_waiting.remove(run)
+            self._release_host(run.host)
+
+    def _queued(self) -> list[_Run]:
+        runs = list(self._global_waiting)
+        for host in self._hosts.values():
+            runs.extend(host.waiting)
+        return runs
+
+    def _deliver(self, run: _Run, outcome: ProbeOutcome) -> None:
+        entry = run.entry
+        if self._entries.get(entry.key) is not entry:
             return  # removed while running
+        task = entry.task
         result = ProbeResult(
             vantage=task.vantage,
             service_id=task.service.id,
             probe_id=task.probe.id,
             kind=task.probe.kind,
-            started_at=started_at,
+            started_at=run.started_at,
             outcome=outcome,
         )
         try:
@@ -349,69 +503,53 @@ class Scheduler:
         except Exception:
             log.exception("result_handler_failed", extra=_ctx(task))
 
-    async def _guarded(self, task: ProbeTask, started: float) -> ProbeOutcome:
-        """Run the probe function under a hard timeout; never raises (but cancellation)."""
-        loop = asyncio.get_running_loop()
-        limit = float(task.probe.timeout) + self._grace_seconds
-        # The run is awaited through a plain future that either the run or the timer
-        # fills: cheaper than asyncio.wait, and a run that ignores its cancellation
-        # cannot hold this coroutine (or its slots) past the limit.
-        slot = loop.create_future()
-        inner = loop.create_task(self._run(task))
-        inner.add_done_callback(partial(_fill, slot))
-        timer = loop.call_later(limit, _fill, slot, None)
-        try:
-            finished = await slot
-        except asyncio.CancelledError:
-            inner.cancel()
-            self._abandon(inner)
-            raise
-        finally:
-            timer.cancel()
-        if finished is None:
-            inner.cancel()
-            self._abandon(inner)
-            self._stats.hard_timeouts_total += 1
-            log.warning("probe_hard_timeout", extra=_ctx(task, limit_seconds=limit))
-            return ProbeOutcome(
-                success=False,
-                duration_seconds=loop.time() - started,
-                reason=Reason.timeout,
-                detail=f"no answer from the probe within {limit:g}s",
-            )
-        exc = inner.exception() if not inner.cancelled() else asyncio.CancelledError()
-        if exc is None:
-            return inner.result()
-        self._stats.errors_total += 1
-        log.error(
-            "probe_function_failed",
-            exc_info=(type(exc), exc, exc.__traceback__),
-            extra=_ctx(task, error=type(exc).__name__),
-        )
-        return ProbeOutcome(
-            success=False,
-            duration_seconds=loop.time() - started,
-            reason=Reason.error,
-            detail=f"internal error in the probe: {type(exc).__name__}",
-        )
+    def _host_slots(self, host: str) -> _HostSlots:
+        slots = self._hosts.get(host)
+        if slots is None:
+            slots = self._hosts[host] = _HostSlots(self._max_per_host)
+        return slots
+
+    def _prune_hosts(self) -> None:
+        in_use = {e.host for e in self._entries.values()}
+        for host in [h for h, s in self._hosts.items() if h not in in_use and s.users == 0]:
+            del self._hosts[host]
 
     def _abandon(self, inner: asyncio.Task) -> None:
         """Keep a cancelled probe task owned until it really ends (it may ignore cancel)."""
         if inner.done():
             return
         self._abandoned.add(inner)
-
-        def _forget(t: asyncio.Task) -> None:
-            self._abandoned.discard(t)
-            if not t.cancelled():
-                t.exception()  # retrieved: no "never retrieved" warning
-
-        inner.add_done_callback(_forget)
+        inner.add_done_callback(self._abandoned.discard)
 
 
-def _fill(slot: asyncio.Future, value: asyncio.Task | None) -> None:
-    if not slot.done():
-        slot.set_result(value)
+_QUEUED, _HOLDS_HOST, _RUNNING, _DONE = range(4)
+
+
+class _Run:
+    """One run of a probe, from its tick to its result."""
+
+    __slots__ = (
+        "cancel_requested", "due", "entry", "host", "inner", "scheduler", "started",
+        "started_at", "state", "timer",
+    )  # fmt: skip
+
+    def __init__(self, scheduler: Scheduler, entry: _Entry, due: float, host: _HostSlots) -> None:
+        self.scheduler = scheduler
+        self.entry = entry
+        self.due = due
+        self.host = host
+        self.state = _QUEUED
+        self.cancel_requested = False
+        self.inner: asyncio.Task | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.started = 0.0
+        self.started_at = 0.0
+
+    def finished(self, inner: asyncio.Task) -> None:
+        self.scheduler._finished(self, inner)
+
+    def cancel(self) -> None:
+        self.scheduler._cancel(self)
 
 
 def _ctx(task: ProbeTask, **extra: object) -> dict[str, object]:
