@@ -34,6 +34,41 @@ from slamon.probes.tracing import close_open_phases
 __all__ = ["ProbeContext", "ProbeOutcome", "run_probe"]
 
 
+class _Deadline:
+    """``asyncio.timeout_at`` cut to what ``run_probe`` needs (one per probe, so its
+    cost counts): at ``when`` the task is cancelled, and the cancellation it caused is
+    told apart from one coming from outside (which propagates)."""
+
+    __slots__ = ("_cancelling", "_handle", "_task", "_undone", "expired")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("run_probe must run in a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self.expired = False
+        self._undone = False
+        self._handle = loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self.expired = True
+        self._task.cancel()
+
+    def ours(self) -> bool:
+        """The CancelledError being handled is this deadline's (then it is undone)."""
+        if not self.expired:
+            return False
+        self._undone = True
+        return self._task.uncancel() <= self._cancelling
+
+    def end(self) -> None:
+        self._handle.cancel()
+        if self.expired and not self._undone:  # fired as the probe ended another way
+            self._undone = True
+            self._task.uncancel()
+
+
 class ProbeBug(RuntimeError):
     """A bug while probing whose message would have shown a secret (masked here)."""
 
@@ -44,10 +79,11 @@ async def run_probe(
     """Run ``probe`` once within ``timeout_seconds`` (default: ``probe.timeout``)."""
     attempt = Attempt(Secrets(ctx.env))
     limit = probe.timeout if timeout_seconds is None else timeout_seconds
-    deadline = ctx.loop.time() + limit
-    time_limit = asyncio.timeout_at(deadline)
+    loop = ctx.loop
+    deadline = loop.time() + limit
+    time_limit = _Deadline(loop, deadline)
     try:
-        async with time_limit:
+        try:
             if isinstance(probe, HttpProbe):
                 return await probe_http(probe, ctx, attempt)
             if isinstance(probe, TcpProbe):
@@ -59,12 +95,18 @@ async def run_probe(
             if isinstance(probe, JourneyProbe):
                 return await probe_journey(probe, ctx, attempt, deadline)
             raise TypeError(f"no probe for kind {getattr(probe, 'kind', type(probe).__name__)!r}")
+        except asyncio.CancelledError:
+            if time_limit.ours():
+                raise TimeoutError from None
+            raise
+        finally:
+            time_limit.end()
     except TimeoutError:
         close_open_phases(attempt)
         step = attempt.step_name
         _record_step_in_progress(attempt)
         where = f" in step {step!r}" if step else ""
-        if not time_limit.expired():  # a lower-level time limit (socket, resolver) fired
+        if not time_limit.expired:  # a lower-level time limit (socket, resolver) fired
             return attempt.outcome(Reason.timeout, f"timed out{where} {attempt.stage}")
         return attempt.outcome(Reason.timeout, f"no result within {limit:g} s{where} ({attempt.stage})")
     except Exception as exc:

@@ -22,6 +22,7 @@ import asyncio
 import os
 import socket
 import ssl
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,47 @@ _FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
 
 class CaFileError(Exception):
     """The ``ca_file`` of a probe cannot be read (a deployment problem, reported as a result)."""
+
+
+class Slots:
+    """A counting limit whose uncontended acquire is a plain call (``take``), FIFO
+    when full; one per probe costs less than ``asyncio.Semaphore``'s coroutines."""
+
+    __slots__ = ("free", "waiters")
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiters: deque[asyncio.Future] = deque()
+
+    def take(self) -> bool:
+        if self.free > 0 and not self.waiters:
+            self.free -= 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Wait for a slot (when ``take`` said no); the slot is held on return."""
+        if self.take():
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.give()  # handed a slot while being cancelled: pass it on
+            else:
+                self.waiters.remove(waiter)
+            raise
+
+    def give(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot goes straight to the next waiter
+                return
+        self.free += 1
 
 
 class ProbeContext:
@@ -67,7 +109,7 @@ class ProbeContext:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._dns_resolver: Any = None
-        self._http_slots: dict[str, asyncio.Semaphore] = {}
+        self._http_slots: dict[str, Slots] = {}
         self._addresses: dict[tuple[str, int, str], tuple[float, list]] = {}
         self._closed = False
 
@@ -105,13 +147,13 @@ class ProbeContext:
 
     # ------------------------------------------------------------------ HTTP
 
-    def http_slot(self, ip_version: str = "any") -> asyncio.Semaphore:
+    def http_slots(self, ip_version: str = "any") -> Slots:
         """The connections in flight of the http probe, per address family."""
         slots = self._http_slots.get(ip_version)
         if slots is None:
             if self._closed:
                 raise RuntimeError("ProbeContext is closed")
-            slots = self._http_slots[ip_version] = asyncio.Semaphore(self.connection_limit)
+            slots = self._http_slots[ip_version] = Slots(self.connection_limit)
         return slots
 
     def cached_addresses(self, host: str, port: int, ip_version: str) -> list | None:

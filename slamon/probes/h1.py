@@ -166,6 +166,12 @@ def build_request(
     return data + body if body else data
 
 
+@lru_cache(maxsize=4096)
+def _plain_request(method: str, target: Target, user_agent: str) -> bytes:
+    """The request of a probe without headers or body (most of them), built once."""
+    return build_request(method, target, None, None, user_agent)
+
+
 # ---------------------------------------------------------------- the response
 
 
@@ -562,11 +568,19 @@ async def request(
     redirects = 0
     while True:
         attempt.stage = "connecting"
-        payload = build_request(method, target, headers, body, ctx.user_agent)
-        async with ctx.http_slot(ip_version):
+        if headers is None and body is None:
+            payload = _plain_request(method, target, ctx.user_agent)
+        else:
+            payload = build_request(method, target, headers, body, ctx.user_agent)
+        slots = ctx.http_slots(ip_version)
+        if not slots.take():
+            await slots.wait()
+        try:
             resp = await _exchange(
                 ctx, attempt, target, payload, sslctx, ip_version, method == "HEAD"
             )
+        finally:
+            slots.give()
         if not follow_redirects or resp.status not in REDIRECT_STATUSES:
             return resp
         redirects += 1
