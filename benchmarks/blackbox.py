@@ -21,7 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.measure import NotAvailable, pin_to_core, proc_cpu_seconds, worker_main
+from benchmarks.measure import (
+    NotAvailable,
+    Window,
+    pin_child_to,
+    pin_to_core,
+    proc_cpu_seconds,
+    worker_main,
+)
 
 BINARY = "/usr/bin/prometheus-blackbox-exporter"
 CONFIG = """\
@@ -69,19 +76,13 @@ class BlackboxExporter:
         self._tmp = tempfile.TemporaryDirectory(prefix="slamon-bench-bbe-")
         config = Path(self._tmp.name) / "blackbox.yml"
         config.write_text(CONFIG)
-        core = self.core
-
-        def pin() -> None:  # in the child, before exec: every thread inherits it
-            if core is not None and hasattr(os, "sched_setaffinity"):
-                os.sched_setaffinity(0, {core})
-
         for _attempt in range(3):  # the free port may be taken between probe and bind
             self.port = _free_port()
             self.proc = subprocess.Popen(
                 [binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{self.port}"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                preexec_fn=pin,
+                preexec_fn=pin_child_to(self.core),
             )
             if self._wait_ready():
                 return self
@@ -172,20 +173,13 @@ async def _drive(port, pid, farm_port, seconds, warmup, concurrency, targets) ->
 
         tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
         await asyncio.sleep(warmup)
-        d0, ok0, c0, t0 = done, ok, proc_cpu_seconds(pid), time.monotonic()
+        window = Window(cpu=lambda: proc_cpu_seconds(pid))  # the exporter's CPU, not ours
+        window.start(done, ok)
         await asyncio.sleep(seconds)
-        d1, ok1, c1, t1 = done, ok, proc_cpu_seconds(pid), time.monotonic()
+        figures = window.stop(done, ok)
         stop = True
         await asyncio.wait(tasks, timeout=11)
-    probes = d1 - d0
-    return {
-        "probes": probes,
-        "probes_per_second": probes / (t1 - t0),
-        "cpu_ms_per_probe": (c1 - c0) / probes * 1000 if probes else None,
-        "cpu_utilisation": (c1 - c0) / (t1 - t0),
-        "success_ratio": (ok1 - ok0) / probes if probes else None,
-        "concurrency": concurrency,
-    }
+    return figures | {"concurrency": concurrency}
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+from benchmarks.measure import pin_to_core
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_HEADER_BYTES = 16 * 1024
 REASONS = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -152,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-every", type=int, default=0)
     parser.add_argument("--cpu", type=int, default=None, help="pin the farm to this core")
     args = parser.parse_args(argv)
-    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {args.cpu})
+    if args.cpu is not None:
+        pin_to_core(args.cpu)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -38,6 +38,14 @@ def pin_to_core(core: int) -> bool:
     return True
 
 
+def pin_child_to(core: int | None):
+    """A ``preexec_fn`` for ``subprocess.Popen`` that pins the child (and every thread
+    it starts) to ``core`` before it execs; None when there is nothing to pin."""
+    if core is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: pin_to_core(core)
+
+
 def cpu_seconds() -> float:
     """CPU time of this process (user + system), all threads."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -51,6 +59,35 @@ def proc_cpu_seconds(pid: int) -> float:
     fields = text[text.rindex(")") + 2 :].split()
     # fields[0] is state (field 3); utime is field 14, stime field 15
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class Window:
+    """A measuring window over a running load: probes done, successes, CPU time.
+
+    ``start(done, ok)`` and ``stop(done, ok)`` take the load's counters at both ends;
+    ``cpu`` reads the CPU time to charge (this process by default, or another one's,
+    e.g. ``lambda: proc_cpu_seconds(pid)``). ``stop`` returns the figures every probe
+    benchmark reports."""
+
+    def __init__(self, cpu=cpu_seconds) -> None:
+        self.cpu = cpu
+        self._start: tuple[int, int, float, float] | None = None
+
+    def start(self, done: int, ok: int) -> None:
+        self._start = (done, ok, self.cpu(), time.monotonic())
+
+    def stop(self, done: int, ok: int) -> dict:
+        c1, t1 = self.cpu(), time.monotonic()
+        assert self._start is not None, "stop() before start()"
+        d0, ok0, c0, t0 = self._start
+        probes = done - d0
+        return {
+            "probes": probes,
+            "probes_per_second": probes / (t1 - t0),
+            "cpu_ms_per_probe": (c1 - c0) / probes * 1000 if probes else None,
+            "cpu_utilisation": (c1 - c0) / (t1 - t0),
+            "success_ratio": (ok - ok0) / probes if probes else None,
+        }
 
 
 def rss_bytes(pid: int | str = "self") -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from benchmarks.measure import (
     NotAvailable,
-    cpu_seconds,
+    Window,
     make_profiler,
     percentile,
     pin_to_core,
@@ -89,19 +89,13 @@ async def _bare(port: int, seconds: float, warmup: float, concurrency: int, targ
 
         tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
         await asyncio.sleep(warmup)
-        d0, ok0, c0, t0 = done, ok, cpu_seconds(), time.monotonic()
+        window = Window()
+        window.start(done, ok)
         await asyncio.sleep(seconds)
-        d1, ok1, c1, t1 = done, ok, cpu_seconds(), time.monotonic()
+        figures = window.stop(done, ok)
         stop = True
         await asyncio.wait(tasks, timeout=PROBE_TIMEOUT_SECONDS + 1)
-    probes = d1 - d0
-    return {
-        "probes": probes,
-        "probes_per_second": probes / (t1 - t0),
-        "cpu_ms_per_probe": (c1 - c0) / probes * 1000 if probes else None,
-        "cpu_utilisation": (c1 - c0) / (t1 - t0),
-        "success_ratio": (ok1 - ok0) / probes if probes else None,
-    }
+    return figures
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -289,10 +283,11 @@ async def _pipeline(
         if profiler is not None:
             profiler.start()
         lags.clear()
-        r0, ok0, c0, t0 = counts["results"], counts["ok"], cpu_seconds(), time.monotonic()
+        window = Window()
+        window.start(counts["results"], counts["ok"])
         overruns0 = runtime.scheduler.overruns_total
         await asyncio.sleep(seconds)
-        r1, ok1, c1, t1 = counts["results"], counts["ok"], cpu_seconds(), time.monotonic()
+        figures = window.stop(counts["results"], counts["ok"])
         overruns1 = runtime.scheduler.overruns_total
         if profiler is not None:
             profiler.stop()
@@ -309,16 +304,11 @@ async def _pipeline(
         ctx = holder.get("ctx")
         if ctx is not None:
             await ctx.close()
-    probes = r1 - r0
     out = {
         "services": services,
         "interval_ms": interval_ms,
         "demand_per_second": services * 1000 / interval_ms,
-        "probes": probes,
-        "probes_per_second": probes / (t1 - t0),
-        "cpu_ms_per_probe": (c1 - c0) / probes * 1000 if probes else None,
-        "cpu_utilisation": (c1 - c0) / (t1 - t0),
-        "success_ratio": (ok1 - ok0) / probes if probes else None,
+        **figures,
         "overruns": overruns1 - overruns0,
         "probe_impl": probe_desc,
         "sink_impl": sink_desc,
