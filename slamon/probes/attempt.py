@@ -5,9 +5,9 @@ the stage it is in). Whether the run ends normally or is cut short by its deadli
 or a network error, ``run_probe`` builds the ``ProbeOutcome`` from the same record,
 so a timeout still reports the phases that completed and where it got stuck.
 
-HTTP phase marks (``mark_*``) are written by the aiohttp trace callbacks in
+Journey phase marks (``mark_*``) are written by the aiohttp trace callbacks in
 ``slamon.probes.tracing``; they are per request hop and summed over redirects and
-journey steps.
+journey steps. The http probe's client (``slamon.probes.h1``) adds its phases directly.
 """
 
 from __future__ import annotations

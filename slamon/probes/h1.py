@@ -256,7 +256,7 @@ class Response(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        if self.complete or self.failure is not None:
+        if self.complete or self.failure is not None or self.parser is None:
             return
         try:
             self.parser.feed_data(data)
@@ -415,8 +415,13 @@ class Response(asyncio.Protocol):
         return None
 
     def close(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+        """Abort the connection and drop the parser: the parser refers back to this
+        protocol, a cycle only the cyclic collector would otherwise free."""
+        transport = self.transport
+        if transport is not None:
+            self.transport = None
+            transport.abort()
+        self.parser = None
 
 
 class _Deflate:

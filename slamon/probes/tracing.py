@@ -1,4 +1,6 @@
-"""HTTP phase timings from aiohttp's ``TraceConfig``, like blackbox_exporter's.
+"""HTTP phase timings of journey steps from aiohttp's ``TraceConfig``, like
+blackbox_exporter's (the http probe's own client, ``slamon.probes.h1``, times them
+itself, with the same phases).
 
 Per request hop (redirects and journey steps add up):
 
