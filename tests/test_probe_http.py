@@ -139,6 +139,16 @@ async def test_redirects(ctx, http_server):
     assert out.success and out.status_code == 200
     out = await run_probe(http(f"{http_server.url}/redirect/3", max_redirects=2), ctx)
     assert out.reason is Reason.redirects
+    assert "more than 2 redirects" in out.detail
+    # /redirect/n answers with n + 1 redirects: exactly max_redirects are followed
+    out = await run_probe(http(f"{http_server.url}/redirect/1", max_redirects=2), ctx)
+    assert out.success and out.status_code == 200
+    out = await run_probe(http(f"{http_server.url}/redirect/2", max_redirects=2), ctx)
+    assert out.reason is Reason.redirects
+    out = await run_probe(http(f"{http_server.url}/redirect/0", max_redirects=1), ctx)
+    assert out.success and out.status_code == 200
+    out = await run_probe(http(f"{http_server.url}/redirect/0", max_redirects=0), ctx)
+    assert out.reason is Reason.redirects
     out = await run_probe(http(f"{http_server.url}/loop"), ctx)
     assert out.reason is Reason.redirects
     # not following: the 302 itself is checked

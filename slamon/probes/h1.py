@@ -22,7 +22,8 @@ and ``Content-Type: application/octet-stream`` with a body, then the probe's hea
 which override those of the same name. ``Connection: close``: the connection is never
 reused. Redirects follow aiohttp's rules: 301/302/303/307/308 with a ``Location``; 303
 (and 301/302 after a POST) turn into a body-less GET; a hop to another origin drops
-``Authorization``; ``max_redirects`` counts as in aiohttp (0: no limit).
+``Authorization``; at most ``max_redirects`` are followed (0: none), one more is a
+failure, so a loop always ends.
 
 The body is kept up to the read cap and never beyond: a response announcing more, or
 sending more, stops being read at once (``BodyTooLarge`` when the probe reads it).
@@ -589,7 +590,7 @@ async def request(
         if not follow_redirects or resp.status not in REDIRECT_STATUSES:
             return resp
         redirects += 1
-        if max_redirects and redirects >= max_redirects:
+        if redirects > max_redirects:
             resp.close()
             raise TooManyRedirects(redirects)
         location = resp.headers.get("location") or resp.headers.get("uri")
