@@ -23,7 +23,7 @@ def encode_phases(phases: dict[str, float]) -> str | None:
     """PHASES in order, comma-separated seconds (6 significant digits), empty where absent."""
     if not phases:
         return None
-    return ",".join("" if (v := phases.get(p)) is None else f"{v:g}" for p in PHASES)
+    return ",".join(["" if (v := phases.get(p)) is None else f"{v:g}" for p in PHASES])
 
 
 def decode_phases(text: str | None) -> dict[str, float]:
@@ -173,3 +173,115 @@ def canonical_service(service: Service) -> tuple[str, str]:
 
 def service_from_body(body: str) -> Service:
     return Service.model_validate(json.loads(body), context=STORED_CONTEXT)
+
+
+# ------------------------------------------------------------ rollup deltas
+
+DELTA_COLUMNS = ("vantage", "service_id", "day", "first_minute", "bits", "counts")
+
+
+def delta_values(span: tuple, day_as_text: bool) -> tuple:
+    """A ``RollupBuilder.spans`` entry (one write batch's part of one day) as a
+    ``rollup_delta`` row in ``DELTA_COLUMNS`` order."""
+    vantage, service_id, day, first, observed, good, fast, steps_ok, total, good_n = span
+    n = (observed.bit_length() + 7) >> 3  # every bitmap is a subset of observed
+    return (
+        vantage, service_id, day.isoformat() if day_as_text else day, first,
+        observed.to_bytes(n, "little") + good.to_bytes(n, "little")
+        + fast.to_bytes(n, "little") + steps_ok.to_bytes(n, "little"),
+        total + good_n,
+    )  # fmt: skip
+
+
+class DeltaFold:
+    """Deltas of one day folded together (what ``DayRollup.merge`` of each would give)."""
+
+    __slots__ = ("bad", "good_n", "observed", "slow", "steps_bad", "total")
+
+    def __init__(self) -> None:
+        self.observed = 0
+        self.bad = 0
+        self.slow = 0
+        self.steps_bad = 0
+        self.total = bytearray(MINUTES_PER_DAY)
+        self.good_n = bytearray(MINUTES_PER_DAY)
+
+    def add(self, first_minute: int, bits: bytes, counts: bytes) -> None:
+        from_bytes = int.from_bytes
+        n = len(bits) >> 2
+        observed = from_bytes(bits[:n], "little") << first_minute
+        self.observed |= observed
+        self.bad |= observed & ~(from_bytes(bits[n : 2 * n], "little") << first_minute)
+        self.slow |= observed & ~(from_bytes(bits[2 * n : 3 * n], "little") << first_minute)
+        self.steps_bad |= observed & ~(from_bytes(bits[3 * n :], "little") << first_minute)
+        span = len(counts) >> 1
+        total, good_n = self.total, self.good_n
+        for i in range(span):
+            t = counts[i]
+            if t:
+                m = first_minute + i
+                total[m] = min(255, total[m] + t)
+                g = counts[span + i]
+                if g:
+                    good_n[m] = min(255, good_n[m] + g)
+
+    def rollup(self, vantage: str, service_id: str, day: dt.date) -> DayRollup:
+        observed = self.observed
+        return DayRollup(
+            vantage, service_id, day,
+            observed=observed, good=observed & ~self.bad, fast=observed & ~self.slow,
+            steps_ok=observed & ~self.steps_bad, total_counts=bytes(self.total), good_counts=bytes(self.good_n),
+        )  # fmt: skip
+
+
+def fold_deltas(rows: Iterable[tuple[Any, ...]]) -> list[DayRollup]:
+    """``rollup_delta`` rows (``DELTA_COLUMNS`` order) folded into one rollup per day."""
+    folds: dict[tuple[str, str, Any], DeltaFold] = {}
+    for vantage, service_id, day, first_minute, bits, counts in rows:
+        key = (vantage, service_id, day)
+        fold = folds.get(key)
+        if fold is None:
+            fold = folds[key] = DeltaFold()
+        fold.add(first_minute, bytes(bits), bytes(counts))
+    from_iso = dt.date.fromisoformat
+    return [
+        fold.rollup(v, s, d if isinstance(d, dt.date) else from_iso(d)) for (v, s, d), fold in folds.items()
+    ]
+
+
+def rollups_with_deltas(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> Iterator[DayRollup]:
+    """Rollups from stored rows and pending deltas ordered by day key: ``(vantage,
+    service_id, day, observed, good, fast, steps_ok, total_counts, good_counts,
+    first_minute, bits, counts)``, a stored row with ``first_minute`` NULL, a delta
+    with the six data columns NULL. One rollup per day, the deltas merged in."""
+    key: tuple[Any, ...] | None = None
+    stored: tuple[Any, ...] | None = None
+    fold: DeltaFold | None = None
+    for row in rows:
+        k = (row[0], row[1], row[2])
+        if k != key:
+            if key is not None:
+                yield _stored_and_fold(key, stored, fold, with_counts)
+            key, stored, fold = k, None, None
+        if row[9] is None:
+            stored = row
+        else:
+            if fold is None:
+                fold = DeltaFold()
+            fold.add(row[9], bytes(row[10]), bytes(row[11]))
+    if key is not None:
+        yield _stored_and_fold(key, stored, fold, with_counts)
+
+
+def _stored_and_fold(key, stored, fold: DeltaFold | None, with_counts: bool) -> DayRollup:
+    vantage, service_id, day = key
+    day = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
+    base = next(rollups_from_tuples([stored], with_counts)) if stored is not None else None
+    if fold is None:
+        assert base is not None
+        return base
+    added = fold.rollup(vantage, service_id, day)
+    merged = added if base is None else base.merge(added)
+    if with_counts:
+        return merged
+    return DayRollup(vantage, service_id, day, merged.observed, merged.good, merged.fast, merged.steps_ok)

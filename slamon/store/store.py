@@ -26,13 +26,18 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    LargeBinary,
+    SmallInteger,
+    cast,
     create_engine,
     delete,
     event,
     func,
     insert,
+    null,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -50,6 +55,7 @@ from slamon.store.tables import (
     ExclusionRow,
     PeriodRecordRow,
     ResultRow,
+    RollupDeltaRow,
     ServiceRevisionRow,
 )
 
@@ -59,6 +65,10 @@ Thresholds = Callable[[str], tuple[float | None, float | None]]
 """service id -> (latency threshold seconds, journey step max duration seconds) in force."""
 
 _KEY_CHUNK = 300  # rollup keys per SELECT (well under every driver's parameter limit)
+MERGE_AFTER_DELTAS = 20_000
+"""Pending rollup deltas (about one per service per write batch) at which a write merges
+them all into the day rollups: bounds what a read adds up (a scan of at most this
+many small rows) while one day row is rewritten once per merge, not once per batch."""
 
 
 class StoreError(Exception):
@@ -91,9 +101,11 @@ def _unix(value: float | dt.datetime) -> float:
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, merge_after_deltas: int = MERGE_AFTER_DELTAS) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.merge_after_deltas = merge_after_deltas
+        self._pending_deltas: int | None = None  # rollup deltas in the table, as this store last knew
         self._write_engine = engine.execution_options(slamon_write=True)
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._insert_results_sql = (
@@ -109,6 +121,15 @@ class Store:
             f"FROM k JOIN {rollup} r "
             "ON r.vantage = k.vantage AND r.service_id = k.service_id AND r.day = k.day"
             + (" FOR UPDATE OF r" if self.dialect == "postgresql" else "")
+        )
+        self._insert_deltas_sql = (
+            f"INSERT INTO {RollupDeltaRow.__tablename__} ({', '.join(codec.DELTA_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(codec.DELTA_COLUMNS))})"
+        )
+        # taken and removed in one statement: on PostgreSQL exactly the deltas committed
+        # by then, each taken by one merge only, however many daemons write
+        self._take_deltas_sql = (
+            f"DELETE FROM {RollupDeltaRow.__tablename__} RETURNING {', '.join(codec.DELTA_COLUMNS)}"
         )
         self._insert_rollups_sql = (
             f"INSERT INTO {rollup} ({', '.join(keys + data)}) VALUES ({', '.join([mark] * len(keys + data))})"
@@ -188,7 +209,12 @@ class Store:
     # ---------------------------------------------------------- raw + rollups
 
     def write_results(self, results: Sequence[ProbeResult], thresholds: Thresholds | None = None) -> int:
-        """Write raw rows and merge their rollups, in one transaction. Returns rows written."""
+        """Write raw rows and their rollup deltas, in one transaction. Returns rows written.
+
+        The deltas (one small row per day of each service in the batch) are merged into
+        the day rollups in bulk once ``merge_after_deltas`` are pending, by the write
+        that reaches that many, in its own transaction; reads add the pending ones, so
+        they never show a result without its rollup nor count one twice."""
         if not results:
             return 0
         builder = RollupBuilder()
@@ -196,14 +222,43 @@ class Store:
             latency, step = thresholds(r.service_id) if thresholds else (None, None)
             builder.add(r, latency, step)
         rows = [codec.result_values(r) for r in results]
+        sqlite = self.dialect == "sqlite"
+        deltas = [codec.delta_values(span, sqlite) for span in builder.spans()]
         with self._write() as conn:
             # straight to the driver's executemany: SQLAlchemy's per-row parameter
             # processing would cost more than the insert itself
             conn.exec_driver_sql(self._insert_results_sql, rows)
-            self._merge_rollups(conn, builder.rollups())
+            conn.exec_driver_sql(self._insert_deltas_sql, deltas)
+            if self._pending_deltas is None:
+                self._pending_deltas = self._count_deltas(conn) - len(deltas)
+            pending = self._pending_deltas + len(deltas)
+            merged = pending >= self.merge_after_deltas
+            if merged:
+                self._merge_deltas(conn)
+        self._pending_deltas = 0 if merged else pending
+        return len(rows)
+
+    def merge_pending_rollups(self) -> int:
+        """Merge every pending rollup delta into the day rollups now; returns how many.
+
+        Never needed for correct answers (reads add pending deltas): it keeps reads
+        lean. The writer calls it when it closes and at a bounded interval."""
+        with self._write() as conn:
+            taken = self._merge_deltas(conn)
+        self._pending_deltas = 0
+        return taken
+
+    def _count_deltas(self, conn: Connection) -> int:
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {RollupDeltaRow.__tablename__}").scalar_one()
+
+    def _merge_deltas(self, conn: Connection) -> int:
+        rows = conn.exec_driver_sql(self._take_deltas_sql).fetchall()
+        if rows:
+            self._merge_rollups(conn, codec.fold_deltas(rows))
         return len(rows)
 
     def merge_rollups(self, rollups: Iterable[DayRollup]) -> None:
+        """Merge whole rollups into the stored ones at once (a backfill, a demo history)."""
         with self._write() as conn:
             self._merge_rollups(conn, list(rollups))
 
@@ -283,11 +338,43 @@ class Store:
             query = query.where(t.c.day >= start_day)
         if end_day is not None:
             query = query.where(t.c.day <= end_day)
-        query = query.order_by(t.c.service_id, t.c.vantage, t.c.day)
         with self.engine.connect() as conn:
-            rows = conn.execution_options(yield_per=2000).execute(query)
-            # a biennium of a large estate is millions of rows: decode positionally
-            yield from codec.rollups_from_tuples(rows, with_counts)
+            # one read transaction: on SQLite one snapshot for both statements; on
+            # PostgreSQL the rollups and their pending deltas are read in one statement
+            if conn.exec_driver_sql(f"SELECT 1 FROM {RollupDeltaRow.__tablename__} LIMIT 1").first() is None:
+                query = query.order_by(t.c.service_id, t.c.vantage, t.c.day)
+                rows = conn.execution_options(yield_per=2000).execute(query)
+                # a biennium of a large estate is millions of rows: decode positionally
+                yield from codec.rollups_from_tuples(rows, with_counts)
+            else:
+                query = self._with_deltas_query(query, with_counts, service_ids, vantage, start_day, end_day)
+                rows = conn.execution_options(yield_per=2000).execute(query)
+                yield from codec.rollups_with_deltas(rows, with_counts)
+
+    @staticmethod
+    def _with_deltas_query(stored, with_counts, service_ids, vantage, start_day, end_day):
+        """``stored`` (the rollups asked for) and the pending deltas of the same days, in
+        one statement, ordered by service, vantage and day (deltas beside their day)."""
+        d = RollupDeltaRow.__table__
+
+        def blobs(*names: str) -> list:  # typed NULLs, labelled (SQLAlchemy folds repeated columns)
+            return [cast(null(), LargeBinary).label(name) for name in names]
+
+        if not with_counts:
+            stored = stored.add_columns(*blobs("total_counts", "good_counts"))
+        stored = stored.add_columns(cast(null(), SmallInteger).label("first_minute"), *blobs("bits", "counts"))
+        data = blobs("observed", "good", "fast", "steps_ok", "total_counts", "good_counts")
+        deltas = select(d.c.vantage, d.c.service_id, d.c.day, *data, d.c.first_minute, d.c.bits, d.c.counts)
+        if service_ids is not None:
+            deltas = deltas.where(d.c.service_id.in_(list(service_ids)))
+        if vantage is not None:
+            deltas = deltas.where(d.c.vantage == vantage)
+        if start_day is not None:
+            deltas = deltas.where(d.c.day >= start_day)
+        if end_day is not None:
+            deltas = deltas.where(d.c.day <= end_day)
+        both = union_all(stored, deltas).subquery()
+        return select(both).order_by(both.c.service_id, both.c.vantage, both.c.day)
 
     def results(
         self,
