@@ -126,6 +126,10 @@ class Store:
             f"INSERT INTO {RollupDeltaRow.__tablename__} ({', '.join(codec.DELTA_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(codec.DELTA_COLUMNS))})"
         )
+        if self.dialect == "postgresql":
+            # PostgreSQL: COPY (psycopg's executemany costs about 30 us of Python per row)
+            self._insert_results_sql = f"COPY {ResultRow.__tablename__} ({', '.join(codec.RESULT_COLUMNS)}) FROM STDIN"
+            self._insert_deltas_sql = f"COPY {RollupDeltaRow.__tablename__} ({', '.join(codec.DELTA_COLUMNS)}) FROM STDIN"
         # taken and removed in one statement: on PostgreSQL exactly the deltas committed
         # by then, each taken by one merge only, however many daemons write
         self._take_deltas_sql = (
@@ -227,8 +231,12 @@ class Store:
         with self._write() as conn:
             # straight to the driver's executemany: SQLAlchemy's per-row parameter
             # processing would cost more than the insert itself
-            conn.exec_driver_sql(self._insert_results_sql, rows)
-            conn.exec_driver_sql(self._insert_deltas_sql, deltas)
+            if sqlite:
+                conn.exec_driver_sql(self._insert_results_sql, rows)
+                conn.exec_driver_sql(self._insert_deltas_sql, deltas)
+            else:
+                self._copy(conn, self._insert_results_sql, rows)
+                self._copy(conn, self._insert_deltas_sql, deltas)
             if self._pending_deltas is None:
                 self._pending_deltas = self._count_deltas(conn) - len(deltas)
             pending = self._pending_deltas + len(deltas)
@@ -237,6 +245,17 @@ class Store:
                 self._merge_deltas(conn)
         self._pending_deltas = 0 if merged else pending
         return len(rows)
+
+    def _copy(self, conn: Connection, sql: str, rows: list[tuple]) -> None:
+        """PostgreSQL ``COPY ... FROM STDIN`` of ``rows`` in the connection's transaction;
+        a refusal raised as SQLAlchemy raises it for any statement (``DataError``...)."""
+        dbapi = self.engine.dialect.dbapi
+        try:
+            with conn.connection.driver_connection.cursor() as cur, cur.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except dbapi.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, dbapi.Error) from None
 
     def merge_pending_rollups(self) -> int:
         """Merge every pending rollup delta into the day rollups now; returns how many.
