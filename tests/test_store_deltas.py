@@ -154,3 +154,31 @@ def test_upgrade_from_0002_keeps_the_rollups_and_writes_deltas(db_url, tmp_path)
         assert store.rollups("unog-email") == [r]
     finally:
         store.close()
+
+
+def test_count_arrays_are_stored_compactly_and_read_back_whole():
+    from slamon.store.codec import (
+        decode_counts,
+        decode_good_counts,
+        encode_counts,
+        encode_good_counts,
+    )
+
+    def day(**minutes: int) -> bytes:
+        out = bytearray(1440)
+        for m, v in minutes.items():
+            out[int(m[1:])] = v
+        return bytes(out)
+
+    cases = [bytes(1440), day(m0=1), day(m1439=255), day(m5=2, m7=1), day(m0=1, m1439=1), day(m1=1, m1438=3),
+             day(m2=1, m1439=1), bytes([1]) * 1440, bytes(range(256)) * 5 + bytes(160)]  # fmt: skip
+    for counts in cases:
+        stored = encode_counts(counts)
+        assert decode_counts(stored) == counts
+        assert len(stored) <= 1440
+        assert decode_good_counts(encode_good_counts(counts, counts), counts) == counts
+        assert decode_good_counts(encode_good_counts(bytes(1440), counts), counts) == bytes(1440)
+    assert encode_counts(bytes(1440)) == b""
+    assert len(encode_counts(day(m5=2, m7=1))) == 5
+    assert encode_counts(bytes([1]) * 1440) == bytes([1]) * 1440  # a dense day as it is
+    assert encode_good_counts(day(m3=2), day(m3=2)) == b"="

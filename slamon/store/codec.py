@@ -81,6 +81,44 @@ def result_from_row(row: Any) -> ProbeResult:
     )
 
 
+def encode_counts(counts: bytes) -> bytes:
+    """A day's per-minute counts as stored: the 1,440 bytes as they are, or shorter when
+    that saves room: empty when every minute is zero, else the first non-zero minute
+    (2 bytes, big-endian) and the counts from it to the last non-zero one. A day probed
+    every minute stays 1,440 bytes; a day of a few results, or none, is a few bytes."""
+    spread = int.from_bytes(counts, "little")  # byte i: bits 8i..8i+7
+    if not spread:
+        return b""
+    lo, hi = ((spread & -spread).bit_length() - 1) >> 3, (spread.bit_length() + 7) >> 3
+    if hi - lo + 2 >= MINUTES_PER_DAY:
+        return counts
+    return lo.to_bytes(2, "big") + counts[lo:hi]
+
+
+def encode_good_counts(good_counts: bytes, total_counts: bytes) -> bytes:
+    """Good counts as stored: one byte ``=`` when equal to the total counts (every
+    result good, the common day), else as ``encode_counts``."""
+    return SAME_AS_TOTAL if good_counts == total_counts else encode_counts(good_counts)
+
+
+SAME_AS_TOTAL = b"="
+
+
+def decode_counts(blob: bytes) -> bytes:
+    """The 1,440 per-minute counts from what ``encode_counts`` stored."""
+    n = len(blob)
+    if n == MINUTES_PER_DAY:
+        return bytes(blob)
+    if not n:
+        return _NO_COUNTS
+    lo = (blob[0] << 8) | blob[1]
+    return bytes(lo) + bytes(blob[2:]) + bytes(MINUTES_PER_DAY - lo - n + 2)
+
+
+def decode_good_counts(blob: bytes, total_counts: bytes) -> bytes:
+    return total_counts if len(blob) == 1 else decode_counts(blob)
+
+
 def rollup_row(r: DayRollup) -> dict[str, Any]:
     return {
         "vantage": r.vantage,
@@ -90,8 +128,8 @@ def rollup_row(r: DayRollup) -> dict[str, Any]:
         "good": bitmap_to_bytes(r.good),
         "fast": bitmap_to_bytes(r.fast),
         "steps_ok": bitmap_to_bytes(r.steps_ok),
-        "total_counts": r.total_counts,
-        "good_counts": r.good_counts,
+        "total_counts": encode_counts(r.total_counts),
+        "good_counts": encode_good_counts(r.good_counts, r.total_counts),
     }
 
 
@@ -107,7 +145,7 @@ def rollup_values(r: DayRollup, day_as_text: bool) -> tuple:
         r.vantage, r.service_id, r.day.isoformat() if day_as_text else r.day,
         r.observed.to_bytes(BITMAP_BYTES, "big"), r.good.to_bytes(BITMAP_BYTES, "big"),
         r.fast.to_bytes(BITMAP_BYTES, "big"), r.steps_ok.to_bytes(BITMAP_BYTES, "big"),
-        r.total_counts, r.good_counts,
+        encode_counts(r.total_counts), encode_good_counts(r.good_counts, r.total_counts),
     )  # fmt: skip
 
 
@@ -118,12 +156,13 @@ def rollup_data_values(
     return (
         observed.to_bytes(BITMAP_BYTES, "big"), good.to_bytes(BITMAP_BYTES, "big"),
         fast.to_bytes(BITMAP_BYTES, "big"), steps_ok.to_bytes(BITMAP_BYTES, "big"),
-        total_counts, good_counts,
+        encode_counts(total_counts), encode_good_counts(good_counts, total_counts),
     )  # fmt: skip
 
 
 def rollup_from_row(row: Any) -> DayRollup:
     day = row.day if isinstance(row.day, dt.date) else dt.date.fromisoformat(row.day)
+    total = decode_counts(row.total_counts) if "total_counts" in row._fields else _NO_COUNTS
     return DayRollup(
         row.vantage,
         row.service_id,
@@ -132,8 +171,8 @@ def rollup_from_row(row: Any) -> DayRollup:
         good=bitmap_from_bytes(bytes(row.good)),
         fast=bitmap_from_bytes(bytes(row.fast)),
         steps_ok=bitmap_from_bytes(bytes(row.steps_ok)),
-        total_counts=bytes(row.total_counts) if "total_counts" in row._fields else _NO_COUNTS,
-        good_counts=bytes(row.good_counts) if "good_counts" in row._fields else _NO_COUNTS,
+        total_counts=total,
+        good_counts=decode_good_counts(row.good_counts, total) if "good_counts" in row._fields else _NO_COUNTS,
     )
 
 
@@ -147,6 +186,13 @@ def rollups_from_tuples(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> I
     from_iso = dt.date.fromisoformat
     for row in rows:
         day = row[2] if isinstance(row[2], dt.date) else from_iso(row[2])
+        if with_counts:
+            total = row[7]
+            total = bytes(total) if len(total) == MINUTES_PER_DAY else decode_counts(total)
+            good_n = row[8]
+            good_n = bytes(good_n) if len(good_n) == MINUTES_PER_DAY else decode_good_counts(good_n, total)
+        else:
+            total = good_n = _NO_COUNTS
         yield DayRollup(
             row[0],
             row[1],
@@ -155,8 +201,8 @@ def rollups_from_tuples(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> I
             good=from_bytes(row[4], "big"),
             fast=from_bytes(row[5], "big"),
             steps_ok=from_bytes(row[6], "big"),
-            total_counts=bytes(row[7]) if with_counts else _NO_COUNTS,
-            good_counts=bytes(row[8]) if with_counts else _NO_COUNTS,
+            total_counts=total,
+            good_counts=good_n,
         )
 
 

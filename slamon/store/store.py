@@ -309,9 +309,10 @@ class Store:
             params = tuple(part for key in chunk for part in key)
             for row in conn.exec_driver_sql(sql, params).fetchall():
                 new = pending.pop((row[0], row[1], row[2]))
+                total = codec.decode_counts(row[7])
                 merged = merge_parts(
                     from_bytes(row[3], "big"), from_bytes(row[4], "big"), from_bytes(row[5], "big"),
-                    from_bytes(row[6], "big"), bytes(row[7]), bytes(row[8]), new,
+                    from_bytes(row[6], "big"), total, codec.decode_good_counts(row[8], total), new,
                 )  # fmt: skip
                 updates.append(codec.rollup_data_values(*merged) + ((row[9],) if sqlite else (row[0], row[1], row[2])))
         if pending:

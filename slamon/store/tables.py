@@ -87,7 +87,10 @@ class ResultRow(StoreModel, table=True):
 
 
 class DayRollupRow(StoreModel, table=True):
-    """One ``DayRollup``: bitmaps as 180-byte big-endian blobs, counts as 1,440-byte blobs."""
+    """One ``DayRollup``: bitmaps as 180-byte big-endian blobs; per-minute counts as
+    1,440-byte blobs, or shorter where that saves room (``codec.encode_counts``: empty
+    for a day without counts, the span of non-zero minutes for a day of a few results;
+    good counts equal to the total as one byte), so sparse days take a fifth of the room."""
 
     __tablename__ = "day_rollup"
 
