@@ -86,9 +86,9 @@ def encode_counts(counts: bytes) -> bytes:
     that saves room: empty when every minute is zero, else the first non-zero minute
     (2 bytes, big-endian) and the counts from it to the last non-zero one. A day probed
     every minute stays 1,440 bytes; a day of a few results, or none, is a few bytes."""
-    spread = int.from_bytes(counts, "little")  # byte i: bits 8i..8i+7
-    if not spread:
+    if counts == _NO_COUNTS:
         return b""
+    spread = int.from_bytes(counts, "little")  # byte i: bits 8i..8i+7
     lo, hi = ((spread & -spread).bit_length() - 1) >> 3, (spread.bit_length() + 7) >> 3
     if hi - lo + 2 >= MINUTES_PER_DAY:
         return counts
