@@ -299,15 +299,27 @@ def rollups_with_deltas(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> I
     """Rollups from stored rows and pending deltas ordered by day key: ``(vantage,
     service_id, day, observed, good, fast, steps_ok, total_counts, good_counts,
     first_minute, bits, counts)``, a stored row with ``first_minute`` NULL, a delta
-    with the six data columns NULL. One rollup per day, the deltas merged in."""
+    with the six data columns NULL. One rollup per day, the deltas merged in.
+
+    Deltas touch few days: stored rows without any are passed on in runs to
+    ``rollups_from_tuples`` (the ordinary read path), each day with deltas alone."""
+    plain: list[tuple[Any, ...]] = []  # stored rows whose day has no delta (so far)
     key: tuple[Any, ...] | None = None
     stored: tuple[Any, ...] | None = None
     fold: DeltaFold | None = None
     for row in rows:
-        k = (row[0], row[1], row[2])
+        k = row[:3]
         if k != key:
-            if key is not None:
+            if fold is not None:
+                if plain:
+                    yield from rollups_from_tuples(plain, with_counts)
+                    plain = []
                 yield _stored_and_fold(key, stored, fold, with_counts)
+            elif stored is not None:
+                plain.append(stored)
+                if len(plain) >= 1000:
+                    yield from rollups_from_tuples(plain, with_counts)
+                    plain = []
             key, stored, fold = k, None, None
         if row[9] is None:
             stored = row
@@ -315,17 +327,21 @@ def rollups_with_deltas(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> I
             if fold is None:
                 fold = DeltaFold()
             fold.add(row[9], bytes(row[10]), bytes(row[11]))
-    if key is not None:
+    if fold is not None:
+        if plain:
+            yield from rollups_from_tuples(plain, with_counts)
+            plain = []
         yield _stored_and_fold(key, stored, fold, with_counts)
+    elif stored is not None:
+        plain.append(stored)
+    if plain:
+        yield from rollups_from_tuples(plain, with_counts)
 
 
-def _stored_and_fold(key, stored, fold: DeltaFold | None, with_counts: bool) -> DayRollup:
+def _stored_and_fold(key, stored, fold: DeltaFold, with_counts: bool) -> DayRollup:
     vantage, service_id, day = key
     day = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
     base = next(rollups_from_tuples([stored], with_counts)) if stored is not None else None
-    if fold is None:
-        assert base is not None
-        return base
     added = fold.rollup(vantage, service_id, day)
     merged = added if base is None else base.merge(added)
     if with_counts:
