@@ -9,7 +9,16 @@ SQLite: WAL journal, ``synchronous=NORMAL`` (a committed transaction survives a
 crash of the process; a power cut may lose the last few), a busy timeout, and
 write transactions begun ``IMMEDIATE`` so a read-then-write never fails half-way
 on a lock upgrade. PostgreSQL: rollups being merged are locked ``FOR UPDATE``, so
-two daemons writing the same rows serialise instead of losing a merge.
+two daemons writing the same rows serialise instead of losing a merge; batches go
+in by binary ``COPY``.
+
+Rollups are written as deltas: a write batch appends one small ``rollup_delta`` row
+per service and day (the minutes it touched) in the transaction of its raw rows,
+and deltas are merged into ``day_rollup`` in bulk (taken by ``DELETE ... RETURNING``,
+so each is merged exactly once even with several writers). Durability contract: a
+batch is committed with its raw rows and deltas or not at all; reads add pending
+deltas to the stored rollups (in one statement), so a crash, or merging at any
+moment, never changes an answer.
 """
 
 from __future__ import annotations
