@@ -253,23 +253,32 @@ class DeltaFold:
         self.good_n = bytearray(MINUTES_PER_DAY)
 
     def add(self, first_minute: int, bits: bytes, counts: bytes) -> None:
-        from_bytes = int.from_bytes
         n = len(bits) >> 2
-        observed = from_bytes(bits[:n], "little") << first_minute
+        if n == 1:  # a span of at most 8 minutes (most batches): one byte per bitmap
+            o = bits[0]
+            observed = o << first_minute
+            self.bad |= (o & ~bits[1]) << first_minute
+            self.slow |= (o & ~bits[2]) << first_minute
+            self.steps_bad |= (o & ~bits[3]) << first_minute
+        else:
+            from_bytes = int.from_bytes
+            observed = from_bytes(bits[:n], "little") << first_minute
+            self.bad |= observed & ~(from_bytes(bits[n : 2 * n], "little") << first_minute)
+            self.slow |= observed & ~(from_bytes(bits[2 * n : 3 * n], "little") << first_minute)
+            self.steps_bad |= observed & ~(from_bytes(bits[3 * n :], "little") << first_minute)
         self.observed |= observed
-        self.bad |= observed & ~(from_bytes(bits[n : 2 * n], "little") << first_minute)
-        self.slow |= observed & ~(from_bytes(bits[2 * n : 3 * n], "little") << first_minute)
-        self.steps_bad |= observed & ~(from_bytes(bits[3 * n :], "little") << first_minute)
         span = len(counts) >> 1
         total, good_n = self.total, self.good_n
         for i in range(span):
             t = counts[i]
             if t:
                 m = first_minute + i
-                total[m] = min(255, total[m] + t)
+                v = total[m] + t
+                total[m] = v if v < 255 else 255
                 g = counts[span + i]
                 if g:
-                    good_n[m] = min(255, good_n[m] + g)
+                    v = good_n[m] + g
+                    good_n[m] = v if v < 255 else 255
 
     def rollup(self, vantage: str, service_id: str, day: dt.date) -> DayRollup:
         observed = self.observed
