@@ -282,7 +282,7 @@ class Store:
         """Merge every pending rollup delta into the day rollups now; returns how many.
 
         Never needed for correct answers (reads add pending deltas): it keeps reads
-        lean. The writer calls it when it closes and at a bounded interval."""
+        lean. The writer calls it when it closes."""
         with self._write() as conn:
             taken = self._merge_deltas(conn)
         self._pending_deltas = 0
