@@ -56,8 +56,12 @@ async def test_writes_batches_and_flushes(db_url):
     assert stats.last_flush_timestamp_seconds is not None and stats.buffer_capacity == 10_000
     for i in range(7):  # fewer than a batch: written within the interval, or at close
         writer.submit(result(T0 + 200 + i))
+    with store.engine.connect() as conn:  # rollup deltas pending until the writer merges them
+        assert conn.exec_driver_sql("SELECT count(*) FROM rollup_delta").scalar_one() > 0
     await writer.close()
     assert store.count_results() == 127 and writer.buffered == 0
+    with store.engine.connect() as conn:  # merged when the writer closed
+        assert conn.exec_driver_sql("SELECT count(*) FROM rollup_delta").scalar_one() == 0
     assert sum(r.total_counts[0] + sum(r.total_counts[1:]) for r in store.rollups("unog-email")) == 127
     store.close()
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
 )
@@ -86,7 +87,10 @@ class ResultRow(StoreModel, table=True):
 
 
 class DayRollupRow(StoreModel, table=True):
-    """One ``DayRollup``: bitmaps as 180-byte big-endian blobs, counts as 1,440-byte blobs."""
+    """One ``DayRollup``: bitmaps as 180-byte big-endian blobs; per-minute counts as
+    1,440-byte blobs, or shorter where that saves room (``codec.encode_counts``: empty
+    for a day without counts, the span of non-zero minutes for a day of a few results;
+    good counts equal to the total as one byte), so sparse days take a fifth of the room."""
 
     __tablename__ = "day_rollup"
 
@@ -99,6 +103,35 @@ class DayRollupRow(StoreModel, table=True):
     steps_ok: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     total_counts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     good_counts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RollupDeltaRow(StoreModel, table=True):
+    """What one write batch adds to one day rollup, not yet merged into ``day_rollup``.
+
+    Append-only and small (the minutes the batch touched, not the whole day): each
+    write batch inserts these beside its raw results, in the same transaction, and
+    they are merged into the day rollups in bulk later (``Store.merge_pending_rollups``),
+    so one day row is rewritten once per merge rather than once per batch. Reads add
+    the pending ones to the stored rollups, so answers never depend on when merging
+    happened.
+
+    ``first_minute``: the first minute of the span (minute of the UTC day); ``bits``:
+    the observed, good, fast and steps-ok bits of the span, each shifted so that
+    ``first_minute`` is bit 0, as four little-endian runs of equal length; ``counts``:
+    total then good results per minute of the span (two runs of equal length)."""
+
+    __tablename__ = "rollup_delta"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    )
+    vantage: str = Field(sa_column=Column(String(16), nullable=False))
+    service_id: str = Field(sa_column=Column(String(63), nullable=False))
+    day: dt.date = Field(nullable=False)
+    first_minute: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    bits: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    counts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ServiceRevisionRow(StoreModel, table=True):

@@ -24,6 +24,10 @@ Caveat: if the connection drops during COMMIT itself, the outcome is unknown and
 the batch is written again; the rollup bitmaps are unaffected (merging is
 idempotent) but raw rows and per-minute counts of that batch may appear twice.
 
+Rollups: each batch appends small rollup deltas beside its raw rows; the store
+merges them into the day rollups in bulk (``Store.write_results``), and the
+writer merges what is pending when it closes.
+
 Retention: raw results older than ``retention_days`` are deleted every
 ``purge_interval_seconds`` in chunks of ``purge_chunk_rows``, between batches.
 Rollups, revisions, exclusions, breaches and period records are kept for good.
@@ -146,6 +150,12 @@ class ResultWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._stats.available:
+            # leave the store lean for whoever reads it next (answers are the same either way)
+            try:
+                await asyncio.to_thread(self._store.merge_pending_rollups)
+            except (DBAPIError, StoreError, OSError) as exc:
+                log.warning("store_rollup_merge_failed error=%s", _short(exc))
         level = logging.INFO if flushed else logging.WARNING
         log.log(level, "store_writer_closed unwritten=%d", len(self._buffer))
 

@@ -181,6 +181,28 @@ class RollupBuilder:
         ):
             day.steps_bad |= bit
 
+    def spans(self) -> list[tuple[str, str, dt.date, int, int, int, int, int, bytes, bytes]]:
+        """What ``rollups`` gives, cut to the minutes observed: per day, ``(vantage,
+        service_id, day, first, observed, good, fast, steps_ok, total_counts,
+        good_counts)`` with the bitmaps shifted right by ``first`` (the first observed
+        minute) and the counts of minutes ``first`` up to the last observed one. The
+        store's write path: a batch touches a few minutes of each day."""
+        out = []
+        days: dict[int, dt.date] = {}
+        for (vantage, service_id, day_index), d in self._days.items():
+            day = days.get(day_index)
+            if day is None:
+                day = days[day_index] = _EPOCH_DAY + dt.timedelta(days=day_index)
+            observed = d.observed
+            lo = (observed & -observed).bit_length() - 1
+            hi = observed.bit_length()
+            out.append((
+                vantage, service_id, day, lo, observed >> lo, (observed & ~d.bad) >> lo,
+                (observed & ~d.slow) >> lo, (observed & ~d.steps_bad) >> lo,
+                bytes(d.total[lo:hi]), bytes(d.good_n[lo:hi]),
+            ))  # fmt: skip
+        return out
+
     def rollups(self) -> list[DayRollup]:
         out: list[DayRollup] = []
         for (vantage, service_id, day_index), d in self._days.items():
