@@ -80,7 +80,7 @@ def _secrets(file: str, where: DocPath, req: dict[str, Any]) -> Iterator[Finding
                     file, (*where, "body"), "E212", f"{CLEAR_SECRET} (field {m.group(1)!r})", "a literal value"
                 )
     url = req.get("url")
-    if isinstance(url, str):
+    if isinstance(url, str) and ("@" in url or "?" in url):  # else no password and no query
         try:
             parts = split_url(url)
             password = parts.password

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -390,21 +391,41 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
-def read_document(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
+def read_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read and parse one YAML file; raise ``YamlError`` when it cannot be used."""
+    return parse_document(_decode(_read_bytes(path, max_bytes)))
+
+
+def _read_bytes(path: Path | str, max_bytes: int) -> bytes:
+    """The bytes of the file, at most ``max_bytes``: one open, one fstat, and reads sized by
+    the file (a read sized by the limit would allocate a megabyte for every file)."""
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise YamlError("E001", f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        size = os.fstat(fd).st_size
         if size > max_bytes:
             raise YamlError(
                 "E002", f"the file is larger than {max_bytes // 1024} KiB", found=f"{size} bytes"
             )
-        with path.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        chunks: list[bytes] = []
+        total = 0
+        want = size + 1  # one more than expected, to see a file that grew
+        while total <= max_bytes:
+            chunk = os.read(fd, min(want, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = 1 << 16
     except OSError as exc:
         raise YamlError("E001", f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:  # grew between stat and read
+    finally:
+        os.close(fd)
+    if total > max_bytes:  # grew between fstat and read
         raise YamlError("E002", f"the file is larger than {max_bytes // 1024} KiB")
-    return parse_document(_decode(raw))
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> YamlError:
