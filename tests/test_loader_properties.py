@@ -184,3 +184,20 @@ def test_service_files_are_listed_as_rglob_would(tmp_path):
     found = _service_files(p)
     assert (found, [d.file.removeprefix(f"{tmp_path}/") for d in p.diagnostics]) == by_rglob()
     assert "services/unhq/link.yaml" in found and "services/unog/deep/z.yaml" not in found
+
+
+def test_instances_given_the_same_fields_share_one_fields_set(tmp_path):
+    """Loaded models share their set of given field names; copying one with changes
+    leaves the others as they were."""
+    from benchmarks.synth import write_catalogue
+
+    report = load_catalogue(write_catalogue(tmp_path / "catalogue", 4))
+    assert report.catalogue is not None
+    first, second = list(report.catalogue.services.values())[:2]
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    assert first.probes[0].__pydantic_fields_set__ is second.probes[0].__pydantic_fields_set__
+    before = set(second.model_fields_set)
+    changed = first.model_copy(update={"tags": ["x"]})
+    assert "tags" in changed.model_fields_set and "tags" not in before
+    assert second.model_fields_set == before == first.model_fields_set
+    assert second.model_dump(exclude_unset=True).keys() == before
