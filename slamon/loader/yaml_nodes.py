@@ -34,8 +34,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml: about ten times faster, and it bounds nesting depth itself
     from yaml import CSafeLoader as _BaseLoader
+    from yaml._yaml import CParser as _CParser
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+    _CParser = None
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB per file: a service file is a few kilobytes
 MAX_DEPTH = 64  # a service file nests about 8 levels
@@ -133,6 +136,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     # only path resolvers need the path, and there are none: do nothing, in C
     descend_resolver = staticmethod(operator.is_)  # called as (parent node, index)
     ascend_resolver = staticmethod(tuple)  # called without arguments
+
+
+if _CParser is not None:
+
+    class _Composer(_CParser):  # type: ignore[misc,valid-type]
+        """libyaml's composer alone: all ``get_single_node`` uses of ``_Loader``, without
+        setting up the constructor and resolver state it never touches (per file)."""
+
+        resolve = staticmethod(_resolve)
+        descend_resolver = staticmethod(operator.is_)
+        ascend_resolver = staticmethod(tuple)
+
+    _new_loader: Any = _Composer
+else:  # pragma: no cover - pure-Python fallback
+    _new_loader = _Loader
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -344,7 +362,11 @@ class _PlainBuilder:
                     )
                 )
                 continue
-            out[name] = self.build(vnode, depth, (path, name))
+            if vnode.__class__ is ScalarNode and vnode.tag == _STR and depth <= MAX_DEPTH and self.count < MAX_NODES:
+                self.count += 1  # build() of a plain text value, inlined: most values are one
+                out[name] = vnode.value
+            else:
+                out[name] = self.build(vnode, depth, (path, name))
         if merged:
             for m in merged:
                 for k, v in m.items():
@@ -413,11 +435,12 @@ def _read_bytes(path: Path | str, max_bytes: int) -> bytes:
         total = 0
         want = size + 1  # one more than expected, to see a file that grew
         while total <= max_bytes:
-            chunk = os.read(fd, min(want, max_bytes + 1 - total))
-            if not chunk:
-                break
+            ask = min(want, max_bytes + 1 - total)
+            chunk = os.read(fd, ask)
             chunks.append(chunk)
             total += len(chunk)
+            if len(chunk) < ask:  # a short read of a regular file: its end
+                break
             want = 1 << 16
     except OSError as exc:
         raise YamlError("E001", f"cannot read the file: {exc.strerror or exc}") from None
@@ -457,7 +480,7 @@ def _codepoint(char: int | str) -> int:
 
 def parse_document(text: str) -> Document:
     """Parse YAML text into a ``Document``; raise ``YamlError`` when it cannot be used."""
-    loader = _Loader(text)
+    loader = _new_loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
