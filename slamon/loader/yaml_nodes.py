@@ -315,7 +315,7 @@ class _PlainBuilder:
             if constructor is None:
                 _Builder._check_tag(self, node, _STR)  # type: ignore[arg-type]  # raises E011
             try:
-                return constructor(node)  # type: ignore[misc]
+                return _constructed(tag, node.value)
             except (ValueError, OverflowError, TypeError):
                 return node.value
         if cls is SequenceNode:
@@ -392,6 +392,15 @@ def _scalar_constructors() -> dict[str, Any]:
 
 
 _SCALAR_CONSTRUCTORS = _scalar_constructors()
+
+
+@functools.lru_cache(maxsize=1024)
+def _constructed(tag: str, text: str) -> Any:
+    """The value of a plain scalar with one of the standard tags, remembered: the result
+    depends on the text alone, and is immutable (int, float, bool, None, date,
+    datetime). A catalogue repeats the same dates and numbers in many files; they are
+    built, and kept in memory, once. Errors are not remembered."""
+    return _SCALAR_CONSTRUCTORS[tag](ScalarNode(tag, text))
 
 
 def _decode(raw: bytes) -> str:
