@@ -124,6 +124,8 @@ def _references(file: str, probe: dict[str, Any], base: DocPath) -> Iterator[Fin
     for where, req in _requests(probe, base):
         step_index = where[-1] if journey else None
         for path, text in _strings(req, where):
+            if "${" not in text:  # no reference, so nothing below can apply
+                continue
             leftover = VAR_REF_RE.sub("", ENV_REF_RE.sub("", text))
             if "${" in leftover:
                 yield Finding(
