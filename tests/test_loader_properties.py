@@ -201,3 +201,31 @@ def test_instances_given_the_same_fields_share_one_fields_set(tmp_path):
     assert "tags" in changed.model_fields_set and "tags" not in before
     assert second.model_fields_set == before == first.model_fields_set
     assert second.model_dump(exclude_unset=True).keys() == before
+
+
+yaml_styles = st.sampled_from([{"default_flow_style": False}, {"default_flow_style": True}, {"default_flow_style": None}])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents, yaml_styles, st.sampled_from(["", "id: again\n", "x: {a: 1, a: 2}\n", "y: [!!str 1]\n", "z: !!binary aGk=\n"]))
+def test_plain_builder_matches_the_alias_aware_builder(data, style, extra):
+    """Without anchors, the fast builder gives the alias-aware builder's data and problems
+    (or the same error)."""
+    from slamon.loader.yaml_nodes import _Builder, _Loader, _PlainBuilder
+
+    text = yaml.safe_dump(data, allow_unicode=True, **style) + extra
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+
+    def outcome(builder, path):
+        try:
+            return builder.build(root, 0, path), builder.problems
+        except YamlError as exc:
+            return exc.code, exc.message, exc.line, exc.column
+
+    assert outcome(_PlainBuilder(), None) == outcome(_Builder(), ())

@@ -322,7 +322,21 @@ class _PlainBuilder:
             if tag != _SEQ:
                 _Builder._check_tag(self, node, _SEQ)  # type: ignore[arg-type]
             depth += 1
-            return [self.build(item, depth, (path, i)) for i, item in enumerate(node.value)]
+            out: list[Any] = []
+            for i, item in enumerate(node.value):
+                # build() of a plain text or mapping item, inlined (same checks, same order)
+                if depth <= MAX_DEPTH and self.count < MAX_NODES:
+                    icls = item.__class__
+                    if icls is ScalarNode and item.tag == _STR:
+                        self.count += 1
+                        out.append(item.value)
+                        continue
+                    if icls is MappingNode and item.tag == _MAP:
+                        self.count += 1
+                        out.append(self._mapping(item, depth + 1, (path, i)))
+                        continue
+                out.append(self.build(item, depth, (path, i)))
+            return out
         if cls is MappingNode:
             if tag != _MAP:
                 _Builder._check_tag(self, node, _MAP)  # type: ignore[arg-type]
@@ -362,11 +376,18 @@ class _PlainBuilder:
                     )
                 )
                 continue
-            if vnode.__class__ is ScalarNode and vnode.tag == _STR and depth <= MAX_DEPTH and self.count < MAX_NODES:
-                self.count += 1  # build() of a plain text value, inlined: most values are one
-                out[name] = vnode.value
-            else:
-                out[name] = self.build(vnode, depth, (path, name))
+            # build() of a plain text or mapping value, inlined (same checks, same order)
+            if depth <= MAX_DEPTH and self.count < MAX_NODES:
+                vcls = vnode.__class__
+                if vcls is ScalarNode and vnode.tag == _STR:
+                    self.count += 1
+                    out[name] = vnode.value
+                    continue
+                if vcls is MappingNode and vnode.tag == _MAP:
+                    self.count += 1
+                    out[name] = self._mapping(vnode, depth + 1, (path, name))
+                    continue
+            out[name] = self.build(vnode, depth, (path, name))
         if merged:
             for m in merged:
                 for k, v in m.items():
