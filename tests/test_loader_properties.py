@@ -119,3 +119,113 @@ def test_whole_catalogue_load_never_raises(tmp_path_factory, data):
     report = load_catalogue(root, today=dt.date(2026, 6, 1))
     assert all(d.code in CODES and d.line >= 1 for d in report.diagnostics)
     assert (report.catalogue is None) == bool(report.errors)
+
+
+url_texts = st.one_of(
+    st.text(max_size=40),
+    st.builds(
+        lambda scheme, host, port, rest: f"{scheme}{host}{port}{rest}",
+        st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "http:/", "", "https:"]),
+        st.one_of(st.from_regex(r"[A-Za-z0-9.@\[\]:-]{0,12}", fullmatch=True), st.text(max_size=6)),
+        st.one_of(st.just(""), st.integers(-5, 99999).map(lambda n: f":{n}"), st.sampled_from([":", ":x", ":٣"])),
+        st.one_of(st.just(""), st.text(max_size=12).map(lambda t: "/" + t), st.sampled_from(["?a=1", "#f", "/ x", "/\t"])),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(url_texts)
+def test_url_fast_path_agrees_with_the_full_check(text):
+    """A URL the quick pattern accepts is one the full URL check accepts too."""
+    from pydantic_core import PydanticCustomError
+
+    from slamon.core.model import _url, _url_checked
+
+    def outcome(check):
+        try:
+            return check(text)
+        except PydanticCustomError as exc:
+            return ("error", exc.message())
+
+    assert outcome(_url) == outcome(_url_checked) or "${" in text
+
+
+def test_service_files_are_listed_as_rglob_would(tmp_path):
+    """The folder walk finds, orders and skips the same entries as ``Path.rglob("*")``."""
+    import os
+
+    from slamon.loader.load import _Pass, _service_files
+
+    services = tmp_path / "services"
+    for rel in ["unog/b.yaml", "unog/a.yaml", "unog/c.yml", "unhq/x.yaml", "unhq/.hidden.yaml",
+                ".git/y.yaml", "top.yaml", "unog/deep/z.yaml", "unog/noext", "unog/a.yaml.bak",
+                "unog-a/k.yaml", "unog/..yaml", "unog/d."]:
+        (services / rel).parent.mkdir(parents=True, exist_ok=True)
+        (services / rel).write_text("x: 1\n")
+    (services / "unog" / "folder.yaml").mkdir()
+    os.symlink(services / "unog", services / "linked")  # listed, not entered
+    os.symlink(services / "unog" / "a.yaml", services / "unhq" / "link.yaml")
+    os.symlink(tmp_path / "missing.yaml", services / "unhq" / "dangling.yaml")
+
+    def by_rglob():
+        out, diags = [], []
+        for path in sorted(services.rglob("*"), key=lambda q: q.parts):
+            rel_parts = path.parts[len(tmp_path.parts):]
+            if any(part.startswith(".") for part in rel_parts) or not path.is_file():
+                continue
+            rel = "/".join(rel_parts)
+            if path.suffix == ".yml":
+                diags.append(rel)
+            elif path.suffix == ".yaml":
+                (out if len(rel_parts) == 3 else diags).append(rel)
+        return out, diags
+
+    p = _Pass(tmp_path)
+    found = _service_files(p)
+    assert (found, [d.file.removeprefix(f"{tmp_path}/") for d in p.diagnostics]) == by_rglob()
+    assert "services/unhq/link.yaml" in found and "services/unog/deep/z.yaml" not in found
+
+
+def test_instances_given_the_same_fields_share_one_fields_set(tmp_path):
+    """Loaded models share their set of given field names; copying one with changes
+    leaves the others as they were."""
+    from benchmarks.synth import write_catalogue
+
+    report = load_catalogue(write_catalogue(tmp_path / "catalogue", 4))
+    assert report.catalogue is not None
+    first, second = list(report.catalogue.services.values())[:2]
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    assert first.probes[0].__pydantic_fields_set__ is second.probes[0].__pydantic_fields_set__
+    before = set(second.model_fields_set)
+    changed = first.model_copy(update={"tags": ["x"]})
+    assert "tags" in changed.model_fields_set and "tags" not in before
+    assert second.model_fields_set == before == first.model_fields_set
+    assert second.model_dump(exclude_unset=True).keys() == before
+
+
+yaml_styles = st.sampled_from([{"default_flow_style": False}, {"default_flow_style": True}, {"default_flow_style": None}])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents, yaml_styles, st.sampled_from(["", "id: again\n", "x: {a: 1, a: 2}\n", "y: [!!str 1]\n", "z: !!binary aGk=\n"]))
+def test_plain_builder_matches_the_alias_aware_builder(data, style, extra):
+    """Without anchors, the fast builder gives the alias-aware builder's data and problems
+    (or the same error)."""
+    from slamon.loader.yaml_nodes import _Builder, _Loader, _PlainBuilder
+
+    text = yaml.safe_dump(data, allow_unicode=True, **style) + extra
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
+
+    def outcome(builder, path):
+        try:
+            return builder.build(root, 0, path), builder.problems
+        except YamlError as exc:
+            return exc.code, exc.message, exc.line, exc.column
+
+    assert outcome(_PlainBuilder(), None) == outcome(_Builder(), ())

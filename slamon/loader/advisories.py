@@ -25,7 +25,7 @@ def service_warnings(
                       f"fulfilment is automated but automation.evidence is missing: not counted in {INDICATOR_AUTOMATED}",
                       (INDICATOR_AUTOMATED,))
 
-    profile = {c.clause for c in practices.clauses} if practices else None
+    profile = _clauses(practices) if practices else None
     max_age = practices.review_max_age_days if practices else 365
     oldest = today - dt.timedelta(days=max_age)
     for i, p in enumerate(service.practices):
@@ -52,6 +52,17 @@ def service_warnings(
         yield warning(file, ("probes",), "W006",
                       f"production service with no enabled probe: not monitored, so not counted in "
                       f"{INDICATOR_AUTOMATED} nor {INDICATOR_LEVELS}", (INDICATOR_AUTOMATED, INDICATOR_LEVELS))
+
+
+_last_clauses: tuple[PracticesFile | None, frozenset[str]] = (None, frozenset())
+
+
+def _clauses(practices: PracticesFile) -> frozenset[str]:
+    """The clauses of practices.yaml, worked out once for all the services of a load."""
+    global _last_clauses
+    if _last_clauses[0] is not practices:
+        _last_clauses = (practices, frozenset(c.clause for c in practices.clauses))
+    return _last_clauses[1]
 
 
 def retired_dependencies(file: str, service: Service, lifecycles: dict[str, Lifecycle]) -> Iterator[Finding]:

@@ -80,7 +80,7 @@ def _secrets(file: str, where: DocPath, req: dict[str, Any]) -> Iterator[Finding
                     file, (*where, "body"), "E212", f"{CLEAR_SECRET} (field {m.group(1)!r})", "a literal value"
                 )
     url = req.get("url")
-    if isinstance(url, str):
+    if isinstance(url, str) and ("@" in url or "?" in url):  # else no password and no query
         try:
             parts = split_url(url)
             password = parts.password
@@ -124,6 +124,8 @@ def _references(file: str, probe: dict[str, Any], base: DocPath) -> Iterator[Fin
     for where, req in _requests(probe, base):
         step_index = where[-1] if journey else None
         for path, text in _strings(req, where):
+            if "${" not in text:  # no reference, so nothing below can apply
+                continue
             leftover = VAR_REF_RE.sub("", ENV_REF_RE.sub("", text))
             if "${" in leftover:
                 yield Finding(

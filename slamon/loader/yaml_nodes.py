@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml: about ten times faster, and it bounds nesting depth itself
     from yaml import CSafeLoader as _BaseLoader
+    from yaml._yaml import CParser as _CParser
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+    _CParser = None
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB per file: a service file is a few kilobytes
 MAX_DEPTH = 64  # a service file nests about 8 levels
@@ -132,6 +136,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     # only path resolvers need the path, and there are none: do nothing, in C
     descend_resolver = staticmethod(operator.is_)  # called as (parent node, index)
     ascend_resolver = staticmethod(tuple)  # called without arguments
+
+
+if _CParser is not None:
+
+    class _Composer(_CParser):  # type: ignore[misc,valid-type]
+        """libyaml's composer alone: all ``get_single_node`` uses of ``_Loader``, without
+        setting up the constructor and resolver state it never touches (per file)."""
+
+        resolve = staticmethod(_resolve)
+        descend_resolver = staticmethod(operator.is_)
+        ascend_resolver = staticmethod(tuple)
+
+    _new_loader: Any = _Composer
+else:  # pragma: no cover - pure-Python fallback
+    _new_loader = _Loader
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -296,14 +315,28 @@ class _PlainBuilder:
             if constructor is None:
                 _Builder._check_tag(self, node, _STR)  # type: ignore[arg-type]  # raises E011
             try:
-                return constructor(node)  # type: ignore[misc]
+                return _constructed(tag, node.value)
             except (ValueError, OverflowError, TypeError):
                 return node.value
         if cls is SequenceNode:
             if tag != _SEQ:
                 _Builder._check_tag(self, node, _SEQ)  # type: ignore[arg-type]
             depth += 1
-            return [self.build(item, depth, (path, i)) for i, item in enumerate(node.value)]
+            out: list[Any] = []
+            for i, item in enumerate(node.value):
+                # build() of a plain text or mapping item, inlined (same checks, same order)
+                if depth <= MAX_DEPTH and self.count < MAX_NODES:
+                    icls = item.__class__
+                    if icls is ScalarNode and item.tag == _STR:
+                        self.count += 1
+                        out.append(item.value)
+                        continue
+                    if icls is MappingNode and item.tag == _MAP:
+                        self.count += 1
+                        out.append(self._mapping(item, depth + 1, (path, i)))
+                        continue
+                out.append(self.build(item, depth, (path, i)))
+            return out
         if cls is MappingNode:
             if tag != _MAP:
                 _Builder._check_tag(self, node, _MAP)  # type: ignore[arg-type]
@@ -343,6 +376,17 @@ class _PlainBuilder:
                     )
                 )
                 continue
+            # build() of a plain text or mapping value, inlined (same checks, same order)
+            if depth <= MAX_DEPTH and self.count < MAX_NODES:
+                vcls = vnode.__class__
+                if vcls is ScalarNode and vnode.tag == _STR:
+                    self.count += 1
+                    out[name] = vnode.value
+                    continue
+                if vcls is MappingNode and vnode.tag == _MAP:
+                    self.count += 1
+                    out[name] = self._mapping(vnode, depth + 1, (path, name))
+                    continue
             out[name] = self.build(vnode, depth, (path, name))
         if merged:
             for m in merged:
@@ -371,6 +415,15 @@ def _scalar_constructors() -> dict[str, Any]:
 _SCALAR_CONSTRUCTORS = _scalar_constructors()
 
 
+@functools.lru_cache(maxsize=1024)
+def _constructed(tag: str, text: str) -> Any:
+    """The value of a plain scalar with one of the standard tags, remembered: the result
+    depends on the text alone, and is immutable (int, float, bool, None, date,
+    datetime). A catalogue repeats the same dates and numbers in many files; they are
+    built, and kept in memory, once. Errors are not remembered."""
+    return _SCALAR_CONSTRUCTORS[tag](ScalarNode(tag, text))
+
+
 def _decode(raw: bytes) -> str:
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
@@ -390,21 +443,42 @@ def _decode(raw: bytes) -> str:
         ) from None
 
 
-def read_document(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
+def read_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read and parse one YAML file; raise ``YamlError`` when it cannot be used."""
+    return parse_document(_decode(_read_bytes(path, max_bytes)))
+
+
+def _read_bytes(path: Path | str, max_bytes: int) -> bytes:
+    """The bytes of the file, at most ``max_bytes``: one open, one fstat, and reads sized by
+    the file (a read sized by the limit would allocate a megabyte for every file)."""
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise YamlError("E001", f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        size = os.fstat(fd).st_size
         if size > max_bytes:
             raise YamlError(
                 "E002", f"the file is larger than {max_bytes // 1024} KiB", found=f"{size} bytes"
             )
-        with path.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
+        chunks: list[bytes] = []
+        total = 0
+        want = size + 1  # one more than expected, to see a file that grew
+        while total <= max_bytes:
+            ask = min(want, max_bytes + 1 - total)
+            chunk = os.read(fd, ask)
+            chunks.append(chunk)
+            total += len(chunk)
+            if len(chunk) < ask:  # a short read of a regular file: its end
+                break
+            want = 1 << 16
     except OSError as exc:
         raise YamlError("E001", f"cannot read the file: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:  # grew between stat and read
+    finally:
+        os.close(fd)
+    if total > max_bytes:  # grew between fstat and read
         raise YamlError("E002", f"the file is larger than {max_bytes // 1024} KiB")
-    return parse_document(_decode(raw))
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> YamlError:
@@ -436,7 +510,7 @@ def _codepoint(char: int | str) -> int:
 
 def parse_document(text: str) -> Document:
     """Parse YAML text into a ``Document``; raise ``YamlError`` when it cannot be used."""
-    loader = _Loader(text)
+    loader = _new_loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
