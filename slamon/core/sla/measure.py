@@ -39,7 +39,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -56,7 +57,7 @@ from slamon.core.sla.periods import (
     epoch_minute_floor,
     local_midnight,
 )
-from slamon.core.sla.rollup import DayRollup
+from slamon.core.sla.rollup import ALL_MINUTES, DayRollup
 
 AVAILABILITY = "availability"
 LATENCY = "latency"
@@ -278,6 +279,15 @@ def runs_of(mask: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+def _false_positions(flags: list[bool]) -> Iterator[int]:
+    """Indexes of the false items, found by ``list.index`` (C speed between them)."""
+    i = -1
+    count = len(flags) - sum(flags)
+    for _ in range(count):
+        i = flags.index(False, i + 1)
+        yield i
+
+
 def _minute_to_datetime(minute: int) -> dt.datetime:
     return EPOCH + dt.timedelta(minutes=minute)
 
@@ -291,6 +301,20 @@ def _segment_start(seg: TargetSegment, timezone: str) -> int | None:
     return epoch_minute(local_midnight(when, timezone))
 
 
+# A missing day, for ``map(rollups.get, days, _MISSING)``: nothing observed.
+_MISSING = DayRollup("", "", EPOCH.date())
+# What a day rollup holds when every minute was observed and good (and fast and with
+# steps ok): the bitmaps a "complete" day has, for each combination of objectives.
+_COMPLETE_FIELDS = {
+    (fast, steps): ("observed", "good", *(("fast",) if fast else ()), *(("steps_ok",) if steps else ()))
+    for fast in (False, True)
+    for steps in (False, True)
+}
+_COMPLETE = {
+    key: (operator.attrgetter(*names), (ALL_MINUTES,) * len(names)) for key, names in _COMPLETE_FIELDS.items()
+}
+
+
 def _measure_part(
     scope: Scope,
     sla: EffectiveSLA,
@@ -299,22 +323,42 @@ def _measure_part(
     rollups: Mapping[dt.date, DayRollup],
     cache: MaskCache,
 ) -> PartMeasure:
+    """Count one part day by day.
+
+    Most days are complete (every minute observed and good, fast and with steps ok
+    where those count): such a day contributes its eligible minutes (precomputed per
+    plan) to every count and no outage run, so those days are found and summed with
+    C-level iteration (``map``, ``compress``) and only the other days are visited one
+    by one. An outage run spanning midnight continues only from the day before, which
+    is then one of the visited days. Under ``occurrences`` every day is visited (the
+    per-minute result counts are summed over eligible minutes)."""
     plan = cache.plan(scope, first, end)
     occurrences = sla.budgeting == Budgeting.occurrences
     want_fast = sla.latency is not None  # counted only where an objective needs them
     want_steps = sla.steps is not None
     observed_n = good_n = fast_n = steps_n = runs_n = total_r = good_r = 0
+    days = plan.days
+    day_rollups = list(map(rollups.get, days, itertools.repeat(_MISSING)))
+    if occurrences:
+        visit: Iterable[int] = range(len(days))
+    else:
+        getter, full = _COMPLETE[(want_fast, want_steps)]
+        complete = list(map(operator.eq, map(getter, day_rollups), itertools.repeat(full)))
+        complete_n = sum(itertools.compress(plan.counts, complete))
+        observed_n = good_n = complete_n
+        if want_fast:
+            fast_n = complete_n
+        if want_steps:
+            steps_n = complete_n
+        visit = _false_positions(complete)
+    eligible = plan.eligible
     carry = 0
-    previous: dt.date | None = None
-    one_day = dt.timedelta(days=1)
-    for day, elig in zip(plan.days, plan.eligible, strict=True):
-        rollup = rollups.get(day)
-        if rollup is None or not elig:
-            carry = 0
+    last = -2  # the last day visited with something observed (its bad bit 1439 is carry)
+    for i in visit:
+        rollup = day_rollups[i]
+        elig = eligible[i]
+        if rollup is _MISSING or not elig:
             continue
-        if previous is None or day - previous != one_day:
-            carry = 0
-        previous = day
         obs = rollup.observed & elig
         if occurrences:
             totals, goods = rollup.total_counts, rollup.good_counts
@@ -322,8 +366,9 @@ def _measure_part(
                 total_r += sum(totals[a:b])
                 good_r += sum(goods[a:b])
         if not obs:
-            carry = 0
             continue
+        if last != i - 1:
+            carry = 0
         good = rollup.good & obs
         observed_n += obs.bit_count()
         good_n += good.bit_count()
@@ -335,6 +380,7 @@ def _measure_part(
         if bad:
             runs_n += (bad & ~((bad << 1) | carry)).bit_count()
         carry = (bad >> LAST_BIT) & 1
+        last = i
     return PartMeasure(
         _minute_to_datetime(first),
         _minute_to_datetime(end),
@@ -358,14 +404,40 @@ def _pct(value: float) -> Fraction:
     return Fraction(str(value)) / 100
 
 
-def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, Fraction, Fraction]:
+@lru_cache(maxsize=256)
+def _share(value: float) -> tuple[Fraction, int, int]:
+    """The allowed bad share ``1 - value %`` exactly, with its numerator and denominator
+    (a handful of distinct targets: memoised)."""
+    share = 1 - _pct(value)
+    return share, share.numerator, share.denominator
+
+
+def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, float, float]:
+    """The availability objective, the budget and the consumed time in seconds."""
+    if len(parts) == 1 and parts[0].sla.budgeting != Budgeting.occurrences:
+        # one part in minutes: the same exact comparisons in integers (n / d is the
+        # allowed share; int / int is correctly rounded, as float(Fraction) is)
+        p = parts[0]
+        _share_f, n, d = _share(p.sla.availability)
+        observed, p_bad = p.observed, p.bad
+        result = ObjectiveResult(
+            AVAILABILITY,
+            p.sla.availability,
+            (observed - p_bad) / observed if observed else None,
+            (p_bad * d <= n * observed) if observed else None,
+            "minutes",
+            float(observed),
+            float(p_bad),
+            n * observed / d,
+        )
+        return result, n * observed * 60 / d, float(p_bad * 60)
     allowed_s = consumed_s = Fraction(0)
     observed = 0
     kinds = {p.sla.budgeting for p in parts}
     total = bad = Fraction(0)
     allowed = Fraction(0)
     for p in parts:
-        share = 1 - _pct(p.sla.availability)
+        share = _share(p.sla.availability)[0]
         observed += p.observed
         allowed_s += share * p.observed * 60
         if p.sla.budgeting == Budgeting.occurrences:
@@ -398,7 +470,7 @@ def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, Fracti
         float(bad),
         float(allowed),
     )
-    return result, allowed_s, consumed_s
+    return result, float(allowed_s), float(consumed_s)
 
 
 def _minute_ratio(
@@ -409,17 +481,24 @@ def _minute_ratio(
         return None
     total = sum(p.observed for p in mine)
     good = sum(good_of(p) for p in mine)
-    allowed = sum((1 - _pct(percent_of(p.sla))) * p.observed for p in mine)
     bad = total - good
+    if len(mine) == 1:  # exact in integers, as in _availability
+        _share_f, n, d = _share(percent_of(mine[0].sla))
+        met = bad * d <= n * total
+        allowed_f = n * total / d
+    else:
+        allowed = sum(_share(percent_of(p.sla))[0] * p.observed for p in mine)
+        met = bad <= allowed
+        allowed_f = float(allowed)
     return ObjectiveResult(
         name,
         percent_of(mine[-1].sla),
         good / total if total else None,
-        (bad <= allowed) if total else None,
+        met if total else None,
         "minutes",
         float(total),
         float(bad),
-        float(allowed),
+        allowed_f,
     )
 
 
@@ -499,6 +578,8 @@ def assemble(
             objectives[obj.objective] = obj
     first = period.start_minute
     period_minutes = max(period.end_minute - first, 1)
+    counts = [_ADDITIVE_OF(p) for p in parts]
+    totals = counts[0] if len(counts) == 1 else tuple(map(sum, zip(*counts, strict=True)))
     return Measures(
         service_id=service_id,
         vantage=vantage,
@@ -506,20 +587,20 @@ def assemble(
         as_of=as_of,
         closed=period.closed(now),
         elapsed_ratio=min(max(epoch_minute(as_of) - first, 0) / period_minutes, 1.0),
-        window_minutes=sum(p.window for p in parts),
-        eligible_minutes=sum(p.eligible for p in parts),
-        observed_minutes=sum(p.observed for p in parts),
-        good_minutes=sum(p.good for p in parts),
-        fast_minutes=sum(p.fast for p in parts),
-        steps_ok_minutes=sum(p.steps_ok for p in parts),
-        outside_hours_minutes=sum(p.outside_hours for p in parts),
-        maintenance_minutes=sum(p.maintenance for p in parts),
-        excluded_minutes=sum(p.excluded for p in parts),
-        outage_runs=sum(p.outage_runs for p in parts),
-        results_total=sum(p.results_total for p in parts),
-        results_good=sum(p.results_good for p in parts),
-        budget_seconds=float(allowed_s),
-        consumed_seconds=float(consumed_s),
+        window_minutes=totals[0],
+        eligible_minutes=totals[1],
+        observed_minutes=totals[2],
+        good_minutes=totals[3],
+        fast_minutes=totals[4],
+        steps_ok_minutes=totals[5],
+        outside_hours_minutes=totals[6],
+        maintenance_minutes=totals[7],
+        excluded_minutes=totals[8],
+        outage_runs=totals[9],
+        results_total=totals[10],
+        results_good=totals[11],
+        budget_seconds=allowed_s,
+        consumed_seconds=consumed_s,
         objectives=objectives,
         parts=tuple(parts),
     )
@@ -539,6 +620,7 @@ _ADDITIVE = (
     "results_total",
     "results_good",
 )
+_ADDITIVE_OF = operator.attrgetter(*_ADDITIVE)
 
 
 def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.datetime) -> Measures:
