@@ -338,11 +338,11 @@ def _measure_part(
     want_steps = sla.steps is not None
     observed_n = good_n = fast_n = steps_n = runs_n = total_r = good_r = 0
     days = plan.days
-    day_rollups = list(map(rollups.get, days, itertools.repeat(_MISSING)))
     if occurrences:
         visit: Iterable[int] = range(len(days))
     else:
         getter, full = _COMPLETE[(want_fast, want_steps)]
+        day_rollups = map(rollups.get, days, itertools.repeat(_MISSING))
         complete = list(map(operator.eq, map(getter, day_rollups), itertools.repeat(full)))
         complete_n = sum(itertools.compress(plan.counts, complete))
         observed_n = good_n = complete_n
@@ -351,35 +351,46 @@ def _measure_part(
         if want_steps:
             steps_n = complete_n
         visit = _false_positions(complete)
-    eligible = plan.eligible
+    eligible, counts = plan.eligible, plan.counts
     carry = 0
     last = -2  # the last day visited with something observed (its bad bit 1439 is carry)
     for i in visit:
-        rollup = day_rollups[i]
+        rollup = rollups.get(days[i])
         elig = eligible[i]
-        if rollup is _MISSING or not elig:
+        if rollup is None or not elig:
             continue
-        obs = rollup.observed & elig
+        # a bitmap with every minute set keeps exactly the eligible minutes
+        observed = rollup.observed
+        if observed == ALL_MINUTES:
+            obs, obs_n = elig, counts[i]
+        else:
+            obs = observed & elig
+            obs_n = obs.bit_count()
         if occurrences:
             totals, goods = rollup.total_counts, rollup.good_counts
             for a, b in runs_of(elig):
                 total_r += sum(totals[a:b])
                 good_r += sum(goods[a:b])
-        if not obs:
+        if not obs_n:
             continue
         if last != i - 1:
             carry = 0
         good = rollup.good & obs
-        observed_n += obs.bit_count()
-        good_n += good.bit_count()
+        good_day = good.bit_count()
+        observed_n += obs_n
+        good_n += good_day
         if want_fast:
-            fast_n += (rollup.fast & obs).bit_count()
+            fast = rollup.fast
+            fast_n += obs_n if fast == ALL_MINUTES else (fast & obs).bit_count()
         if want_steps:
-            steps_n += (rollup.steps_ok & obs).bit_count()
-        bad = obs ^ good
-        if bad:
+            steps_ok = rollup.steps_ok
+            steps_n += obs_n if steps_ok == ALL_MINUTES else (steps_ok & obs).bit_count()
+        if good_day == obs_n:
+            carry = 0
+        else:
+            bad = obs ^ good
             runs_n += (bad & ~((bad << 1) | carry)).bit_count()
-        carry = (bad >> LAST_BIT) & 1
+            carry = (bad >> LAST_BIT) & 1
         last = i
     return PartMeasure(
         _minute_to_datetime(first),
