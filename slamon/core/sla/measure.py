@@ -40,7 +40,7 @@ import datetime as dt
 import itertools
 import math
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -57,7 +57,8 @@ from slamon.core.sla.periods import (
     epoch_minute_floor,
     local_midnight,
 )
-from slamon.core.sla.rollup import ALL_MINUTES, DayRollup
+from slamon.core.sla.rollup import ALL_MINUTES, MINUTES_PER_DAY, DayRollup
+from slamon.core.sla.series import MARKS, DaySeries, need
 
 AVAILABILITY = "availability"
 LATENCY = "latency"
@@ -279,15 +280,6 @@ def runs_of(mask: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-def _false_positions(flags: list[bool]) -> Iterator[int]:
-    """Indexes of the false items, found by ``list.index`` (C speed between them)."""
-    i = -1
-    count = len(flags) - sum(flags)
-    for _ in range(count):
-        i = flags.index(False, i + 1)
-        yield i
-
-
 def _minute_to_datetime(minute: int) -> dt.datetime:
     return EPOCH + dt.timedelta(minutes=minute)
 
@@ -301,61 +293,53 @@ def _segment_start(seg: TargetSegment, timezone: str) -> int | None:
     return epoch_minute(local_midnight(when, timezone))
 
 
-# A missing day, for ``map(rollups.get, days, _MISSING)``: nothing observed.
-_MISSING = DayRollup("", "", EPOCH.date())
-# What a day rollup holds when every minute was observed and good (and fast and with
-# steps ok): the bitmaps a "complete" day has, for each combination of objectives.
-_COMPLETE_FIELDS = {
-    (fast, steps): ("observed", "good", *(("fast",) if fast else ()), *(("steps_ok",) if steps else ()))
-    for fast in (False, True)
-    for steps in (False, True)
-}
-_COMPLETE = {
-    key: (operator.attrgetter(*names), (ALL_MINUTES,) * len(names)) for key, names in _COMPLETE_FIELDS.items()
-}
-
-
 def _measure_part(
     scope: Scope,
     sla: EffectiveSLA,
     first: int,
     end: int,
-    rollups: Mapping[dt.date, DayRollup],
+    rollups: DaySeries,
     cache: MaskCache,
 ) -> PartMeasure:
-    """Count one part day by day.
+    """Count one part.
 
     Most days are complete (every minute observed and good, fast and with steps ok
-    where those count): such a day contributes its eligible minutes (precomputed per
-    plan) to every count and no outage run, so those days are found and summed with
-    C-level iteration (``map``, ``compress``) and only the other days are visited one
-    by one. An outage run spanning midnight continues only from the day before, which
-    is then one of the visited days. Under ``occurrences`` every day is visited (the
-    per-minute result counts are summed over eligible minutes)."""
+    where those count): such a day contributes its eligible minutes to every count and
+    no outage run. The series says which days are complete, so the part starts from
+    the plan's eligible minutes and visits only the other days (missing, partly
+    observed or with some bad minute), taking their eligible minutes off and counting
+    them bit by bit. An outage run spanning midnight continues only from the day
+    before, which is then one of the visited days. Under ``occurrences`` every day is
+    visited (the per-minute result counts are summed over eligible minutes)."""
     plan = cache.plan(scope, first, end)
     occurrences = sla.budgeting == Budgeting.occurrences
     want_fast = sla.latency is not None  # counted only where an objective needs them
     want_steps = sla.steps is not None
     observed_n = good_n = fast_n = steps_n = runs_n = total_r = good_r = 0
     days = plan.days
+    eligible, counts = plan.eligible, plan.counts
+    visit: Iterable[int]
     if occurrences:
-        visit: Iterable[int] = range(len(days))
+        visit = range(len(days))
     else:
-        getter, full = _COMPLETE[(want_fast, want_steps)]
-        day_rollups = map(rollups.get, days, itertools.repeat(_MISSING))
-        complete = list(map(operator.eq, map(getter, day_rollups), itertools.repeat(full)))
-        complete_n = sum(itertools.compress(plan.counts, complete))
+        marks = rollups.window(first // MINUTES_PER_DAY, len(days)).translate(MARKS[need(want_fast, want_steps)])
+        visit = []
+        i = marks.find(0)
+        while i >= 0:
+            visit.append(i)
+            i = marks.find(0, i + 1)
+        complete_n = plan.eligible_minutes - sum(map(counts.__getitem__, visit))
         observed_n = good_n = complete_n
         if want_fast:
             fast_n = complete_n
         if want_steps:
             steps_n = complete_n
-        visit = _false_positions(complete)
     eligible, counts = plan.eligible, plan.counts
     carry = 0
     last = -2  # the last day visited with something observed (its bad bit 1439 is carry)
+    lookup = rollups.days.get
     for i in visit:
-        rollup = rollups.get(days[i])
+        rollup = lookup(days[i])
         elig = eligible[i]
         if rollup is None or not elig:
             continue
@@ -543,6 +527,7 @@ def measure_service(
     """
     if not targets:
         raise ValueError(f"{context.service_id}: no targets to measure against")
+    series = DaySeries.from_rollups(rollups)  # as given when already a series
     first = period.start_minute
     period_end = period.end_minute
     end = max(first, min(period_end, epoch_minute_floor(now)))
@@ -556,13 +541,13 @@ def measure_service(
         b = end if nxt is None else min(end, nxt)
         if b <= a:
             continue
-        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, rollups, cache))
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, series, cache))
     if not parts:  # nothing elapsed yet: one empty part under the first target in force
         seg = bounds[0][1]
         for seg_start, candidate in bounds:
             if seg_start is None or seg_start <= first:
                 seg = candidate
-        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, first, first, rollups, cache))
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, first, first, series, cache))
 
     return assemble(context.service_id, vantage, period, parts, _minute_to_datetime(end), now)
 
