@@ -280,6 +280,7 @@ def runs_of(mask: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1024)  # period bounds and "as of" repeat across services
 def _minute_to_datetime(minute: int) -> dt.datetime:
     return EPOCH + dt.timedelta(minutes=minute)
 
@@ -372,9 +373,11 @@ def _measure_part(
         if good_day == obs_n:
             carry = 0
         else:
+            # the minutes after the carry, then bad minute by minute, then 0: every run
+            # starts once and ends once, and one more ends than starts when carried in
             bad = obs ^ good
-            runs_n += (bad & ~((bad << 1) | carry)).bit_count()
-            carry = (bad >> LAST_BIT) & 1
+            runs_n += ((bad ^ ((bad << 1) | carry)).bit_count() - carry) >> 1
+            carry = bad >> LAST_BIT
         last = i
     return PartMeasure(
         _minute_to_datetime(first),
@@ -552,6 +555,18 @@ def measure_service(
     return assemble(context.service_id, vantage, period, parts, _minute_to_datetime(end), now)
 
 
+def _latency_percent(sla: EffectiveSLA) -> float | None:
+    return sla.latency.percent if sla.latency else None
+
+
+def _steps_percent(sla: EffectiveSLA) -> float | None:
+    return sla.steps.percent if sla.steps else None
+
+
+_FAST = operator.attrgetter("fast")
+_STEPS_OK = operator.attrgetter("steps_ok")
+
+
 def assemble(
     service_id: str,
     vantage: str,
@@ -563,12 +578,8 @@ def assemble(
     """Objectives, budget and totals from the parts (all counts are additive)."""
     availability, allowed_s, consumed_s = _availability(parts)
     objectives = {AVAILABILITY: availability}
-    latency = _minute_ratio(
-        LATENCY, parts, lambda s: s.latency.percent if s.latency else None, lambda p: p.fast
-    )
-    steps = _minute_ratio(
-        STEPS, parts, lambda s: s.steps.percent if s.steps else None, lambda p: p.steps_ok
-    )
+    latency = _minute_ratio(LATENCY, parts, _latency_percent, _FAST)
+    steps = _minute_ratio(STEPS, parts, _steps_percent, _STEPS_OK)
     for obj in (latency, steps, _outages(parts)):
         if obj is not None:
             objectives[obj.objective] = obj
