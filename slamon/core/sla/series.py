@@ -16,8 +16,6 @@ decoded (``from_rollups``, the store's ``day_series_between``), once per service
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import operator
 from collections.abc import Iterator, Mapping
 
 from slamon.core.sla.rollup import ALL_MINUTES, DayRollup
@@ -27,8 +25,7 @@ FAST = 2  # ... and fast
 STEPS = 4  # ... and with steps ok
 _ALL_FLAGS = COMPLETE | FAST | STEPS
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-_FULL = (ALL_MINUTES,) * 4
-_BITMAPS = operator.attrgetter("observed", "good", "fast", "steps_ok")
+_WITH = (COMPLETE, COMPLETE | FAST, COMPLETE | STEPS, COMPLETE | FAST | STEPS)  # by fast + 2 x steps
 _ORDINAL = dt.date.toordinal
 
 
@@ -46,6 +43,17 @@ def need(fast: bool, steps: bool) -> int:
 
 # per needed flags: a table mapping a flags byte to 1 (complete) or 0 (to visit)
 MARKS = {n: bytes(int(f & n == n) for f in range(256)) for n in range(8)}
+
+
+def _consecutive(ordinals: list[int], a: int, b: int) -> Iterator[tuple[int, int]]:
+    """Index ranges ``[i, j)`` covering ``a..b`` in which the (sorted, distinct)
+    ordinals are consecutive."""
+    if ordinals[b] - ordinals[a] == b - a:
+        yield a, b + 1
+        return
+    mid = (a + b) // 2
+    yield from _consecutive(ordinals, a, mid)
+    yield from _consecutive(ordinals, mid + 1, b)
 
 
 class DaySeries(Mapping[dt.date, DayRollup]):
@@ -67,23 +75,31 @@ class DaySeries(Mapping[dt.date, DayRollup]):
         if not days:
             return cls({}, 0, b"")
         rollups = list(days.values())
-        ordinals = list(map(_ORDINAL, days))
-        lo, hi = min(ordinals), max(ordinals)
-        # complete in every bitmap (the common case), tested with C-level iteration;
-        # only the other days are looked at one by one
-        full = list(map(operator.eq, map(_BITMAPS, rollups), itertools.repeat(_FULL)))
-        compact = bytearray(map(operator.mul, full, itertools.repeat(_ALL_FLAGS)))
-        i = compact.find(0)
-        while i >= 0:
-            compact[i] = completeness(rollups[i])
-            i = compact.find(0, i + 1)
-        span = hi - lo + 1
-        if span == len(ordinals) and ordinals[0] == lo and ordinals == list(range(lo, hi + 1)):
-            flags = bytes(compact)
-        else:  # gaps or out of order: place each day
-            buf = bytearray(span)
-            for _ in map(buf.__setitem__, map(operator.sub, ordinals, itertools.repeat(lo)), compact):
-                pass
+        ordinals = [d.toordinal() for d in days]
+        # one byte per day, in the mapping's order (one pass: about 100 ns a day)
+        full = ALL_MINUTES
+        compact = bytes(
+            [
+                (r.observed == full and r.good == full) and _WITH[(r.fast == full) + 2 * (r.steps_ok == full)]
+                for r in rollups
+            ]
+        )
+        n = len(ordinals)
+        if ordinals == sorted(ordinals):  # in order (as stores read them)
+            lo, hi = ordinals[0], ordinals[-1]
+            if hi - lo + 1 == n:
+                flags = compact
+            else:  # copy the runs of consecutive days (found by halving: gaps are few)
+                buf = bytearray(hi - lo + 1)
+                for a, b in _consecutive(ordinals, 0, n - 1):
+                    at = ordinals[a] - lo
+                    buf[at : at + b - a] = compact[a:b]
+                flags = bytes(buf)
+        else:  # out of order: place each day
+            lo, hi = min(ordinals), max(ordinals)
+            buf = bytearray(hi - lo + 1)
+            for o, f in zip(ordinals, compact, strict=True):
+                buf[o - lo] = f
             flags = bytes(buf)
         return cls(days, lo - _EPOCH_ORDINAL, flags)
 
