@@ -40,14 +40,13 @@ from slamon.core.indicators import (
     probed_from,
 )
 from slamon.core.model import Budgeting, Period, Service
-from slamon.core.sla.bulk import index_rollups
 from slamon.core.sla.calendar import office_calendars
 from slamon.core.sla.context import ServiceContext, TargetSegment, service_context
 from slamon.core.sla.exclusions import Exclusion
 from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import Measures, measure_service
 from slamon.core.sla.periods import PeriodError, PeriodWindow, parse_period, period_containing
-from slamon.core.sla.rollup import DayRollup
+from slamon.core.sla.series import DaySeries
 from slamon.core.sla.vantages import ServiceLevel, combine_vantages
 from slamon.store import ExclusionRow, Store
 
@@ -230,10 +229,8 @@ def assess_period(
         for i in range(0, len(members), _IDS_PER_QUERY):
             chunk = members[i : i + _IDS_PER_QUERY]
             counts = any(seg.sla.budgeting == Budgeting.occurrences for s in chunk for seg in targets[s.id])
-            indexed = index_rollups(
-                store.rollups_between(first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts)
-            )
-            by_service: dict[str, dict[str, dict[dt.date, DayRollup]]] = defaultdict(dict)
+            indexed = store.day_series_between(first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts)
+            by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
             for (sid, vantage), days in indexed.items():
                 by_service[sid][vantage] = days
             for s in chunk:

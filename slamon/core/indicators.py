@@ -100,7 +100,8 @@ def biennium_of(day: dt.date) -> str:
 
 def probed_from(service: Service) -> set[str]:
     """Vantage offices the service's enabled probes run from."""
-    return {v for p in service.probes if p.enabled for v in service.vantages(p)}
+    office = (service.office,)  # what ``service.vantages(p)`` gives a probe without ``from``
+    return {v for p in service.probes if p.enabled for v in (p.from_ or office)}
 
 
 def sla_gaps(
@@ -117,16 +118,18 @@ def sla_gaps(
         return False, [f"lifecycle is {service.lifecycle.value}, not production"]
     if tiers is not None and service.tier not in tiers:
         return False, [f"tier {service.tier} is not a standardized service level"]
-    vantages = sorted(probed_from(service) | set(verdicts))
-    judged = {v: verdicts.get(v, VantageVerdict(Verdict.unmonitored)) for v in vantages}
-    if not any(vv.verdict is not Verdict.unmonitored for vv in judged.values()):
+    # a vantage probed from but without a verdict is unmonitored
+    if all(vv.verdict is Verdict.unmonitored for vv in verdicts.values()):
         return False, ["not monitored in the period"]
-    for vantage, vv in judged.items():
-        if vv.verdict is Verdict.not_met:
+    vantages = probed_from(service)
+    vantages.update(verdicts)
+    for vantage in sorted(vantages):
+        vv = verdicts.get(vantage)
+        if vv is None or vv.verdict is Verdict.unmonitored:
+            reasons.append(f"not measured from {vantage} in the period, so not shown to meet its SLA there")
+        elif vv.verdict is Verdict.not_met:
             what = ", ".join(vv.failed_objectives) or "an objective"
             reasons.append(f"did not meet its SLA from {vantage} ({what})")
-        elif vv.verdict is Verdict.unmonitored:
-            reasons.append(f"not measured from {vantage} in the period, so not shown to meet its SLA there")
     return True, reasons
 
 
@@ -159,11 +162,17 @@ def compute_indicators(
 
     # per-service verdicts, computed once
     automated = {s.id: automation_gaps(s) for s in services}
-    iso = {s.id: iso_gaps(s, practices, as_of) for s in services}
+    required = practices.required_clauses
+    iso = {s.id: iso_gaps(s, practices, as_of, required) for s in services}
     sla = {s.id: sla_gaps(s, verdicts.of(s.id), tiers) for s in services}
 
     out: list[IndicatorValue] = []
-    groups = [(o, [s for s in services if s.office == o]) for o in office_ids]
+    by_office: dict[str, list[Service]] = {o: [] for o in office_ids}
+    for s in services:
+        members = by_office.get(s.office)
+        if members is not None:
+            members.append(s)
+    groups = list(by_office.items())
     groups.append((ALL_OFFICES, services))
     for indicator in IndicatorId:
         unit = units.get(indicator, DEFAULT_UNITS[indicator])

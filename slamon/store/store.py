@@ -56,7 +56,9 @@ from sqlmodel import Session
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Service
 from slamon.core.results import ProbeResult
+from slamon.core.sla.bulk import index_series
 from slamon.core.sla.rollup import DayRollup, RollupBuilder, merge_parts
+from slamon.core.sla.series import DaySeries
 from slamon.store import codec, migrate
 from slamon.store.tables import (
     BreachRow,
@@ -423,6 +425,21 @@ class Store:
             deltas = deltas.where(d.c.day <= end_day)
         both = union_all(stored, deltas).subquery()
         return select(both).order_by(both.c.service_id, both.c.vantage, both.c.day)
+
+    # --- read side: day series for the SLA engine -------------------------------------
+
+    def day_series_between(
+        self,
+        start_day: dt.date | None,
+        end_day: dt.date | None,
+        service_ids: Sequence[str] | None = None,
+        vantage: str | None = None,
+        with_counts: bool = True,
+    ) -> dict[tuple[str, str], DaySeries]:
+        """The rollups of ``rollups_between`` grouped by (service, vantage), partial
+        rollups of one day merged, each as a ``DaySeries`` (its days with the per-day
+        completeness the engine uses to skip complete days), built as they are read."""
+        return index_series(self.rollups_between(start_day, end_day, service_ids, vantage, with_counts))
 
     def results(
         self,

@@ -18,6 +18,7 @@ from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import Measures, measure_service
 from slamon.core.sla.periods import PeriodWindow
 from slamon.core.sla.rollup import DayRollup
+from slamon.core.sla.series import DaySeries
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +46,9 @@ def index_rollups(rollups: Iterable[DayRollup]) -> dict[tuple[str, str], dict[dt
         days = out.setdefault((r.service_id, r.vantage), {})
         days[r.day] = days[r.day].merge(r) if r.day in days else r
     return out
+
+
+def index_series(rollups: Iterable[DayRollup]) -> dict[tuple[str, str], DaySeries]:
+    """``index_rollups`` with each service's days as a ``DaySeries`` (built once, where
+    the rollups are decoded, so the engine visits only the incomplete days)."""
+    return {key: DaySeries.from_rollups(days) for key, days in index_rollups(rollups).items()}

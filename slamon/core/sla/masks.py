@@ -71,6 +71,7 @@ class Plan:
 
     days: tuple[dt.date, ...]
     eligible: tuple[int, ...]  # per day, clipped to the range
+    counts: tuple[int, ...]  # per day, eligible minutes (popcount of ``eligible``)
     window_minutes: int
     eligible_minutes: int
     outside_hours_minutes: int
@@ -144,6 +145,7 @@ class MaskCache:
     def _compute_plan(self, scope: Scope, first_minute: int, end_minute: int) -> Plan:
         days: list[dt.date] = []
         eligible: list[int] = []
+        counts: list[int] = []
         window_n = eligible_n = outside_n = maint_n = excl_n = 0
         if end_minute > first_minute:
             first_day = first_minute // MINUTES_PER_DAY
@@ -161,12 +163,14 @@ class MaskCache:
                     maint_n += maint.bit_count()
                     excl_n += excl.bit_count()
                 elig = masks.eligible & window
+                elig_n = elig.bit_count()
                 days.append(day)
                 eligible.append(elig)
+                counts.append(elig_n)
                 window_n += window.bit_count()
-                eligible_n += elig.bit_count()
+                eligible_n += elig_n
                 outside_n += (window & ~masks.hours).bit_count()
-        return Plan(tuple(days), tuple(eligible), window_n, eligible_n, outside_n, maint_n, excl_n)
+        return Plan(tuple(days), tuple(eligible), tuple(counts), window_n, eligible_n, outside_n, maint_n, excl_n)
 
 
 def is_eligible(at: dt.datetime, scope: Scope, cache: MaskCache) -> bool:

@@ -39,7 +39,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -56,7 +57,8 @@ from slamon.core.sla.periods import (
     epoch_minute_floor,
     local_midnight,
 )
-from slamon.core.sla.rollup import DayRollup
+from slamon.core.sla.rollup import ALL_MINUTES, MINUTES_PER_DAY, DayRollup
+from slamon.core.sla.series import MARKS, DaySeries, need
 
 AVAILABILITY = "availability"
 LATENCY = "latency"
@@ -278,6 +280,7 @@ def runs_of(mask: int) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1024)  # period bounds and "as of" repeat across services
 def _minute_to_datetime(minute: int) -> dt.datetime:
     return EPOCH + dt.timedelta(minutes=minute)
 
@@ -296,45 +299,86 @@ def _measure_part(
     sla: EffectiveSLA,
     first: int,
     end: int,
-    rollups: Mapping[dt.date, DayRollup],
+    rollups: DaySeries,
     cache: MaskCache,
 ) -> PartMeasure:
+    """Count one part.
+
+    Most days are complete (every minute observed and good, fast and with steps ok
+    where those count): such a day contributes its eligible minutes to every count and
+    no outage run. The series says which days are complete, so the part starts from
+    the plan's eligible minutes and visits only the other days (missing, partly
+    observed or with some bad minute), taking their eligible minutes off and counting
+    them bit by bit. An outage run spanning midnight continues only from the day
+    before, which is then one of the visited days. Under ``occurrences`` every day is
+    visited (the per-minute result counts are summed over eligible minutes)."""
     plan = cache.plan(scope, first, end)
     occurrences = sla.budgeting == Budgeting.occurrences
     want_fast = sla.latency is not None  # counted only where an objective needs them
     want_steps = sla.steps is not None
     observed_n = good_n = fast_n = steps_n = runs_n = total_r = good_r = 0
+    days = plan.days
+    eligible, counts = plan.eligible, plan.counts
+    visit: Iterable[int]
+    if occurrences:
+        visit = range(len(days))
+    else:
+        marks = rollups.window(first // MINUTES_PER_DAY, len(days)).translate(MARKS[need(want_fast, want_steps)])
+        visit = []
+        i = marks.find(0)
+        while i >= 0:
+            visit.append(i)
+            i = marks.find(0, i + 1)
+        complete_n = plan.eligible_minutes - sum(map(counts.__getitem__, visit))
+        observed_n = good_n = complete_n
+        if want_fast:
+            fast_n = complete_n
+        if want_steps:
+            steps_n = complete_n
+    eligible, counts = plan.eligible, plan.counts
     carry = 0
-    previous: dt.date | None = None
-    one_day = dt.timedelta(days=1)
-    for day, elig in zip(plan.days, plan.eligible, strict=True):
-        rollup = rollups.get(day)
+    last = -2  # the last day visited with something observed (its bad bit 1439 is carry)
+    lookup = rollups.days.get
+    for i in visit:
+        rollup = lookup(days[i])
+        elig = eligible[i]
         if rollup is None or not elig:
-            carry = 0
             continue
-        if previous is None or day - previous != one_day:
-            carry = 0
-        previous = day
-        obs = rollup.observed & elig
+        # a bitmap with every minute set keeps exactly the eligible minutes
+        observed = rollup.observed
+        if observed == ALL_MINUTES:
+            obs, obs_n = elig, counts[i]
+        else:
+            obs = observed & elig
+            obs_n = obs.bit_count()
         if occurrences:
             totals, goods = rollup.total_counts, rollup.good_counts
             for a, b in runs_of(elig):
                 total_r += sum(totals[a:b])
                 good_r += sum(goods[a:b])
-        if not obs:
-            carry = 0
+        if not obs_n:
             continue
+        if last != i - 1:
+            carry = 0
         good = rollup.good & obs
-        observed_n += obs.bit_count()
-        good_n += good.bit_count()
+        good_day = good.bit_count()
+        observed_n += obs_n
+        good_n += good_day
         if want_fast:
-            fast_n += (rollup.fast & obs).bit_count()
+            fast = rollup.fast
+            fast_n += obs_n if fast == ALL_MINUTES else (fast & obs).bit_count()
         if want_steps:
-            steps_n += (rollup.steps_ok & obs).bit_count()
-        bad = obs ^ good
-        if bad:
-            runs_n += (bad & ~((bad << 1) | carry)).bit_count()
-        carry = (bad >> LAST_BIT) & 1
+            steps_ok = rollup.steps_ok
+            steps_n += obs_n if steps_ok == ALL_MINUTES else (steps_ok & obs).bit_count()
+        if good_day == obs_n:
+            carry = 0
+        else:
+            # the minutes after the carry, then bad minute by minute, then 0: every run
+            # starts once and ends once, and one more ends than starts when carried in
+            bad = obs ^ good
+            runs_n += ((bad ^ ((bad << 1) | carry)).bit_count() - carry) >> 1
+            carry = bad >> LAST_BIT
+        last = i
     return PartMeasure(
         _minute_to_datetime(first),
         _minute_to_datetime(end),
@@ -358,14 +402,40 @@ def _pct(value: float) -> Fraction:
     return Fraction(str(value)) / 100
 
 
-def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, Fraction, Fraction]:
+@lru_cache(maxsize=256)
+def _share(value: float) -> tuple[Fraction, int, int]:
+    """The allowed bad share ``1 - value %`` exactly, with its numerator and denominator
+    (a handful of distinct targets: memoised)."""
+    share = 1 - _pct(value)
+    return share, share.numerator, share.denominator
+
+
+def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, float, float]:
+    """The availability objective, the budget and the consumed time in seconds."""
+    if len(parts) == 1 and parts[0].sla.budgeting != Budgeting.occurrences:
+        # one part in minutes: the same exact comparisons in integers (n / d is the
+        # allowed share; int / int is correctly rounded, as float(Fraction) is)
+        p = parts[0]
+        _share_f, n, d = _share(p.sla.availability)
+        observed, p_bad = p.observed, p.bad
+        result = ObjectiveResult(
+            AVAILABILITY,
+            p.sla.availability,
+            (observed - p_bad) / observed if observed else None,
+            (p_bad * d <= n * observed) if observed else None,
+            "minutes",
+            float(observed),
+            float(p_bad),
+            n * observed / d,
+        )
+        return result, n * observed * 60 / d, float(p_bad * 60)
     allowed_s = consumed_s = Fraction(0)
     observed = 0
     kinds = {p.sla.budgeting for p in parts}
     total = bad = Fraction(0)
     allowed = Fraction(0)
     for p in parts:
-        share = 1 - _pct(p.sla.availability)
+        share = _share(p.sla.availability)[0]
         observed += p.observed
         allowed_s += share * p.observed * 60
         if p.sla.budgeting == Budgeting.occurrences:
@@ -398,7 +468,7 @@ def _availability(parts: Sequence[PartMeasure]) -> tuple[ObjectiveResult, Fracti
         float(bad),
         float(allowed),
     )
-    return result, allowed_s, consumed_s
+    return result, float(allowed_s), float(consumed_s)
 
 
 def _minute_ratio(
@@ -409,17 +479,24 @@ def _minute_ratio(
         return None
     total = sum(p.observed for p in mine)
     good = sum(good_of(p) for p in mine)
-    allowed = sum((1 - _pct(percent_of(p.sla))) * p.observed for p in mine)
     bad = total - good
+    if len(mine) == 1:  # exact in integers, as in _availability
+        _share_f, n, d = _share(percent_of(mine[0].sla))
+        met = bad * d <= n * total
+        allowed_f = n * total / d
+    else:
+        allowed = sum(_share(percent_of(p.sla))[0] * p.observed for p in mine)
+        met = bad <= allowed
+        allowed_f = float(allowed)
     return ObjectiveResult(
         name,
         percent_of(mine[-1].sla),
         good / total if total else None,
-        (bad <= allowed) if total else None,
+        met if total else None,
         "minutes",
         float(total),
         float(bad),
-        float(allowed),
+        allowed_f,
     )
 
 
@@ -453,6 +530,7 @@ def measure_service(
     """
     if not targets:
         raise ValueError(f"{context.service_id}: no targets to measure against")
+    series = DaySeries.from_rollups(rollups)  # as given when already a series
     first = period.start_minute
     period_end = period.end_minute
     end = max(first, min(period_end, epoch_minute_floor(now)))
@@ -466,15 +544,27 @@ def measure_service(
         b = end if nxt is None else min(end, nxt)
         if b <= a:
             continue
-        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, rollups, cache))
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, series, cache))
     if not parts:  # nothing elapsed yet: one empty part under the first target in force
         seg = bounds[0][1]
         for seg_start, candidate in bounds:
             if seg_start is None or seg_start <= first:
                 seg = candidate
-        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, first, first, rollups, cache))
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, first, first, series, cache))
 
     return assemble(context.service_id, vantage, period, parts, _minute_to_datetime(end), now)
+
+
+def _latency_percent(sla: EffectiveSLA) -> float | None:
+    return sla.latency.percent if sla.latency else None
+
+
+def _steps_percent(sla: EffectiveSLA) -> float | None:
+    return sla.steps.percent if sla.steps else None
+
+
+_FAST = operator.attrgetter("fast")
+_STEPS_OK = operator.attrgetter("steps_ok")
 
 
 def assemble(
@@ -488,17 +578,15 @@ def assemble(
     """Objectives, budget and totals from the parts (all counts are additive)."""
     availability, allowed_s, consumed_s = _availability(parts)
     objectives = {AVAILABILITY: availability}
-    latency = _minute_ratio(
-        LATENCY, parts, lambda s: s.latency.percent if s.latency else None, lambda p: p.fast
-    )
-    steps = _minute_ratio(
-        STEPS, parts, lambda s: s.steps.percent if s.steps else None, lambda p: p.steps_ok
-    )
+    latency = _minute_ratio(LATENCY, parts, _latency_percent, _FAST)
+    steps = _minute_ratio(STEPS, parts, _steps_percent, _STEPS_OK)
     for obj in (latency, steps, _outages(parts)):
         if obj is not None:
             objectives[obj.objective] = obj
     first = period.start_minute
     period_minutes = max(period.end_minute - first, 1)
+    counts = [_ADDITIVE_OF(p) for p in parts]
+    totals = counts[0] if len(counts) == 1 else tuple(map(sum, zip(*counts, strict=True)))
     return Measures(
         service_id=service_id,
         vantage=vantage,
@@ -506,20 +594,20 @@ def assemble(
         as_of=as_of,
         closed=period.closed(now),
         elapsed_ratio=min(max(epoch_minute(as_of) - first, 0) / period_minutes, 1.0),
-        window_minutes=sum(p.window for p in parts),
-        eligible_minutes=sum(p.eligible for p in parts),
-        observed_minutes=sum(p.observed for p in parts),
-        good_minutes=sum(p.good for p in parts),
-        fast_minutes=sum(p.fast for p in parts),
-        steps_ok_minutes=sum(p.steps_ok for p in parts),
-        outside_hours_minutes=sum(p.outside_hours for p in parts),
-        maintenance_minutes=sum(p.maintenance for p in parts),
-        excluded_minutes=sum(p.excluded for p in parts),
-        outage_runs=sum(p.outage_runs for p in parts),
-        results_total=sum(p.results_total for p in parts),
-        results_good=sum(p.results_good for p in parts),
-        budget_seconds=float(allowed_s),
-        consumed_seconds=float(consumed_s),
+        window_minutes=totals[0],
+        eligible_minutes=totals[1],
+        observed_minutes=totals[2],
+        good_minutes=totals[3],
+        fast_minutes=totals[4],
+        steps_ok_minutes=totals[5],
+        outside_hours_minutes=totals[6],
+        maintenance_minutes=totals[7],
+        excluded_minutes=totals[8],
+        outage_runs=totals[9],
+        results_total=totals[10],
+        results_good=totals[11],
+        budget_seconds=allowed_s,
+        consumed_seconds=consumed_s,
         objectives=objectives,
         parts=tuple(parts),
     )
@@ -539,6 +627,7 @@ _ADDITIVE = (
     "results_total",
     "results_good",
 )
+_ADDITIVE_OF = operator.attrgetter(*_ADDITIVE)
 
 
 def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.datetime) -> Measures:

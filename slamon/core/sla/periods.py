@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from slamon.core.model import Period
@@ -71,6 +72,7 @@ class PeriodWindow:
         return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+@lru_cache(maxsize=1024)  # pure; a report asks for the same few instants per service
 def epoch_minute(at: dt.datetime) -> int:
     """Whole minutes since the epoch, rounded up: the first minute starting at or after ``at``."""
     _aware(at)
@@ -78,6 +80,7 @@ def epoch_minute(at: dt.datetime) -> int:
     return -(-micro // 60_000_000)
 
 
+@lru_cache(maxsize=1024)
 def epoch_minute_floor(at: dt.datetime) -> int:
     """Whole minutes since the epoch, rounded down: the minute that contains ``at``."""
     _aware(at)
