@@ -463,16 +463,24 @@ def bench_reporting(report: Report) -> None:
                 "rollups/s | | | |"
             )
     big = max(s.sizes)
-    candidates = [
-        med(raw[f"report_{src}_{big}"], "total_seconds")
-        for src in ("memory", "sqlite", "postgresql")
-        if raw.get(f"report_{src}_{big}") and not status_of(raw[f"report_{src}_{big}"])
-    ]
-    candidates = [c for c in candidates if c is not None]
+    candidates = []  # (end-to-end seconds, how it splits)
+    for src in ("memory", "sqlite", "postgresql"):
+        runs = raw.get(f"report_{src}_{big}")
+        if not runs or status_of(runs) or med(runs, "total_seconds") is None:
+            continue
+        total = med(runs, "total_seconds")
+        # judged end to end: from the memory variant's rollup objects, building their
+        # day series is part of the report's cost (a store builds them while decoding)
+        series = med(runs, "series_seconds") if src == "memory" else None
+        if series is not None:
+            candidates.append((total + series, f"{src}: {fmt(series)} s building the day series "
+                               f"+ {fmt(total)} s SLA and indicators"))  # fmt: skip
+        else:
+            candidates.append((total, f"{src}: read, SLA and indicators"))
     if candidates:
-        worst = max(candidates)
+        worst, how = max(candidates)
         scaled = "" if big == 10000 else f" (measured at {big:,} services only)"
-        judge(report, "indicators", f"{worst:.2f} s{scaled}", worst < 2 if big >= 10000 else None)
+        judge(report, "indicators", f"{worst:.2f} s ({how}){scaled}", worst < 2 if big >= 10000 else None)
         # profiled at the smallest size: the same code path, a fraction of the time
         small = min(s.sizes)
         maybe_profile(report, "indicators", f"reporting-{small}", "reporting", fn="indicators",
