@@ -269,7 +269,7 @@ async def _pipeline(
         while True:
             await asyncio.sleep(scrape_every)
             t0 = time.perf_counter()
-            render("text/plain")
+            await render("text/plain")
             renders.append(time.perf_counter() - t0)
 
     monitor.apply(report.catalogue)

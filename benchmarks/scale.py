@@ -144,7 +144,7 @@ async def _daemon_like(
             profiler.start()
         for _ in range(renders):
             t0 = time.perf_counter()
-            body, _ = render("text/plain")
+            body, _ = await render("text/plain")
             times.append(time.perf_counter() - t0)
             size = len(body)
         top = None

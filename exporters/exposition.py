@@ -23,8 +23,10 @@ a large estate to the series that changed::
 
 from __future__ import annotations
 
+import asyncio
 import bisect
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -149,10 +151,19 @@ class LineFormatter:
         out.append(go_float(value))
         return self._templates[family].format(*out)
 
+    def labels(self, base_names: tuple[str, ...], base_values: Sequence[str]) -> Labels:
+        """The base labels of a part, escaped and sorted once (a caller keeps them)."""
+        layout = self._layouts.get(base_names)
+        if layout is None:
+            order = sorted(range(len(base_names)), key=lambda i: base_names[i])
+            layout = self._layouts[base_names] = (order, [base_names[i] for i in order])
+        order, names = layout
+        pairs = [f'{names[j]}="{escape_label_value(base_values[i])}"' for j, i in enumerate(order)]
+        return Labels(names, pairs)
+
     def part(
         self,
-        base_names: tuple[str, ...],
-        base_values: Sequence[str],
+        labels: Labels,
         samples: Iterable[tuple[int, tuple[str, ...], float]],
         offset: int,
         count: int,
@@ -160,18 +171,12 @@ class LineFormatter:
         """Lines of one part, one UTF-8 chunk per family ``offset .. offset+count-1``.
 
         Each sample is ``(family, extra label values, value)``; a family's labels are
-        ``base_names`` followed by at most one extra label. Hot path: a probe's lines
-        are re-rendered here after each of its results.
+        the base ``labels`` followed by at most one extra label. Hot path: a probe's
+        lines are re-rendered here after each of its results.
         """
-        layout = self._layouts.get(base_names)
-        if layout is None:
-            order = sorted(range(len(base_names)), key=lambda i: base_names[i])
-            layout = self._layouts[base_names] = (order, [base_names[i] for i in order])
-        order, names = layout
-        pairs = [f'{names[j]}="{escape_label_value(base_values[i])}"' for j, i in enumerate(order)]
-        whole = ",".join(pairs)
+        whole = labels.whole
         splits: dict[str, tuple[str, str]] = {}
-        out = [""] * count
+        out: list[list[str]] = [[] for _ in range(count)]
         sample_names, extras, escaped = self._names, self._extra, self._escaped
         for family, extra, value in samples:
             # go_float(), inlined
@@ -182,22 +187,46 @@ class LineFormatter:
             else:
                 number = _go_float_slow(value)
             if not extra:
-                out[family - offset] += f"{sample_names[family]}{{{whole}}} {number}\n"
+                out[family - offset].append(f"{sample_names[family]}{{{whole}}} {number}\n")
                 continue
             extra_name = extras[family]
             split = splits.get(extra_name)
             if split is None:
-                k = bisect.bisect(names, extra_name)
-                left = ",".join(pairs[:k])
-                right = ",".join(pairs[k:])
-                split = splits[extra_name] = (left + "," if left else "", "," + right if right else "")
+                split = splits[extra_name] = labels.split(extra_name)
             ev = escaped.get(extra[0])
             if ev is None:
                 if len(escaped) > 10_000:
                     escaped.clear()
                 ev = escaped[extra[0]] = escape_label_value(extra[0])
-            out[family - offset] += f'{sample_names[family]}{{{split[0]}{extra_name}="{ev}"{split[1]}}} {number}\n'
-        return tuple([t.encode() for t in out])
+            out[family - offset].append(f"{sample_names[family]}{{{split[0]}{ev}{split[1]}}} {number}\n")
+        return tuple([("".join(t) if len(t) != 1 else t[0]).encode() for t in out])
+
+
+class Labels:
+    """Escaped, sorted base labels of one part (a probe, a service, an SLA snapshot),
+    kept by the caller between renders: ``whole`` is the label set as written between
+    braces, ``cuts`` where each label starts in it (and its length)."""
+
+    __slots__ = ("cuts", "names", "whole")
+
+    def __init__(self, names: list[str], pairs: list[str]) -> None:
+        self.names = names  # shared by every part with the same label names
+        self.whole = ",".join(pairs)
+        cuts = [0]
+        for pair in pairs:
+            cuts.append(cuts[-1] + len(pair) + 1)
+        self.cuts = tuple(cuts)
+
+    def split(self, extra_name: str) -> tuple[str, str]:
+        """What goes before and after the value of an extra label sorted in among these."""
+        k = bisect.bisect(self.names, extra_name)
+        whole, n = self.whole, len(self.names)
+        if k == n:
+            left, right = (whole + "," if n else ""), ""
+        else:
+            cut = self.cuts[k]
+            left, right = whole[:cut], "," + whole[cut:]  # left: empty or ends with ","
+        return left + extra_name + '="', '"' + right
 
 
 def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
@@ -212,12 +241,12 @@ def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
         return list(table)
 
 
-def render(source: Collector | CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:
-    """``(body, content_type)`` for a scrape with this ``Accept`` header.
-
-    OpenMetrics when the scraper asks for ``application/openmetrics-text``, else the
-    Prometheus text format, chosen as prometheus_client's ``choose_encoder`` chooses.
-    """
+def render_steps(
+    source: Collector | CollectorRegistry, accept_header: str | None
+) -> Generator[None, None, tuple[bytes, str]]:
+    """``render`` in short steps: a generator that yields between them and returns
+    ``(body, content_type)``. Collectors offering ``exposition_steps`` are rendered
+    step by step, the others (few series) in one step each."""
     encoder, content_type = choose_encoder(accept_header or "")
     openmetrics = content_type.startswith(OPENMETRICS_PREFIX)
     escaping = content_type.partition("escaping=")[2].strip()
@@ -227,20 +256,66 @@ def render(source: Collector | CollectorRegistry, accept_header: str | None) -> 
         return encoder(source), content_type
     chunks: list[bytes] = []
     for collector in collectors:
+        steps = getattr(collector, "exposition_steps", None)
         fast = getattr(collector, "exposition_chunks", None)
-        if fast is not None:
+        if steps is not None:
+            chunks.extend((yield from steps(openmetrics)))
+        elif fast is not None:
             chunks.extend(fast(openmetrics))
         else:
             chunks.append(render_families(collector.collect(), openmetrics).encode())
+        yield
     if openmetrics:
         chunks.append(b"# EOF\n")
     return b"".join(chunks), content_type
 
 
-def metrics_renderer(registry: CollectorRegistry):
-    """The ``(accept_header) -> (body, content_type)`` function the web adapter takes."""
+def render(source: Collector | CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:
+    """``(body, content_type)`` for a scrape with this ``Accept`` header, at once.
 
-    def render_for(accept: str | None) -> tuple[bytes, str]:
-        return render(registry, accept)
+    OpenMetrics when the scraper asks for ``application/openmetrics-text``, else the
+    Prometheus text format, chosen as prometheus_client's ``choose_encoder`` chooses.
+    """
+    steps = render_steps(source, accept_header)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+STEP_SECONDS = 0.005
+"""How long ``render_async`` keeps the event loop before letting it run."""
+
+
+async def render_async(
+    source: Collector | CollectorRegistry, accept_header: str | None, step_seconds: float = STEP_SECONDS
+) -> tuple[bytes, str]:
+    """``render`` on the event loop without holding it: runs the steps of
+    ``render_steps`` and lets the loop run whenever about ``step_seconds`` went by.
+
+    The result is the same bytes ``render`` gives for the same state; a scrape is
+    not one atomic snapshot across services (each service's series are), since
+    results recorded between steps are seen by the steps after.
+    """
+    steps = render_steps(source, accept_header)
+    clock = time.perf_counter
+    deadline = clock() + step_seconds
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        if clock() >= deadline:
+            await asyncio.sleep(0)
+            deadline = clock() + step_seconds
+
+
+def metrics_renderer(registry: CollectorRegistry) -> Callable[[str | None], Awaitable[tuple[bytes, str]]]:
+    """The ``async (accept_header) -> (body, content_type)`` function the web adapter
+    takes: ``render_async`` over this registry."""
+
+    async def render_for(accept: str | None) -> tuple[bytes, str]:
+        return await render_async(registry, accept)
 
     return render_for
