@@ -4,21 +4,26 @@ prometheus_client's encoders format every sample on every scrape (about 10 µs a
 series, on the event loop). A collector here may instead offer
 ``exposition_chunks(openmetrics: bool) -> list[bytes]``: the complete text of its
 families, assembled from sample lines it keeps rendered between scrapes (see
-``exporters.metrics``). ``render`` uses that where offered and prometheus_client's
-own encoders for every other collector, and negotiates the format exactly as
-prometheus_client does, so the output is byte for byte what
-``prometheus_client.exposition.generate_latest`` (or the OpenMetrics one) would give.
+``exporters.metrics``), and ``exposition_steps(openmetrics)``: the same, as a
+generator that yields between short steps and returns the chunks. ``render`` uses
+those where offered and prometheus_client's own encoders for every other collector,
+and negotiates the format exactly as prometheus_client does, so the output is byte
+for byte what ``prometheus_client.exposition.generate_latest`` (or the OpenMetrics
+one) would give.
 
-The helpers below (``Spec``, ``LineFormatter``, ``family_header``) are what such a
-collector uses to produce identical lines.
+The helpers below (``Spec``, ``LineFormatter``, ``Labels``, ``family_header``) are
+what such a collector uses to produce identical lines.
 
 Wiring (in the daemon). The daemon renders on the event loop, where results are
-recorded, so a render never sees state change under it; the cache keeps a scrape of
-a large estate to the series that changed::
+recorded, so no thread reads the runtime while it changes; ``render_async`` does it
+in steps of about 5 ms and lets the loop run between them, so a scrape of a large
+estate never holds the loop for long (the cache keeps it to the series that
+changed). Each service's series come from one step; a scrape is not one atomic
+snapshot across services, as with any exporter of live state::
 
     registry = CollectorRegistry()            # private, never the global one
     registry.register(SlamonCollector(runtime))
-    body, content_type = render(registry, request.headers.get("Accept"))
+    body, content_type = await render_async(registry, request.headers.get("Accept"))
 """
 
 from __future__ import annotations

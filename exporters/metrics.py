@@ -342,19 +342,9 @@ class _Group:
         self.sources: list[tuple[bytes, ...]] = []
 
 
-class _Block:
-    """A run of consecutive groups, each family's lines joined, with the texts they
-    were joined from (by identity): an unchanged block is reused as it is."""
-
-    __slots__ = ("joined", "sources")
-
-    def __init__(self, sources: list[object], joined: tuple[bytes, ...]) -> None:
-        self.sources, self.joined = sources, joined
-
-
 _KEY, _REC = itemgetter(0), itemgetter(1)
 _UNSET = object()
-BLOCK_GROUPS = 64  # services (at a vantage) per joined block
+BLOCK_GROUPS = 64  # services (at a vantage) joined at a time
 
 
 class SlamonCollector(Collector):
@@ -371,7 +361,6 @@ class SlamonCollector(Collector):
         self._layout_keys: list[Key] = []
         self._layout_recs: list[ProbeRecord] = []
         self._layout_catalogue: object = _UNSET
-        self._blocks: list[_Block] = []
         self._sla: dict[tuple[str, str], tuple[SlaSnapshot, tuple[bytes, ...]]] = {}
         self._catalogue_text: tuple[object, tuple[bytes, ...]] = (_UNSET, ())
         self.rerendered = 0  # parts re-rendered by the last exposition_chunks() (tests, benchmarks)
@@ -501,8 +490,7 @@ class SlamonCollector(Collector):
         yield
         probe_pieces: list[list[bytes]] = [[] for _ in PROBE_SPECS]
         service_pieces: list[list[bytes]] = [[] for _ in SERVICE_SPECS]
-        old_blocks, blocks = self._blocks, []
-        for b, start in enumerate(range(0, len(layout), BLOCK_GROUPS)):
+        for start in range(0, len(layout), BLOCK_GROUPS):
             groups = layout[start : start + BLOCK_GROUPS]
             for group in groups:
                 sources = []
@@ -522,23 +510,14 @@ class SlamonCollector(Collector):
                     group.text, group.sources = part(group.labels, samples, S_UP, n_service), sources
                     rerendered += 1
                 yield
-            texts: list[object] = [g.text for g in groups]
-            texts += [slot.text for g in groups for slot in g.slots]
-            old = old_blocks[b] if b < len(old_blocks) else None
-            if old is not None and len(old.sources) == len(texts) and all(map(is_, texts, old.sources)):
-                block = old
-            else:
-                probe_texts = texts[len(groups) :]
-                joined = [b"".join(map(itemgetter(j), probe_texts)) for j in range(n_probe)]
-                joined += [b"".join(map(itemgetter(j), texts[: len(groups)])) for j in range(n_service)]
-                block = _Block(texts, tuple(joined))
-            blocks.append(block)
+            # each family's lines of the block joined now: the final join has few pieces
+            probe_texts = [slot.text for g in groups for slot in g.slots]
             for j in range(n_probe):
-                probe_pieces[j].append(block.joined[j])
+                probe_pieces[j].append(b"".join(map(itemgetter(j), probe_texts)))
+            service_texts = [g.text for g in groups]
             for j in range(n_service):
-                service_pieces[j].append(block.joined[n_probe + j])
+                service_pieces[j].append(b"".join(map(itemgetter(j), service_texts)))
             yield
-        self._blocks = blocks
 
         sla_pieces: list[list[bytes]] = [[] for _ in SLA_SPECS]
         sla_texts: list[tuple[bytes, ...]] = []
