@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import io
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -246,6 +247,10 @@ def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
         return list(table)
 
 
+WRITE_STEP_BYTES = 2 << 20
+"""How much of the body ``render_steps`` writes in one step."""
+
+
 def render_steps(
     source: Collector | CollectorRegistry, accept_header: str | None
 ) -> Generator[None, None, tuple[bytes, str]]:
@@ -272,7 +277,16 @@ def render_steps(
         yield
     if openmetrics:
         chunks.append(b"# EOF\n")
-    return b"".join(chunks), content_type
+    # the body written a few MB a step (a 50 MB join holds the loop some 50 ms, mostly
+    # in page faults); BytesIO hands its buffer over without a copy at the end
+    body = io.BytesIO()
+    written = 0
+    for chunk in chunks:
+        written += body.write(chunk)
+        if written >= WRITE_STEP_BYTES:
+            written = 0
+            yield
+    return body.getvalue(), content_type
 
 
 def render(source: Collector | CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:

@@ -410,11 +410,14 @@ class SlamonCollector(Collector):
             and all(map(operator.is_, recs, self._layout_recs))
         ):
             return self._layout
+        grouped = _groups(list(zip(keys, recs, strict=True)))
+        yield
         old_slots = {slot.key: slot for g in self._layout for slot in g.slots}
         old_groups = {g.base: g for g in self._layout}
+        yield
         labels = self._fmt.labels
         layout = []
-        for (vantage, sid), members in _groups(list(zip(keys, recs, strict=True))).items():
+        for (vantage, sid), members in grouped.items():
             office = _office_of(cat, sid)
             slots = []
             for key, rec in members:
