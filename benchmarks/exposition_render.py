@@ -1,19 +1,22 @@
 """/metrics render CPU time for a large estate: prometheus_client's encoder against the
 cached renderer (exporters.exposition.render), cold, unchanged and with a share of
-probes changed since the last scrape.
+probes changed since the last scrape; then the scrape as the daemon runs it
+(``render_async`` on an event loop): the longest time it holds the loop, measured by
+a task that wakes at every turn of the loop, and its CPU time.
 
     python benchmarks/exposition_render.py [SERVICES] [PROBES_PER_SERVICE]
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
-from exporters.exposition import render
+from exporters.exposition import render, render_async
 from exporters.metrics import SlamonCollector
 from slamon.core.results import ProbeOutcome, ProbeResult, Reason
 from slamon.runtime import ObjectiveSnapshot, Runtime, SlaSnapshot
@@ -60,6 +63,29 @@ def timed(fn, repeat: int = 3) -> float:
     return best
 
 
+async def longest_block(source) -> tuple[float, float]:
+    """``(longest loop block, CPU)`` of one ``render_async`` scrape, in seconds."""
+    gaps = [0.0]
+    done = False
+
+    async def beat() -> None:
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(beat())
+    await asyncio.sleep(0)
+    t = time.process_time()
+    await render_async(source, "")
+    cpu = time.process_time() - t
+    done = True
+    await task
+    return max(gaps), cpu
+
+
 def main() -> None:
     services = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     probes = int(sys.argv[2]) if len(sys.argv) > 2 else 2
@@ -84,6 +110,21 @@ def main() -> None:
         t = timed(changed, 1)
         print(f"cached render, {share:4.0%} probes changed: {t * 1000:6.1f} ms (including recording)")
     assert render(reg, "")[0] == generate_latest(reg)
+
+    async def scrapes() -> None:
+        fresh = CollectorRegistry()
+        fresh.register(SlamonCollector(rt))
+        block, cpu = await longest_block(fresh)
+        print(f"async scrape, cold:                 longest loop block {block * 1000:6.1f} ms, CPU {cpu * 1000:7.1f} ms")
+        block, cpu = await longest_block(fresh)
+        print(f"async scrape, nothing changed:      longest loop block {block * 1000:6.1f} ms, CPU {cpu * 1000:7.1f} ms")
+        for i in range(3):
+            for j, key in enumerate(keys):
+                rt.observations.record(result(*key, j + 10 + i), fast=True)
+            block, cpu = await longest_block(fresh)
+            print(f"async scrape, 100% probes changed:  longest loop block {block * 1000:6.1f} ms, CPU {cpu * 1000:7.1f} ms")
+
+    asyncio.run(scrapes())
 
 
 if __name__ == "__main__":

@@ -269,7 +269,7 @@ async def _pipeline(
         while True:
             await asyncio.sleep(scrape_every)
             t0 = time.perf_counter()
-            render("text/plain")
+            await render("text/plain")
             renders.append(time.perf_counter() - t0)
 
     monitor.apply(report.catalogue)
@@ -313,6 +313,7 @@ async def _pipeline(
         "probe_impl": probe_desc,
         "sink_impl": sink_desc,
         "flushed": flushed is not False,
+        # the longest scrape, wall time: render_async lets the loop run probes between its steps
         "metrics_render_ms": max(renders) * 1000 if renders else None,
         "profile": profile_to if profiler is not None else None,
         "profile_top": top,

@@ -4,27 +4,35 @@ prometheus_client's encoders format every sample on every scrape (about 10 µs a
 series, on the event loop). A collector here may instead offer
 ``exposition_chunks(openmetrics: bool) -> list[bytes]``: the complete text of its
 families, assembled from sample lines it keeps rendered between scrapes (see
-``exporters.metrics``). ``render`` uses that where offered and prometheus_client's
-own encoders for every other collector, and negotiates the format exactly as
-prometheus_client does, so the output is byte for byte what
-``prometheus_client.exposition.generate_latest`` (or the OpenMetrics one) would give.
+``exporters.metrics``), and ``exposition_steps(openmetrics)``: the same, as a
+generator that yields between short steps and returns the chunks. ``render`` uses
+those where offered and prometheus_client's own encoders for every other collector,
+and negotiates the format exactly as prometheus_client does, so the output is byte
+for byte what ``prometheus_client.exposition.generate_latest`` (or the OpenMetrics
+one) would give.
 
-The helpers below (``Spec``, ``LineFormatter``, ``family_header``) are what such a
-collector uses to produce identical lines.
+The helpers below (``Spec``, ``LineFormatter``, ``Labels``, ``family_header``) are
+what such a collector uses to produce identical lines.
 
 Wiring (in the daemon). The daemon renders on the event loop, where results are
-recorded, so a render never sees state change under it; the cache keeps a scrape of
-a large estate to the series that changed::
+recorded, so no thread reads the runtime while it changes; ``render_async`` does it
+in steps of about 5 ms and lets the loop run between them, so a scrape of a large
+estate never holds the loop for long (the cache keeps it to the series that
+changed). Each service's series come from one step; a scrape is not one atomic
+snapshot across services, as with any exporter of live state::
 
     registry = CollectorRegistry()            # private, never the global one
     registry.register(SlamonCollector(runtime))
-    body, content_type = render(registry, request.headers.get("Accept"))
+    body, content_type = await render_async(registry, request.headers.get("Accept"))
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
-from collections.abc import Iterable, Sequence
+import io
+import time
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -149,10 +157,19 @@ class LineFormatter:
         out.append(go_float(value))
         return self._templates[family].format(*out)
 
+    def labels(self, base_names: tuple[str, ...], base_values: Sequence[str]) -> Labels:
+        """The base labels of a part, escaped and sorted once (a caller keeps them)."""
+        layout = self._layouts.get(base_names)
+        if layout is None:
+            order = sorted(range(len(base_names)), key=lambda i: base_names[i])
+            layout = self._layouts[base_names] = (order, [base_names[i] for i in order])
+        order, names = layout
+        pairs = [f'{names[j]}="{escape_label_value(base_values[i])}"' for j, i in enumerate(order)]
+        return Labels(names, pairs)
+
     def part(
         self,
-        base_names: tuple[str, ...],
-        base_values: Sequence[str],
+        labels: Labels,
         samples: Iterable[tuple[int, tuple[str, ...], float]],
         offset: int,
         count: int,
@@ -160,18 +177,12 @@ class LineFormatter:
         """Lines of one part, one UTF-8 chunk per family ``offset .. offset+count-1``.
 
         Each sample is ``(family, extra label values, value)``; a family's labels are
-        ``base_names`` followed by at most one extra label. Hot path: a probe's lines
-        are re-rendered here after each of its results.
+        the base ``labels`` followed by at most one extra label. Hot path: a probe's
+        lines are re-rendered here after each of its results.
         """
-        layout = self._layouts.get(base_names)
-        if layout is None:
-            order = sorted(range(len(base_names)), key=lambda i: base_names[i])
-            layout = self._layouts[base_names] = (order, [base_names[i] for i in order])
-        order, names = layout
-        pairs = [f'{names[j]}="{escape_label_value(base_values[i])}"' for j, i in enumerate(order)]
-        whole = ",".join(pairs)
+        whole = labels.whole
         splits: dict[str, tuple[str, str]] = {}
-        out = [""] * count
+        out: list[list[str]] = [[] for _ in range(count)]
         sample_names, extras, escaped = self._names, self._extra, self._escaped
         for family, extra, value in samples:
             # go_float(), inlined
@@ -182,22 +193,46 @@ class LineFormatter:
             else:
                 number = _go_float_slow(value)
             if not extra:
-                out[family - offset] += f"{sample_names[family]}{{{whole}}} {number}\n"
+                out[family - offset].append(f"{sample_names[family]}{{{whole}}} {number}\n")
                 continue
             extra_name = extras[family]
             split = splits.get(extra_name)
             if split is None:
-                k = bisect.bisect(names, extra_name)
-                left = ",".join(pairs[:k])
-                right = ",".join(pairs[k:])
-                split = splits[extra_name] = (left + "," if left else "", "," + right if right else "")
+                split = splits[extra_name] = labels.split(extra_name)
             ev = escaped.get(extra[0])
             if ev is None:
                 if len(escaped) > 10_000:
                     escaped.clear()
                 ev = escaped[extra[0]] = escape_label_value(extra[0])
-            out[family - offset] += f'{sample_names[family]}{{{split[0]}{extra_name}="{ev}"{split[1]}}} {number}\n'
-        return tuple([t.encode() for t in out])
+            out[family - offset].append(f"{sample_names[family]}{{{split[0]}{ev}{split[1]}}} {number}\n")
+        return tuple([("".join(t) if len(t) != 1 else t[0]).encode() for t in out])
+
+
+class Labels:
+    """Escaped, sorted base labels of one part (a probe, a service, an SLA snapshot),
+    kept by the caller between renders: ``whole`` is the label set as written between
+    braces, ``cuts`` where each label starts in it (and its length)."""
+
+    __slots__ = ("cuts", "names", "whole")
+
+    def __init__(self, names: list[str], pairs: list[str]) -> None:
+        self.names = names  # shared by every part with the same label names
+        self.whole = ",".join(pairs)
+        cuts = [0]
+        for pair in pairs:
+            cuts.append(cuts[-1] + len(pair) + 1)
+        self.cuts = tuple(cuts)
+
+    def split(self, extra_name: str) -> tuple[str, str]:
+        """What goes before and after the value of an extra label sorted in among these."""
+        k = bisect.bisect(self.names, extra_name)
+        whole, n = self.whole, len(self.names)
+        if k == n:
+            left, right = (whole + "," if n else ""), ""
+        else:
+            cut = self.cuts[k]
+            left, right = whole[:cut], "," + whole[cut:]  # left: empty or ends with ","
+        return left + extra_name + '="', '"' + right
 
 
 def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
@@ -212,12 +247,16 @@ def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
         return list(table)
 
 
-def render(source: Collector | CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:
-    """``(body, content_type)`` for a scrape with this ``Accept`` header.
+WRITE_STEP_BYTES = 2 << 20
+"""How much of the body ``render_steps`` writes in one step."""
 
-    OpenMetrics when the scraper asks for ``application/openmetrics-text``, else the
-    Prometheus text format, chosen as prometheus_client's ``choose_encoder`` chooses.
-    """
+
+def render_steps(
+    source: Collector | CollectorRegistry, accept_header: str | None
+) -> Generator[None, None, tuple[bytes, str]]:
+    """``render`` in short steps: a generator that yields between them and returns
+    ``(body, content_type)``. Collectors offering ``exposition_steps`` are rendered
+    step by step, the others (few series) in one step each."""
     encoder, content_type = choose_encoder(accept_header or "")
     openmetrics = content_type.startswith(OPENMETRICS_PREFIX)
     escaping = content_type.partition("escaping=")[2].strip()
@@ -227,20 +266,75 @@ def render(source: Collector | CollectorRegistry, accept_header: str | None) -> 
         return encoder(source), content_type
     chunks: list[bytes] = []
     for collector in collectors:
+        steps = getattr(collector, "exposition_steps", None)
         fast = getattr(collector, "exposition_chunks", None)
-        if fast is not None:
+        if steps is not None:
+            chunks.extend((yield from steps(openmetrics)))
+        elif fast is not None:
             chunks.extend(fast(openmetrics))
         else:
             chunks.append(render_families(collector.collect(), openmetrics).encode())
+        yield
     if openmetrics:
         chunks.append(b"# EOF\n")
-    return b"".join(chunks), content_type
+    # the body written a few MB a step (a 50 MB join holds the loop some 50 ms, mostly
+    # in page faults); BytesIO hands its buffer over without a copy at the end
+    body = io.BytesIO()
+    written = 0
+    for chunk in chunks:
+        written += body.write(chunk)
+        if written >= WRITE_STEP_BYTES:
+            written = 0
+            yield
+    return body.getvalue(), content_type
 
 
-def metrics_renderer(registry: CollectorRegistry):
-    """The ``(accept_header) -> (body, content_type)`` function the web adapter takes."""
+def render(source: Collector | CollectorRegistry, accept_header: str | None) -> tuple[bytes, str]:
+    """``(body, content_type)`` for a scrape with this ``Accept`` header, at once.
 
-    def render_for(accept: str | None) -> tuple[bytes, str]:
-        return render(registry, accept)
+    OpenMetrics when the scraper asks for ``application/openmetrics-text``, else the
+    Prometheus text format, chosen as prometheus_client's ``choose_encoder`` chooses.
+    """
+    steps = render_steps(source, accept_header)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+STEP_SECONDS = 0.005
+"""How long ``render_async`` keeps the event loop before letting it run."""
+
+
+async def render_async(
+    source: Collector | CollectorRegistry, accept_header: str | None, step_seconds: float = STEP_SECONDS
+) -> tuple[bytes, str]:
+    """``render`` on the event loop without holding it: runs the steps of
+    ``render_steps`` and lets the loop run whenever about ``step_seconds`` went by.
+
+    The result is the same bytes ``render`` gives for the same state; a scrape is
+    not one atomic snapshot across services (each service's series are), since
+    results recorded between steps are seen by the steps after.
+    """
+    steps = render_steps(source, accept_header)
+    clock = time.perf_counter
+    deadline = clock() + step_seconds
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+        if clock() >= deadline:
+            await asyncio.sleep(0)
+            deadline = clock() + step_seconds
+
+
+def metrics_renderer(registry: CollectorRegistry) -> Callable[[str | None], Awaitable[tuple[bytes, str]]]:
+    """The ``async (accept_header) -> (body, content_type)`` function the web adapter
+    takes: ``render_async`` over this registry."""
+
+    async def render_for(accept: str | None) -> tuple[bytes, str]:
+        return await render_async(registry, accept)
 
     return render_for

@@ -19,7 +19,7 @@ import itertools
 import operator
 import platform
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from operator import itemgetter
 
 from prometheus_client.metrics_core import (
@@ -34,7 +34,7 @@ from prometheus_client.utils import floatToGoString
 
 import slamon
 from exporters.alerting.delivery import AlertStats
-from exporters.exposition import LineFormatter, Spec, family_header, render_families
+from exporters.exposition import Labels, LineFormatter, Spec, family_header, render_families
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Lifecycle
 from slamon.core.observed import Key, ProbeRecord
@@ -321,26 +321,30 @@ def _alert_families(stats: AlertStats | None) -> list[Metric]:
 class _Slot:
     """One probe's rendered lines, with what they were rendered from."""
 
-    __slots__ = ("base", "key", "last", "n", "rec", "text")
+    __slots__ = ("base", "key", "labels", "last", "n", "rec", "text")
 
-    def __init__(self, key: Key, rec: ProbeRecord, base: tuple[str, ...]) -> None:
-        self.key, self.rec, self.base = key, rec, base
+    def __init__(self, key: Key, rec: ProbeRecord, base: tuple[str, ...], labels: Labels) -> None:
+        self.key, self.rec, self.base, self.labels = key, rec, base, labels
         self.last: object = _UNSET  # rec.last and rec.results_total when rendered
         self.n = -1
         self.text: tuple[bytes, ...] = ()
 
 
 class _Group:
-    """One service at one vantage: its probes' slots and its own rendered lines."""
+    """One service at one vantage: its probes' slots and its own rendered lines,
+    with the probe texts those were rendered after (by identity)."""
 
-    __slots__ = ("base", "latency", "slots", "text")
+    __slots__ = ("base", "labels", "latency", "slots", "sources", "text")
 
-    def __init__(self, base: tuple[str, ...], latency: bool, slots: list[_Slot]) -> None:
-        self.base, self.latency, self.slots = base, latency, slots
+    def __init__(self, base: tuple[str, ...], labels: Labels, latency: bool, slots: list[_Slot]) -> None:
+        self.base, self.labels, self.latency, self.slots = base, labels, latency, slots
         self.text: tuple[bytes, ...] | None = None
+        self.sources: list[tuple[bytes, ...]] = []
 
 
+_KEY, _REC = itemgetter(0), itemgetter(1)
 _UNSET = object()
+BLOCK_GROUPS = 64  # services (at a vantage) joined at a time
 
 
 class SlamonCollector(Collector):
@@ -392,106 +396,171 @@ class SlamonCollector(Collector):
 
     # -- cached path: the same output, re-rendering only what changed
 
-    def _current_layout(self, rt: Runtime, cat: Catalogue | None) -> list[_Group]:
-        items = list(rt.observations.probes.items())  # one atomic copy (see exposition_chunks)
-        keys = [k for k, _ in items]
-        recs = [r for _, r in items]
+    def _current_layout(self, rt: Runtime, cat: Catalogue | None) -> Generator[None, None, list[_Group]]:
+        """The layout of probes into services (a generator: yields between services
+        while it rebuilds, returns the layout)."""
+        probes = rt.observations.probes
+        keys, recs = list(probes), list(probes.values())  # each one atomic copy
+        if len(keys) != len(recs):  # changed in between (by a thread): one copy of both
+            items = list(probes.items())
+            keys, recs = list(map(_KEY, items)), list(map(_REC, items))
         if (
             cat is self._layout_catalogue
             and keys == self._layout_keys
             and all(map(operator.is_, recs, self._layout_recs))
         ):
             return self._layout
+        grouped = _groups(list(zip(keys, recs, strict=True)))
+        yield
         old_slots = {slot.key: slot for g in self._layout for slot in g.slots}
         old_groups = {g.base: g for g in self._layout}
+        yield
+        labels = self._fmt.labels
         layout = []
-        for (vantage, sid), members in _groups(items).items():
+        for (vantage, sid), members in grouped.items():
             office = _office_of(cat, sid)
             slots = []
             for key, rec in members:
                 base = (vantage, office, sid, key[2])
                 slot = old_slots.get(key)
                 if slot is None or slot.rec is not rec or slot.base != base:
-                    slot = _Slot(key, rec, base)
+                    slot = _Slot(key, rec, base, labels(PROBE, base))
                 slots.append(slot)
-            group = _Group((vantage, office, sid), _has_latency_objective(cat, sid), slots)
-            old = old_groups.get(group.base)
-            if (
-                old is not None
-                and old.latency == group.latency
-                and len(old.slots) == len(slots)
-                and all(map(operator.is_, old.slots, slots))
+            gbase = (vantage, office, sid)
+            latency = _has_latency_objective(cat, sid)
+            old = old_groups.get(gbase)
+            if old is not None and old.latency == latency and len(old.slots) == len(slots) and all(
+                map(operator.is_, old.slots, slots)
             ):
-                group.text = old.text  # same probes, same labels: its lines still hold
+                group = old  # same probes, same labels: its lines still hold
+            else:
+                group = _Group(gbase, old.labels if old is not None else labels(SERVICE, gbase), latency, slots)
             layout.append(group)
+            if len(layout) % BLOCK_GROUPS == 0:
+                yield
         self._layout, self._layout_keys, self._layout_recs = layout, keys, recs
         self._layout_catalogue = cat
         return layout
 
     def exposition_chunks(self, openmetrics: bool) -> list[bytes]:
-        """The collector's families in the exposition format, as byte chunks.
+        """The collector's families in the exposition format, as byte chunks, at once.
 
         Meant for the event loop, like ``collect()``: the runtime is only mutated there.
         It reads the runtime's dicts through one-step copies, and a result recorded
         after a render is re-rendered next time.
         """
         with self._lock:
-            return self._exposition_chunks(openmetrics)
+            steps = self._steps(openmetrics)
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    return done.value
 
-    def _exposition_chunks(self, openmetrics: bool) -> list[bytes]:
+    def exposition_steps(self, openmetrics: bool) -> Generator[None, None, list[bytes]]:
+        """The same chunks, built in short steps; the generator returns them.
+
+        For ``exporters.exposition.render_async``: the caller may let the event loop
+        run between two steps, so results recorded meanwhile are seen by the steps
+        after. Each step renders whole services (a service's probe and service series
+        come from one step, so they agree), but a scrape is not one atomic snapshot
+        across services, as with any exporter that reads live state. A service whose
+        result lands after its step is rendered afresh at the next scrape.
+        """
+        steps = self._steps(openmetrics)
+        while True:
+            with self._lock:  # one step at a time owns the caches (not across yields)
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    return done.value
+            yield
+
+    def _steps(self, openmetrics: bool) -> Generator[None, None, list[bytes]]:
+        """The rendering, as a generator that yields between short steps.
+
+        Every cache update is complete within a step, and each is checked against what
+        it was built from (by identity), so two interleaved renders stay correct.
+        """
         rt = self.runtime
         cat = rt.catalogue
         rerendered = 0
         part = self._fmt.part
         n_probe, n_service, n_sla = len(PROBE_SPECS), len(SERVICE_SPECS), len(SLA_SPECS)
+        is_ = operator.is_
 
-        layout = self._current_layout(rt, cat)
-        probe_texts: list[tuple[bytes, ...]] = []
-        service_texts: list[tuple[bytes, ...]] = []
-        for group in layout:
-            changed = group.text is None
-            for slot in group.slots:
-                rec = slot.rec
-                if slot.last is not rec.last or slot.n != rec.results_total:
-                    slot.text = part(PROBE, slot.base, _probe_samples(rec), 0, n_probe)
-                    slot.last, slot.n = rec.last, rec.results_total
-                    changed = True
+        layout = yield from self._current_layout(rt, cat)
+        yield
+        probe_pieces: list[list[bytes]] = [[] for _ in PROBE_SPECS]
+        service_pieces: list[list[bytes]] = [[] for _ in SERVICE_SPECS]
+        for start in range(0, len(layout), BLOCK_GROUPS):
+            groups = layout[start : start + BLOCK_GROUPS]
+            for group in groups:
+                sources = []
+                for slot in group.slots:
+                    rec = slot.rec
+                    if slot.last is not rec.last or slot.n != rec.results_total:
+                        slot.text = part(slot.labels, _probe_samples(rec), 0, n_probe)
+                        slot.last, slot.n = rec.last, rec.results_total
+                        rerendered += 1
+                    sources.append(slot.text)
+                if (
+                    group.text is None
+                    or len(sources) != len(group.sources)
+                    or not all(map(is_, sources, group.sources))
+                ):
+                    samples = _service_samples([slot.rec for slot in group.slots], group.latency)
+                    group.text, group.sources = part(group.labels, samples, S_UP, n_service), sources
                     rerendered += 1
-                probe_texts.append(slot.text)
-            if changed:
-                samples = _service_samples([slot.rec for slot in group.slots], group.latency)
-                group.text = part(SERVICE, group.base, samples, S_UP, n_service)
-                rerendered += 1
-            service_texts.append(group.text)  # type: ignore[arg-type]
+                yield
+            # each family's lines of the block joined now: the final join has few pieces
+            probe_texts = [slot.text for g in groups for slot in g.slots]
+            for j in range(n_probe):
+                probe_pieces[j].append(b"".join(map(itemgetter(j), probe_texts)))
+            service_texts = [g.text for g in groups]
+            for j in range(n_service):
+                service_pieces[j].append(b"".join(map(itemgetter(j), service_texts)))
+            yield
 
+        sla_pieces: list[list[bytes]] = [[] for _ in SLA_SPECS]
         sla_texts: list[tuple[bytes, ...]] = []
         old_sla, new_sla = self._sla, {}
-        for key, snap in list(rt.sla.items()):
-            cached = old_sla.get(key)
-            if cached is None or cached[0] is not snap:
-                cached = (snap, part(SERVICE, _sla_base(key, snap), _sla_samples(snap), L_OBJECTIVE, n_sla))
-                rerendered += 1
-            new_sla[key] = cached
-            sla_texts.append(cached[1])
+        items = list(rt.sla.items())
+        for start in range(0, len(items), BLOCK_GROUPS):
+            for key, snap in items[start : start + BLOCK_GROUPS]:
+                cached = old_sla.get(key)
+                if cached is None or cached[0] is not snap:
+                    labels = self._fmt.labels(SERVICE, _sla_base(key, snap))
+                    cached = (snap, part(labels, _sla_samples(snap), L_OBJECTIVE, n_sla))
+                    rerendered += 1
+                new_sla[key] = cached
+                sla_texts.append(cached[1])
+            for j in range(n_sla):
+                sla_pieces[j].append(b"".join(map(itemgetter(j), sla_texts)))
+            sla_texts.clear()
+            yield
         self._sla = new_sla
 
         if self._catalogue_text[0] is not cat:
             lines = [[] for _ in CATALOGUE_SPECS]  # type: list[list[str]]
-            for idx, values, value in _catalogue_samples(cat):
+            for i, (idx, values, value) in enumerate(_catalogue_samples(cat)):
                 lines[idx - C_INFO].append(self._fmt.line(idx, values, value))
+                if i % 1024 == 1023:
+                    yield
             self._catalogue_text = (cat, tuple("".join(x).encode() for x in lines))
             rerendered += 1
+        catalogue_pieces = [[t] for t in self._catalogue_text[1]]
         self.rerendered = rerendered
 
         chunks: list[bytes] = []
-        for specs, texts in (
-            (PROBE_SPECS, probe_texts),
-            (SERVICE_SPECS, service_texts),
-            (SLA_SPECS, sla_texts),
-            (CATALOGUE_SPECS, [self._catalogue_text[1]]),
+        for specs, pieces in (
+            (PROBE_SPECS, probe_pieces),
+            (SERVICE_SPECS, service_pieces),
+            (SLA_SPECS, sla_pieces),
+            (CATALOGUE_SPECS, catalogue_pieces),
         ):
-            for j, spec in enumerate(specs):
+            for spec, family_pieces in zip(specs, pieces, strict=True):
                 chunks.append(family_header(spec, openmetrics))
-                chunks.extend(map(itemgetter(j), texts))
+                chunks.extend(family_pieces)
         chunks.append(render_families(_daemon_families(rt) + _alert_families(self.alert_stats), openmetrics).encode())
         return chunks

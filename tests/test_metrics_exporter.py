@@ -3,6 +3,7 @@ promtool's lint; OpenMetrics; the cached renderer against prometheus_client's ow
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import re
@@ -20,7 +21,8 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
 
-from exporters.exposition import go_float, render
+import exporters.metrics
+from exporters.exposition import go_float, metrics_renderer, render, render_async
 from exporters.metrics import SlamonCollector
 from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import SlaVerdicts, compute_indicators
@@ -385,3 +387,78 @@ def test_every_agreed_series_is_exposed(registry):
     assert labels["slamon_indicator_target"] == {"office", "indicator", "biennium"}
     assert labels["probe_success"] == {"vantage", "office", "service", "probe"}
     assert labels["slamon_probe_failures_total"] == {"vantage", "office", "service", "probe", "reason"}
+
+
+async def test_async_render_gives_the_same_bytes_and_lets_the_loop_run(runtime, monkeypatch):
+    monkeypatch.setattr(exporters.metrics, "BLOCK_GROUPS", 1)  # many short steps on a small estate
+    reg = CollectorRegistry()
+    reg.register(SlamonCollector(runtime))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    try:
+        for accept, expected in (("", generate_latest), (OPENMETRICS_ACCEPT, generate_openmetrics)):
+            before = ticks
+            body, ctype = await render_async(reg, accept, step_seconds=0)
+            assert (body, ctype) == render(reg, accept)
+            assert body == expected(reg)
+            assert ticks - before >= 5  # the loop ran between the steps
+        assert await metrics_renderer(reg)(OPENMETRICS_ACCEPT) == render(reg, OPENMETRICS_ACCEPT)
+    finally:
+        task.cancel()
+
+
+async def test_async_renders_stay_right_while_results_land_between_steps(runtime, monkeypatch):
+    """Results, SLA snapshots and a reload land between the steps of two interleaved
+    scrapes: each scrape is a valid exposition, and the caches they leave are right."""
+    monkeypatch.setattr(exporters.metrics, "BLOCK_GROUPS", 1)
+    reg = CollectorRegistry()
+    collector = SlamonCollector(runtime)
+    reg.register(collector)
+    render(reg, "")  # warm caches, then change them under the scrapes
+    keys = list(runtime.observations.probes)
+    cat = runtime.catalogue
+    stop = False
+
+    async def churn() -> None:
+        i = 0
+        while not stop:
+            key = keys[i % len(keys)]
+            runtime.observations.record(result(*key, "http", T0 + 1000 + i, success=i % 3 != 0,
+                                               reason=None if i % 3 else Reason.timeout, status_code=200))
+            if i % 4 == 0:
+                runtime.sla[("unhq", "unhq-erp")] = SlaSnapshot("unhq", "unhq-erp", "unhq", T0 + i)
+            if i == 6:  # a reload: new layout while a scrape is under way
+                services = dict(cat.services)
+                services["unhq-identity"] = service("unhq-identity", tier="bronze")
+                runtime.catalogue = Catalogue(cat.offices, cat.tiers, cat.practices, cat.indicators, services)
+            i += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(churn())
+    try:
+        bodies = await asyncio.gather(*(render_async(reg, a, step_seconds=0) for a in ("", OPENMETRICS_ACCEPT, "")))
+    finally:
+        stop = True
+        await task
+    samples(bodies[0][0].decode())  # parses, no duplicate series
+    assert list(parse_openmetrics(bodies[1][0].decode()))
+    _same(reg)  # nothing left stale in the caches
+
+
+def test_labels_split_puts_an_extra_label_anywhere():
+    from exporters.exposition import LineFormatter, Spec
+
+    for labels in (("b", "c", "a"), ("a", "c", "b"), ("a", "b", "c"), ("a",)):
+        spec = Spec("x", "gauge", "X.", labels)
+        fmt = LineFormatter([spec])
+        base = labels[:-1]
+        values = [f'v"{n}\\' for n in labels]
+        (text,) = fmt.part(fmt.labels(base, values[:-1]), [(0, (values[-1],), 1.5)], 0, 1)
+        assert text.decode() == fmt.line(0, values, 1.5)

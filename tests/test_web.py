@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 
@@ -41,7 +42,7 @@ def runtime(tmp_path) -> Runtime:
 def render(runtime: Runtime, accept: str = "") -> tuple[str, str]:
     registry = CollectorRegistry()
     registry.register(SlamonCollector(runtime))
-    body, content_type = metrics_renderer(registry)(accept)
+    body, content_type = asyncio.run(metrics_renderer(registry)(accept))
     return body.decode(), content_type
 
 

@@ -4,8 +4,9 @@
 - ``/readyz``: 200 once a catalogue is loaded and the scheduler runs, else 503 with
   the reason, so an orchestrator holds traffic (and a restart) until it is.
 - ``/metrics``: whatever the injected renderer produces for the scraper's Accept
-  header. The web adapter knows nothing of Prometheus; the daemon builds the
-  renderer from its private registry.
+  header (a coroutine function, awaited, or a plain function). The web adapter
+  knows nothing of Prometheus; the daemon builds the renderer from its private
+  registry.
 - ``/api/v1/...``: the JSON API (``slamon.web.api``), ``/``, ``/services/{id}`` and
   ``/indicators``: the status pages (``slamon.web.pages``).
 
@@ -15,8 +16,9 @@ threads, never on the event loop.
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -26,8 +28,8 @@ from slamon.store import Store
 from slamon.web import api, pages
 from slamon.web.context import CONTEXT_KEY, WebContext
 
-MetricsRenderer = Callable[[str], tuple[bytes, str]]
-"""``(accept_header) -> (body, content_type)``."""
+MetricsRenderer = Callable[[str], Awaitable[tuple[bytes, str]] | tuple[bytes, str]]
+"""``(accept_header) -> (body, content_type)``, or an awaitable of it."""
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 RENDER_KEY = web.AppKey("render_metrics", object)
@@ -48,9 +50,12 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     render: MetricsRenderer = request.app[RENDER_KEY]  # type: ignore[assignment]
-    # rendered on the event loop, as prometheus_client's collectors expect: the cached
-    # exposition keeps a scrape cheap (only changed series are re-rendered)
-    body, content_type = render(request.headers.get("Accept", ""))
+    # rendered on the event loop, as prometheus_client's collectors expect, in short
+    # steps that let the loop run between them (probe results are recorded meanwhile)
+    rendered = render(request.headers.get("Accept", ""))
+    if inspect.isawaitable(rendered):
+        rendered = await rendered
+    body, content_type = rendered
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
