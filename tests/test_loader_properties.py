@@ -211,16 +211,13 @@ yaml_styles = st.sampled_from([{"default_flow_style": False}, {"default_flow_sty
 def test_plain_builder_matches_the_alias_aware_builder(data, style, extra):
     """Without anchors, the fast builder gives the alias-aware builder's data and problems
     (or the same error)."""
-    from slamon.loader.yaml_nodes import _Builder, _Loader, _PlainBuilder
+    from slamon.loader.yaml_nodes import _Builder, _PlainBuilder, compose
 
     text = yaml.safe_dump(data, allow_unicode=True, **style) + extra
-    loader = _Loader(text)
     try:
-        root = loader.get_single_node()
+        root = compose(text)
     except yaml.YAMLError:
         return
-    finally:
-        loader.dispose()
 
     def outcome(builder, path):
         try:
