@@ -91,19 +91,21 @@ class Document:
         ``resolved`` is False when the path leaves the document (a missing key): the
         node returned is then the deepest existing parent.
         """
-        node, key = self.root, None
+        node, key = self.root, None  # nodes of compose(): args is (tag, value, ...)
         for part in path:
-            if isinstance(node, MappingNode):
+            cls = node.__class__
+            if cls is _Mapping:
                 nxt = None
-                for k, v in node.value:
-                    if isinstance(k, ScalarNode) and k.value == str(part):
+                text = str(part)
+                for k, v in node.args[1]:
+                    if k.__class__ is _Scalar and k.args[1] == text:
                         nxt = (k, v)
                         break
                 if nxt is None:
                     return node, key, False
                 key, node = nxt
-            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                key, node = None, node.value[part]
+            elif cls is _Sequence and isinstance(part, int) and 0 <= part < len(node.args[1]):
+                key, node = None, node.args[1][part]
             else:
                 return node, key, False
         return node, key, True
@@ -115,7 +117,8 @@ class Document:
         target = key if (at_key and resolved and key is not None) else node
         if target is None:
             return 1, 1
-        return target.start_mark.line + 1, target.start_mark.column + 1
+        mark = target.args[2]
+        return mark.line + 1, mark.column + 1
 
 
 def _arg(i: int) -> property:
@@ -157,8 +160,18 @@ def _resolve(kind: type, value: Any, implicit: Any) -> str:
     """PyYAML's tag resolution, remembered. The safe loader has no path resolvers, so a
     tag depends only on these arguments; a catalogue repeats the same keys and values
     thousands of times, and the resolver (regular expressions, called from libyaml for
-    every node) was a tenth of the load time. A hit runs no Python code at all."""
+    every node) was a tenth of the load time. A hit runs no Python code at all.
+
+    A miss is mostly a text met once (a name, a URL): when no implicit resolver starts
+    with its first character, or it was quoted, it is text, as PyYAML would find."""
+    if kind is _Scalar and (not implicit[0] or (value and value[0] not in _RESOLVER_FIRST)):
+        return _STR
     return _BaseLoader.resolve(_RESOLVER, _PYYAML_KIND.get(kind, kind), value, implicit)
+
+
+# the first characters that PyYAML's implicit resolvers look at ("" is the empty text)
+_RESOLVER_FIRST = frozenset(k for k in _BaseLoader.yaml_implicit_resolvers if k)
+assert None not in _BaseLoader.yaml_implicit_resolvers, "a resolver for any first character"
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
