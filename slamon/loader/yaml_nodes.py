@@ -198,7 +198,9 @@ else:  # pragma: no cover - pure-Python fallback
     _new_loader = _Loader
 
 # libyaml's composer finds the node classes by name in its module: they are ours while one
-# of our files is being composed (one at a time), PyYAML's again after it
+# of our files is being composed (one at a time), PyYAML's again after it. Meanwhile another
+# thread composing with PyYAML's own C loader would get them too (and no tags): nothing in
+# slamon does (this reader is its only YAML reader at run time); keep it that way.
 _COMPOSING = threading.Lock()
 _PYYAML_NODES = (ScalarNode, SequenceNode, MappingNode)
 _OUR_NODES = (_Scalar, _Sequence, _Mapping)
