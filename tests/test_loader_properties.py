@@ -211,16 +211,13 @@ yaml_styles = st.sampled_from([{"default_flow_style": False}, {"default_flow_sty
 def test_plain_builder_matches_the_alias_aware_builder(data, style, extra):
     """Without anchors, the fast builder gives the alias-aware builder's data and problems
     (or the same error)."""
-    from slamon.loader.yaml_nodes import _Builder, _Loader, _PlainBuilder
+    from slamon.loader.yaml_nodes import _Builder, _PlainBuilder, compose
 
     text = yaml.safe_dump(data, allow_unicode=True, **style) + extra
-    loader = _Loader(text)
     try:
-        root = loader.get_single_node()
+        root = compose(text)
     except yaml.YAMLError:
         return
-    finally:
-        loader.dispose()
 
     def outcome(builder, path):
         try:
@@ -229,3 +226,28 @@ def test_plain_builder_matches_the_alias_aware_builder(data, style, extra):
             return exc.code, exc.message, exc.line, exc.column
 
     assert outcome(_PlainBuilder(), None) == outcome(_Builder(), ())
+
+
+probe_texts = st.sampled_from(
+    ["http", "journey", "https://u:p@h/x", "http://h/?token=1", "http://h/${x}", "http://h/${env:X}", "http://h/p",
+     "a=1&password=x", "${", "Authorization", "secret"]
+)
+probe_values = st.one_of(probe_texts, scalars, st.dictionaries(probe_texts, st.one_of(probe_texts, scalars), max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.dictionaries(st.sampled_from(["kind", "url", "headers", "form", "body", "id"]), probe_values, max_size=6),
+    scalars,
+), max_size=3))
+def test_secret_and_reference_rules_skip_only_probes_with_nothing_to_find(probes):
+    """The shortcut for a plain http probe finds what the full rules find."""
+    from slamon.loader import service_rules as sr
+
+    full = []
+    for i, probe in enumerate(probes):
+        if isinstance(probe, dict):
+            for where, req in sr._requests(probe, ("probes", i)):
+                full.extend(sr._secrets("f", where, req))
+            full.extend(sr._references("f", probe, ("probes", i)))
+    assert sr.check_service_data("f", {"probes": probes}) == full

@@ -190,9 +190,11 @@ def cycles(sources: list[ServiceSource]) -> Iterator[Finding]:
         if sid is not None:
             by_id.setdefault(sid, src)
     graph = {sid: [d for _, d in src.depends_on() if d in by_id] for sid, src in by_id.items()}
-    for component in _strongly_connected(graph):
+    # a service that depends on nothing is in no cycle: leave it out of the search (most are)
+    linked = {sid: [d for d in deps if graph[d]] for sid, deps in graph.items() if deps}
+    for component in _strongly_connected(linked):
         members = set(component)
-        if len(component) == 1 and component[0] not in graph[component[0]]:
+        if len(component) == 1 and component[0] not in linked[component[0]]:
             continue
         for sid in sorted(members):
             src = by_id[sid]

@@ -314,10 +314,12 @@ def _load(root: Path, today: dt.date | None) -> LoadReport:
     known_ids |= {s.stem for s in sources if s.text("id") is None}
     across: list[Finding] = [*catalogue_rules.duplicate_ids(sources), *catalogue_rules.cycles(sources)]
     for src in sources:
-        across += catalogue_rules.dependencies(src, known_ids)
+        if "depends_on" in src.data:  # the rule reads nothing else
+            across += catalogue_rules.dependencies(src, known_ids)
     lifecycles: dict[str, Lifecycle] = {svc.id: svc.lifecycle for _, svc in valid}
     for src, svc in valid:
-        across += advisories.retired_dependencies(src.file, svc, lifecycles)
+        if svc.depends_on:  # the rule reads nothing else
+            across += advisories.retired_dependencies(src.file, svc, lifecycles)
     for f in across:
         p.finding(f)
     diagnostics = sorted(p.diagnostics, key=Diagnostic.sort_key)

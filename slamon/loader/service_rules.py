@@ -164,6 +164,10 @@ def check_service_data(file: str, data: dict[str, Any]) -> list[Finding]:
     for i, probe in enumerate(probes):
         if not isinstance(probe, dict):
             continue
+        if probe.get("kind") == "http" and "headers" not in probe and "form" not in probe and "body" not in probe:
+            url = probe.get("url")
+            if not isinstance(url, str) or ("@" not in url and "?" not in url and "${" not in url):
+                continue  # nothing below can apply: no secret place, no password, no query, no reference
         base: DocPath = ("probes", i)
         for where, req in _requests(probe, base):
             out.extend(_secrets(file, where, req))

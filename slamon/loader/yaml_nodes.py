@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import operator
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml: about ten times faster, and it bounds nesting depth itself
     from yaml import CSafeLoader as _BaseLoader
+    from yaml import _yaml as _cyaml
     from yaml._yaml import CParser as _CParser
 except ImportError:  # pragma: no cover - pure-Python fallback
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
     _CParser = None
+    _cyaml = None
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB per file: a service file is a few kilobytes
 MAX_DEPTH = 64  # a service file nests about 8 levels
@@ -88,19 +91,21 @@ class Document:
         ``resolved`` is False when the path leaves the document (a missing key): the
         node returned is then the deepest existing parent.
         """
-        node, key = self.root, None
+        node, key = self.root, None  # nodes of compose(): args is (tag, value, ...)
         for part in path:
-            if isinstance(node, MappingNode):
+            cls = node.__class__
+            if cls is _Mapping:
                 nxt = None
-                for k, v in node.value:
-                    if isinstance(k, ScalarNode) and k.value == str(part):
+                text = str(part)
+                for k, v in node.args[1]:
+                    if k.__class__ is _Scalar and k.args[1] == text:
                         nxt = (k, v)
                         break
                 if nxt is None:
                     return node, key, False
                 key, node = nxt
-            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                key, node = None, node.value[part]
+            elif cls is _Sequence and isinstance(part, int) and 0 <= part < len(node.args[1]):
+                key, node = None, node.args[1][part]
             else:
                 return node, key, False
         return node, key, True
@@ -112,7 +117,37 @@ class Document:
         target = key if (at_key and resolved and key is not None) else node
         if target is None:
             return 1, 1
-        return target.start_mark.line + 1, target.start_mark.column + 1
+        mark = target.args[2]
+        return mark.line + 1, mark.column + 1
+
+
+def _arg(i: int) -> property:
+    return property(lambda node: node.args[i])
+
+
+def _node_class(base: type[Node], *fields: str) -> type[Node]:
+    """A subclass of PyYAML's node class ``base`` whose instances are built without running
+    any Python code.
+
+    libyaml's composer makes one node per scalar, list and mapping, calling the node class
+    with ``(tag, value, start_mark, end_mark, style)``; PyYAML's ``__init__`` is Python code,
+    and running it was about a third of the composing time of a service file. The only
+    built-in constructor that keeps any positional arguments as they are, in C, is
+    ``BaseException``'s (in ``args``): these nodes are built by it. The reader takes
+    ``node.args`` apart directly; everything else reads the usual attributes (properties
+    over ``args``), and ``isinstance`` against PyYAML's classes holds. A collection's
+    ``end_mark``, set by the composer after its children, is an ordinary attribute."""
+    attrs: dict[str, Any] = {"__init__": BaseException.__init__, "__module__": __name__}
+    for i, name in enumerate(("tag", "value", "start_mark", *fields)):
+        if name:
+            attrs[name] = _arg(i)
+    return type(base.__name__, (base, BaseException), attrs)
+
+
+_Scalar = _node_class(ScalarNode, "end_mark", "style")
+_Sequence = _node_class(SequenceNode, "", "flow_style")
+_Mapping = _node_class(MappingNode, "", "flow_style")
+_PYYAML_KIND = {_Scalar: ScalarNode, _Sequence: SequenceNode, _Mapping: MappingNode}
 
 
 assert not _BaseLoader.yaml_path_resolvers, "path resolvers would make tags depend on the path"
@@ -125,8 +160,18 @@ def _resolve(kind: type, value: Any, implicit: Any) -> str:
     """PyYAML's tag resolution, remembered. The safe loader has no path resolvers, so a
     tag depends only on these arguments; a catalogue repeats the same keys and values
     thousands of times, and the resolver (regular expressions, called from libyaml for
-    every node) was a tenth of the load time. A hit runs no Python code at all."""
-    return _BaseLoader.resolve(_RESOLVER, kind, value, implicit)
+    every node) was a tenth of the load time. A hit runs no Python code at all.
+
+    A miss is mostly a text met once (a name, a URL): when no implicit resolver starts
+    with its first character, or it was quoted, it is text, as PyYAML would find."""
+    if kind is _Scalar and (not implicit[0] or (value and value[0] not in _RESOLVER_FIRST)):
+        return _STR
+    return _BaseLoader.resolve(_RESOLVER, _PYYAML_KIND.get(kind, kind), value, implicit)
+
+
+# the first characters that PyYAML's implicit resolvers look at ("" is the empty text)
+_RESOLVER_FIRST = frozenset(k for k in _BaseLoader.yaml_implicit_resolvers if k)
+assert None not in _BaseLoader.yaml_implicit_resolvers, "a resolver for any first character"
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
@@ -151,6 +196,55 @@ if _CParser is not None:
     _new_loader: Any = _Composer
 else:  # pragma: no cover - pure-Python fallback
     _new_loader = _Loader
+
+# libyaml's composer finds the node classes by name in its module: they are ours while one
+# of our files is being composed (one at a time), PyYAML's again after it. Meanwhile another
+# thread composing with PyYAML's own C loader would get them too (and no tags): nothing in
+# slamon does (this reader is its only YAML reader at run time); keep it that way.
+_COMPOSING = threading.Lock()
+_PYYAML_NODES = (ScalarNode, SequenceNode, MappingNode)
+_OUR_NODES = (_Scalar, _Sequence, _Mapping)
+
+
+def compose(text: str) -> Node | None:
+    """The node tree of one YAML document (``_Scalar``, ``_Sequence`` and ``_Mapping``
+    nodes), or None for an empty text; PyYAML's errors pass through."""
+    if _cyaml is None:  # pragma: no cover - pure-Python fallback
+        loader = _Loader(text)
+        try:
+            return _ours(loader.get_single_node(), {})
+        finally:
+            loader.dispose()
+    with _COMPOSING:
+        _cyaml.ScalarNode, _cyaml.SequenceNode, _cyaml.MappingNode = _OUR_NODES
+        try:
+            loader = _Composer(text)
+            try:
+                return loader.get_single_node()
+            finally:
+                loader.dispose()
+        finally:
+            _cyaml.ScalarNode, _cyaml.SequenceNode, _cyaml.MappingNode = _PYYAML_NODES
+
+
+def _ours(node: Any, done: dict[int, Node]) -> Any:  # pragma: no cover - pure-Python fallback
+    """PyYAML's node tree as ours (an alias stays the same node)."""
+    if node is None or id(node) in done:
+        return None if node is None else done[id(node)]
+    if isinstance(node, ScalarNode):
+        new = _Scalar(node.tag, node.value, node.start_mark, node.end_mark, node.style)
+    else:
+        value: list[Any] = []
+        new = (_Sequence if isinstance(node, SequenceNode) else _Mapping)(
+            node.tag, value, node.start_mark, None, node.flow_style
+        )
+        new.end_mark = node.end_mark
+    done[id(node)] = new
+    if isinstance(node, SequenceNode):
+        value.extend(_ours(item, done) for item in node.value)
+    elif isinstance(node, MappingNode):
+        value.extend((_ours(k, done), _ours(v, done)) for k, v in node.value)
+    return new
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -307,37 +401,38 @@ class _PlainBuilder:
         if self.count > MAX_NODES:
             _Builder._spend(self, 0, node)  # type: ignore[arg-type]  # raises E009
         cls = node.__class__
-        tag = node.tag
-        if cls is ScalarNode:
+        tag, value, _, _, _ = node.args
+        if cls is _Scalar:
             if tag == _STR:
-                return node.value
+                return value
             constructor = self.construct.get(tag)
             if constructor is None:
                 _Builder._check_tag(self, node, _STR)  # type: ignore[arg-type]  # raises E011
             try:
-                return _constructed(tag, node.value)
+                return _constructed(tag, value)
             except (ValueError, OverflowError, TypeError):
-                return node.value
-        if cls is SequenceNode:
+                return value
+        if cls is _Sequence:
             if tag != _SEQ:
                 _Builder._check_tag(self, node, _SEQ)  # type: ignore[arg-type]
             depth += 1
             out: list[Any] = []
-            for i, item in enumerate(node.value):
+            for i, item in enumerate(value):
                 # build() of a plain text or mapping item, inlined (same checks, same order)
                 if depth <= MAX_DEPTH and self.count < MAX_NODES:
                     icls = item.__class__
-                    if icls is ScalarNode and item.tag == _STR:
+                    itag, value, _, _, _ = item.args
+                    if icls is _Scalar and itag == _STR:
                         self.count += 1
-                        out.append(item.value)
+                        out.append(value)
                         continue
-                    if icls is MappingNode and item.tag == _MAP:
+                    if icls is _Mapping and itag == _MAP:
                         self.count += 1
                         out.append(self._mapping(item, depth + 1, (path, i)))
                         continue
                 out.append(self.build(item, depth, (path, i)))
             return out
-        if cls is MappingNode:
+        if cls is _Mapping:
             if tag != _MAP:
                 _Builder._check_tag(self, node, _MAP)  # type: ignore[arg-type]
             return self._mapping(node, depth + 1, path)
@@ -346,8 +441,8 @@ class _PlainBuilder:
     def _mapping(self, node: MappingNode, depth: int, path: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: list[dict[str, Any]] | None = None
-        for knode, vnode in node.value:
-            ktag = knode.tag
+        for knode, vnode in node.args[1]:
+            ktag, name, _, _, _ = knode.args  # every node: (tag, value, start, end, style)
             if ktag == _MERGE:
                 value = self.build(vnode, depth, path)
                 for m in value if isinstance(value, list) else [value]:
@@ -357,13 +452,12 @@ class _PlainBuilder:
                         merged = []
                     merged.append(m)
                 continue
-            if knode.__class__ is not ScalarNode:
+            if knode.__class__ is not _Scalar:
                 raise YamlError("E004", "a mapping key must be plain text, not a list or mapping", *_mark(knode))
             if ktag != _STR and ktag not in _SCALAR_TAGS:
                 _Builder._check_tag(self, knode, _STR)  # type: ignore[arg-type]
-            name = knode.value
             if name in out:
-                first = next(k for k, _ in node.value if k.tag != _MERGE and k.value == name)
+                first = next(k for k, _ in node.args[1] if k.args[0] != _MERGE and k.args[1] == name)
                 line, col = _mark(knode)
                 self.problems.append(
                     Problem(
@@ -379,11 +473,12 @@ class _PlainBuilder:
             # build() of a plain text or mapping value, inlined (same checks, same order)
             if depth <= MAX_DEPTH and self.count < MAX_NODES:
                 vcls = vnode.__class__
-                if vcls is ScalarNode and vnode.tag == _STR:
+                vtag, value, _, _, _ = vnode.args
+                if vcls is _Scalar and vtag == _STR:
                     self.count += 1
-                    out[name] = vnode.value
+                    out[name] = value
                     continue
-                if vcls is MappingNode and vnode.tag == _MAP:
+                if vcls is _Mapping and vtag == _MAP:
                     self.count += 1
                     out[name] = self._mapping(vnode, depth + 1, (path, name))
                     continue
@@ -510,9 +605,8 @@ def _codepoint(char: int | str) -> int:
 
 def parse_document(text: str) -> Document:
     """Parse YAML text into a ``Document``; raise ``YamlError`` when it cannot be used."""
-    loader = _new_loader(text)
     try:
-        root = loader.get_single_node()
+        root = compose(text)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(text, exc) from None
     except yaml.reader.ReaderError as exc:  # control characters
@@ -528,7 +622,6 @@ def parse_document(text: str) -> Document:
     except RecursionError:  # the pure-Python composer on very deep nesting
         raise YamlError("E010", "nesting is too deep") from None
     finally:
-        loader.dispose()
         if len(text) > _RESOLVE_CACHE_MAX_TEXT:  # keep the memory the cache holds small
             _resolve.cache_clear()
     if root is None or (isinstance(root, ScalarNode) and root.tag == _TAG + "null" and root.value in ("", "~", "null")):
