@@ -251,3 +251,29 @@ def test_secret_and_reference_rules_skip_only_probes_with_nothing_to_find(probes
                 full.extend(sr._secrets("f", where, req))
             full.extend(sr._references("f", probe, ("probes", i)))
     assert sr.check_service_data("f", {"probes": probes}) == full
+
+
+def test_documents_read_the_same_without_the_node_class_swap(monkeypatch):
+    """The reader composes with its own node classes swapped into PyYAML's C layer; the
+    fallback (no libyaml, or a PyYAML that stops looking the classes up by name) converts
+    PyYAML's nodes instead, and must read every bundled file to the same data and marks."""
+    from slamon.loader import yaml_nodes
+
+    files = sorted(Path("catalogue").rglob("*.yaml"))[:40]
+    assert files
+    swapped = [parse_document(f.read_text()) for f in files]
+    monkeypatch.setattr(yaml_nodes, "_cyaml", None)
+    plain = [parse_document(f.read_text()) for f in files]
+    for a, b in zip(swapped, plain, strict=True):
+        assert a.data == b.data
+        assert [a.position(p) for p in _paths(a.data)] == [b.position(p) for p in _paths(b.data)]
+
+
+def _paths(data, prefix=()):
+    yield prefix
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _paths(v, (*prefix, i))

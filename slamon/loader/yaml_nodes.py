@@ -220,14 +220,18 @@ def compose(text: str) -> Node | None:
         try:
             loader = _Composer(text)
             try:
-                return loader.get_single_node()
+                root = loader.get_single_node()
             finally:
                 loader.dispose()
         finally:
             _cyaml.ScalarNode, _cyaml.SequenceNode, _cyaml.MappingNode = _PYYAML_NODES
+    if root is not None and not isinstance(root, _OUR_NODES):
+        # a PyYAML whose C layer no longer looks its node classes up by name: slower, right
+        return _ours(root, {})
+    return root
 
 
-def _ours(node: Any, done: dict[int, Node]) -> Any:  # pragma: no cover - pure-Python fallback
+def _ours(node: Any, done: dict[int, Node]) -> Any:
     """PyYAML's node tree as ours (an alias stays the same node)."""
     if node is None or id(node) in done:
         return None if node is None else done[id(node)]
