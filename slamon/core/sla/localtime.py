@@ -51,8 +51,11 @@ def offset_runs(timezone: str, day: dt.date) -> tuple[OffsetRun, ...]:
     """Runs of constant UTC offset within a UTC day, as minute ranges.
 
     Pure and deterministic (depends only on the tz database), hence a bounded memo.
-    Samples every hour and bisects where the offset changed, so transitions at any
-    minute are found (two changes within one hour of one day do not occur in tzdata).
+    A day whose offset is the same at its start, its middle and its last minute is one
+    run (almost every day: three lookups). Otherwise it samples every hour and bisects
+    where the offset changed, so transitions at any minute are found (two changes within
+    one hour of one day, or a change and its reversal on the same day between the three
+    samples, do not occur in tzdata).
     """
     zone = ZoneInfo(timezone)
     base = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -60,8 +63,11 @@ def offset_runs(timezone: str, day: dt.date) -> tuple[OffsetRun, ...]:
     def off(minute: int) -> int:
         return _offset_minutes(zone, base + dt.timedelta(minutes=minute))
 
+    current = off(0)
+    if off(MINUTES_PER_DAY // 2) == current and off(MINUTES_PER_DAY - 1) == current:
+        return ((0, MINUTES_PER_DAY, current),)
     runs: list[OffsetRun] = []
-    start, current = 0, off(0)
+    start = 0
     previous = 0
     for sample in [*range(60, MINUTES_PER_DAY, 60), MINUTES_PER_DAY - 1]:
         value = off(sample)
