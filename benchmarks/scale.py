@@ -110,6 +110,12 @@ async def _daemon_like(
     from slamon.runtime import Runtime
     from slamon.scheduler import Scheduler
 
+    try:
+        from slamon.heap import map_large_blocks
+    except ImportError:  # a build before it
+        pass
+    else:
+        map_large_blocks()  # as the daemon does when it starts (Daemon.serve)
     root = write_catalogue(tmp / "catalogue", services, f"http://127.0.0.1:{port}")
     rss_start = rss_bytes()
     report = load_catalogue(root)
