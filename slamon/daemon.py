@@ -38,6 +38,7 @@ from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
 from slamon.evaluator import SlaEvaluator
+from slamon.heap import map_large_blocks
 from slamon.loader import load_catalogue
 from slamon.monitor import CatalogueWatcher, Monitor
 from slamon.probes import ProbeContext, run_probe
@@ -141,6 +142,7 @@ class Daemon:
         if problem:
             print(f"slamon: {problem}", file=err)
             return 1
+        map_large_blocks()  # freed bodies and load buffers go back to the system at once
         # the file snapshot comes first: an edit made while the catalogue loads is seen
         watcher = await asyncio.to_thread(CatalogueWatcher, config.catalogue_dir)
         catalogue = await asyncio.to_thread(load_or_report, config, err)

@@ -25,6 +25,7 @@ import datetime as dt
 import functools
 import operator
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,7 +328,7 @@ class _Builder:
         self._check_tag(node, _TAG + "str")
         tag = node.tag[len(_TAG):]
         if tag == "str":
-            return node.value
+            return _intern(node.value)
         try:
             return getattr(self.scalars, f"construct_yaml_{tag}")(node)
         except (ValueError, OverflowError, TypeError):
@@ -385,6 +386,14 @@ class _Builder:
         return out, size
 
 
+_intern = sys.intern
+"""Plain texts are interned as they are read: a catalogue repeats the same short values
+in every service (office, owner group, contact, tier, probe id, clause, a shared
+description), and the catalogue keeps them for as long as it runs: one copy each
+instead of one per service (about 5 MB at 10,000 services). Interned strings are
+freed with their last reference, as any other."""
+
+
 class _PlainBuilder:
     """``_Builder`` for a text with no anchor (no ``&``), so no alias: every node is met
     once, and the alias bookkeeping (seen nodes, expanded sizes) is not needed. Same
@@ -408,7 +417,7 @@ class _PlainBuilder:
         tag, value, _, _, _ = node.args
         if cls is _Scalar:
             if tag == _STR:
-                return value
+                return _intern(value)
             constructor = self.construct.get(tag)
             if constructor is None:
                 _Builder._check_tag(self, node, _STR)  # type: ignore[arg-type]  # raises E011
@@ -428,7 +437,7 @@ class _PlainBuilder:
                     itag, value, _, _, _ = item.args
                     if icls is _Scalar and itag == _STR:
                         self.count += 1
-                        out.append(value)
+                        out.append(_intern(value))
                         continue
                     if icls is _Mapping and itag == _MAP:
                         self.count += 1
@@ -480,7 +489,7 @@ class _PlainBuilder:
                 vtag, value, _, _, _ = vnode.args
                 if vcls is _Scalar and vtag == _STR:
                     self.count += 1
-                    out[name] = value
+                    out[name] = _intern(value)
                     continue
                 if vcls is _Mapping and vtag == _MAP:
                     self.count += 1
