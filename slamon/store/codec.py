@@ -13,6 +13,7 @@ from slamon.core.results import PHASES, ProbeOutcome, ProbeResult, Reason
 from slamon.core.sla.rollup import (
     BITMAP_BYTES,
     MINUTES_PER_DAY,
+    DayFold,
     DayRollup,
     bitmap_from_bytes,
     bitmap_to_bytes,
@@ -239,18 +240,10 @@ def delta_values(span: tuple, day_as_text: bool) -> tuple:
     )  # fmt: skip
 
 
-class DeltaFold:
+class DeltaFold(DayFold):
     """Deltas of one day folded together (what ``DayRollup.merge`` of each would give)."""
 
-    __slots__ = ("bad", "good_n", "observed", "slow", "steps_bad", "total")
-
-    def __init__(self) -> None:
-        self.observed = 0
-        self.bad = 0
-        self.slow = 0
-        self.steps_bad = 0
-        self.total = bytearray(MINUTES_PER_DAY)
-        self.good_n = bytearray(MINUTES_PER_DAY)
+    __slots__ = ()
 
     def add(self, first_minute: int, bits: bytes, counts: bytes) -> None:
         n = len(bits) >> 2
@@ -280,13 +273,6 @@ class DeltaFold:
                     v = good_n[m] + g
                     good_n[m] = v if v < 255 else 255
 
-    def rollup(self, vantage: str, service_id: str, day: dt.date) -> DayRollup:
-        observed = self.observed
-        return DayRollup(
-            vantage, service_id, day,
-            observed=observed, good=observed & ~self.bad, fast=observed & ~self.slow,
-            steps_ok=observed & ~self.steps_bad, total_counts=bytes(self.total), good_counts=bytes(self.good_n),
-        )  # fmt: skip
 
 
 def fold_deltas(rows: Iterable[tuple[Any, ...]]) -> list[DayRollup]:

@@ -113,7 +113,10 @@ def bitmap_from_bytes(data: bytes) -> int:
     return int.from_bytes(data, "big")
 
 
-class _Day:
+class DayFold:
+    """One day being folded: the minutes observed, bad, slow and with a step too slow,
+    and the saturating per-minute counts (the builder's, and the store's delta fold)."""
+
     __slots__ = ("bad", "good_n", "observed", "slow", "steps_bad", "total")
 
     def __init__(self) -> None:
@@ -123,6 +126,14 @@ class _Day:
         self.steps_bad = 0
         self.total = bytearray(MINUTES_PER_DAY)
         self.good_n = bytearray(MINUTES_PER_DAY)
+
+    def rollup(self, vantage: str, service_id: str, day: dt.date) -> DayRollup:
+        observed = self.observed
+        return DayRollup(
+            vantage, service_id, day,
+            observed=observed, good=observed & ~self.bad, fast=observed & ~self.slow,
+            steps_ok=observed & ~self.steps_bad, total_counts=bytes(self.total), good_counts=bytes(self.good_n),
+        )  # fmt: skip
 
 
 class RollupBuilder:
@@ -143,7 +154,7 @@ class RollupBuilder:
     __slots__ = ("_days",)
 
     def __init__(self) -> None:
-        self._days: dict[tuple[str, str, int], _Day] = {}
+        self._days: dict[tuple[str, str, int], DayFold] = {}
 
     def __len__(self) -> int:
         return len(self._days)
@@ -160,7 +171,7 @@ class RollupBuilder:
         key = (result.vantage, result.service_id, day_index)
         day = self._days.get(key)
         if day is None:
-            day = self._days[key] = _Day()
+            day = self._days[key] = DayFold()
         bit = 1 << minute
         outcome = result.outcome
         day.observed |= bit
@@ -204,19 +215,7 @@ class RollupBuilder:
         return out
 
     def rollups(self) -> list[DayRollup]:
-        out: list[DayRollup] = []
-        for (vantage, service_id, day_index), d in self._days.items():
-            out.append(
-                DayRollup(
-                    vantage,
-                    service_id,
-                    _EPOCH_DAY + dt.timedelta(days=day_index),
-                    observed=d.observed,
-                    good=d.observed & ~d.bad,
-                    fast=d.observed & ~d.slow,
-                    steps_ok=d.observed & ~d.steps_bad,
-                    total_counts=bytes(d.total),
-                    good_counts=bytes(d.good_n),
-                )
-            )
-        return out
+        return [
+            d.rollup(vantage, service_id, _EPOCH_DAY + dt.timedelta(days=day_index))
+            for (vantage, service_id, day_index), d in self._days.items()
+        ]
