@@ -633,15 +633,7 @@ class Store:
     ) -> BreachRow:
         """Open a breach, or return the one already open for the same key."""
         with self._session(write=True) as s:
-            current = s.scalars(
-                select(BreachRow).where(
-                    BreachRow.service_id == service_id,
-                    BreachRow.vantage == vantage,
-                    BreachRow.objective == objective,
-                    BreachRow.period == period,
-                    BreachRow.resolved_at.is_(None),
-                )
-            ).first()
+            current = _open_breach(s, service_id, vantage, objective, period)
             if current is not None:
                 return current
             row = BreachRow(
@@ -668,15 +660,7 @@ class Store:
     ) -> BreachRow | None:
         """Resolve the open breach of this key (None when none is open)."""
         with self._session(write=True) as s:
-            row = s.scalars(
-                select(BreachRow).where(
-                    BreachRow.service_id == service_id,
-                    BreachRow.vantage == vantage,
-                    BreachRow.objective == objective,
-                    BreachRow.period == period,
-                    BreachRow.resolved_at.is_(None),
-                )
-            ).first()
+            row = _open_breach(s, service_id, vantage, objective, period)
             if row is None:
                 return None
             row.resolved_at = _utc(resolved_at)
@@ -753,6 +737,19 @@ def _copy_sql(table: str, columns: Sequence[str]) -> str:
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
     _COPY_TYPES[sql] = [_PG_TYPES[c] for c in columns]
     return sql
+
+
+def _open_breach(s: Session, service_id: str, vantage: str, objective: str, period: str) -> BreachRow | None:
+    """The breach of this key still open, if any (at most one is)."""
+    return s.scalars(
+        select(BreachRow).where(
+            BreachRow.service_id == service_id,
+            BreachRow.vantage == vantage,
+            BreachRow.objective == objective,
+            BreachRow.period == period,
+            BreachRow.resolved_at.is_(None),
+        )
+    ).first()
 
 
 def _first_line(exc: BaseException) -> str:
