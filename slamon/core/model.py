@@ -651,6 +651,67 @@ IpVersion = Annotated[
 """IP version preference: ``any``, ``4`` or ``6`` (written with or without quotes)."""
 
 
+def _proxy(value: str) -> str:
+    if value == PROXY_FROM_ENVIRONMENT:
+        return value
+    if "${" in value and ENV_REF_RE.fullmatch(value):
+        return value  # the whole URL from the environment: checked at probe time
+    try:
+        parts = split_url(value)
+        _ = parts.port  # raises on a bad port
+    except ValueError as exc:
+        raise PydanticCustomError("proxy", "not a valid proxy URL: {reason}", {"reason": str(exc)}) from None
+    if parts.scheme != "http" or not parts.hostname:
+        raise PydanticCustomError(
+            "proxy",
+            "a proxy is written http://host:port (the proxy is spoken to in plain HTTP; https "
+            "targets go through it in a CONNECT tunnel), or 'environment' to use the daemon's "
+            "http_proxy, https_proxy and no_proxy variables",
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise PydanticCustomError("proxy", "a proxy URL has no path, query or fragment: http://host:port")
+    if _SPACE_RE.search(value):
+        raise PydanticCustomError("proxy", "a proxy URL may not contain spaces")
+    return value
+
+
+PROXY_FROM_ENVIRONMENT = "environment"
+ProxyUrl = Annotated[
+    str,
+    AfterValidator(_proxy),
+    WithJsonSchema({"type": "string", "pattern": "^(http://|environment$|\\$\\{env:)"}),
+]
+"""``http://[user:${env:NAME}@]host:port``, or ``environment`` (http_proxy, https_proxy,
+no_proxy of the daemon's environment). Never taken from the environment otherwise."""
+
+
+class BasicAuth(Strict):
+    """HTTP basic authentication (RFC 7617), sent as ``Authorization: Basic ...``."""
+
+    username: str = Field(min_length=1)
+    password: str = Field(description="write ${env:NAME}; never the password itself")
+
+    @model_validator(mode="after")
+    def _no_colon(self) -> BasicAuth:
+        if ":" in self.username:
+            raise PydanticCustomError(
+                "basic_auth_username", "a basic-auth username cannot contain ':' (RFC 7617)"
+            )
+        return self
+
+
+def _client_cert_pair(probe: Any) -> None:
+    """A client key or its password needs the certificate it belongs to."""
+    if probe.client_cert is None and (probe.client_key is not None or probe.client_key_password is not None):
+        field = "client_key" if probe.client_key is not None else "client_key_password"
+        raise PydanticCustomError(
+            "client_key_without_cert",
+            "{field} is set without client_cert; give the client certificate (PEM) in "
+            "client_cert, and its private key in client_key unless the same file holds both",
+            {"field": field},
+        )
+
+
 class ProbeBase(Strict):
     id: Slug
     interval: Duration = 60.0
@@ -685,6 +746,30 @@ class HttpProbe(ProbeBase):
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0, le=50)
     ip_version: IpVersion = "any"
+    proxy: ProxyUrl | None = None
+    basic_auth: BasicAuth | None = None
+    client_cert: str | None = Field(default=None, min_length=1, description="PEM file: client certificate for mutual TLS")
+    client_key: str | None = Field(default=None, min_length=1, description="PEM file: its private key (default: in client_cert)")
+    client_key_password: str | None = Field(default=None, description="${env:NAME} of the key's password")
+
+    @model_validator(mode="after")
+    def _options(self) -> HttpProbe:
+        _client_cert_pair(self)
+        if self.basic_auth is not None:
+            try:
+                userinfo = "@" in split_url(self.url).netloc
+            except ValueError:
+                userinfo = False
+            if userinfo:
+                raise PydanticCustomError(
+                    "basic_auth_twice",
+                    "basic_auth and credentials in the URL (user:password@) both set; keep one",
+                )
+            if any(name.lower() == "authorization" for name in self.headers):
+                raise PydanticCustomError(
+                    "basic_auth_twice", "basic_auth and an Authorization header both set; keep one"
+                )
+        return self
 
 
 class TcpProbe(ProbeBase):
@@ -695,6 +780,24 @@ class TcpProbe(ProbeBase):
     expect: Regex | None = None
     tls: bool = False
     ip_version: IpVersion = "any"
+    tls_verify: bool = True
+    ca_file: str | None = None
+    client_cert: str | None = Field(default=None, min_length=1, description="PEM file: client certificate for mutual TLS")
+    client_key: str | None = Field(default=None, min_length=1, description="PEM file: its private key (default: in client_cert)")
+    client_key_password: str | None = Field(default=None, description="${env:NAME} of the key's password")
+
+    @model_validator(mode="after")
+    def _tls_options(self) -> TcpProbe:
+        _client_cert_pair(self)
+        if not self.tls:
+            given = [f for f in ("tls_verify", "ca_file", "client_cert") if f in self.model_fields_set]
+            if given:
+                raise PydanticCustomError(
+                    "tls_options_without_tls",
+                    "{fields} apply only with tls: true",
+                    {"fields": ", ".join(given)},
+                )
+        return self
 
 
 DnsRecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
@@ -723,6 +826,14 @@ class TlsProbe(ProbeBase):
     min_days_left: int = Field(default=14, ge=0)
     verify: bool = True
     ca_file: str | None = None
+    client_cert: str | None = Field(default=None, min_length=1, description="PEM file: client certificate for mutual TLS")
+    client_key: str | None = Field(default=None, min_length=1, description="PEM file: its private key (default: in client_cert)")
+    client_key_password: str | None = Field(default=None, description="${env:NAME} of the key's password")
+
+    @model_validator(mode="after")
+    def _client_options(self) -> TlsProbe:
+        _client_cert_pair(self)
+        return self
 
 
 class JourneyStep(Strict):

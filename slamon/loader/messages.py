@@ -84,6 +84,11 @@ CODE_OF_TYPE: dict[str, str] = {
     "maintenance_duration": "E114",
     "maintenance_order": "E114",
     "step_body": "E114",
+    "client_key_without_cert": "E114",
+    "basic_auth_twice": "E114",
+    "tls_options_without_tls": "E114",
+    "basic_auth_username": "E105",
+    "proxy": "E110",
     "probe_id_duplicate": "E115",
 }
 
@@ -104,7 +109,7 @@ _TYPE_WORDS = {
 }
 
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"})
-_SENSITIVE = frozenset({"headers", "form", "body", "send"})
+_SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"})
 
 
 def render_path(path: DocPath) -> str:

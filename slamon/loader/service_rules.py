@@ -99,6 +99,33 @@ def _secrets(file: str, where: DocPath, req: dict[str, Any]) -> Iterator[Finding
                 )
 
 
+def _option_secrets(file: str, probe: dict[str, Any], base: DocPath) -> Iterator[Finding]:
+    """Passwords of the connection options: proxy, basic_auth, client_key_password."""
+    auth = probe.get("basic_auth")
+    if isinstance(auth, dict) and _literal(auth.get("password")):
+        yield Finding(
+            file, (*base, "basic_auth", "password"), "E212",
+            "password written in clear; write password: ${env:NAME}", "a literal value",
+        )
+    if _literal(probe.get("client_key_password")):
+        yield Finding(
+            file, (*base, "client_key_password"), "E212",
+            "key password written in clear; write client_key_password: ${env:NAME}", "a literal value",
+        )
+    proxy = probe.get("proxy")
+    if isinstance(proxy, str) and "@" in proxy:
+        try:
+            password = split_url(proxy).password
+        except ValueError:
+            return
+        if password and not _is_reference(password):
+            yield Finding(
+                file, (*base, "proxy"), "E212",
+                "proxy password written in clear; write http://user:${env:NAME}@proxy:port",
+                "a password in the proxy URL",
+            )
+
+
 def _strings(req: dict[str, Any], where: DocPath) -> Iterator[tuple[DocPath, str]]:
     if isinstance(req.get("url"), str):
         yield (*where, "url"), req["url"]
@@ -164,6 +191,8 @@ def check_service_data(file: str, data: dict[str, Any]) -> list[Finding]:
     for i, probe in enumerate(probes):
         if not isinstance(probe, dict):
             continue
+        if "basic_auth" in probe or "client_key_password" in probe or "proxy" in probe:
+            out.extend(_option_secrets(file, probe, ("probes", i)))
         if probe.get("kind") == "http" and "headers" not in probe and "form" not in probe and "body" not in probe:
             url = probe.get("url")
             if not isinstance(url, str) or ("@" not in url and "?" not in url and "${" not in url):

@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp.abc import AbstractCookieJar
 
 from slamon import __version__
+from slamon.probes.connect import ClientCert
 from slamon.probes.tracing import TimedTCPConnector, build_trace_config
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
@@ -41,6 +42,18 @@ _FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
 
 class CaFileError(Exception):
     """The ``ca_file`` of a probe cannot be read (a deployment problem, reported as a result)."""
+
+
+def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+    try:
+        ctx = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        # not cached: the file may appear later
+        raise CaFileError(f"cannot load ca_file {ca_file}: {exc.strerror or exc}") from None
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 class Slots:
@@ -108,6 +121,7 @@ class ProbeContext:
         self._connectors: dict[str, aiohttp.TCPConnector] = {}
         self._sessions: dict[str, aiohttp.ClientSession] = {}
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
+        self._client_ssl: dict[tuple, tuple[tuple, ssl.SSLContext]] = {}
         self._dns_resolver: Any = None
         self._http_slots: dict[str, Slots] = {}
         self._addresses: dict[tuple[str, int, str], tuple[float, list]] = {}
@@ -211,20 +225,31 @@ class ProbeContext:
 
     # ------------------------------------------------------------------ TLS
 
-    def ssl_context(self, verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
-        """A cached client context; raises ``CaFileError`` when ``ca_file`` is unreadable."""
+    def ssl_context(
+        self, verify: bool = True, ca_file: str | None = None, client: ClientCert | None = None
+    ) -> ssl.SSLContext:
+        """A cached client context; raises ``CaFileError`` when ``ca_file`` is unreadable.
+
+        With ``client`` (mutual TLS), a context of its own holding that certificate,
+        rebuilt when a file changes (``ClientCertError`` when it cannot be loaded)."""
+        if client is not None:
+            return self._client_ssl_context(verify, ca_file, client)
         key = (verify, ca_file)
         ctx = self._ssl.get(key)
         if ctx is None:
-            try:
-                ctx = ssl.create_default_context(cafile=ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                # not cached: the file may appear later
-                raise CaFileError(f"cannot load ca_file {ca_file}: {exc.strerror or exc}") from None
-            if not verify:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
+            ctx = _new_ssl_context(verify, ca_file)
             self._ssl[key] = ctx
+        return ctx
+
+    def _client_ssl_context(self, verify: bool, ca_file: str | None, client: ClientCert) -> ssl.SSLContext:
+        key = (verify, ca_file, client.cert_file, client.key_file)
+        stamp = (client.stamp(), client.password)
+        found = self._client_ssl.get(key)
+        if found is not None and found[0] == stamp:
+            return found[1]
+        ctx = _new_ssl_context(verify, ca_file)
+        client.load_into(ctx)  # not cached when it fails: the files may be fixed
+        self._client_ssl[key] = (stamp, ctx)
         return ctx
 
     # ------------------------------------------------------------------ DNS

@@ -18,6 +18,7 @@ import dns.exception
 
 from slamon.core.results import Reason
 from slamon.probes import h1
+from slamon.probes.connect import ClientCertError, ProxyFailed
 from slamon.probes.context import CaFileError
 from slamon.probes.secrets import MissingSecret, MissingVariable
 from slamon.probes.streams import AddressFamilyMismatch
@@ -65,8 +66,10 @@ def classify(exc: BaseException) -> tuple[Reason, str] | None:
         return Reason.secret, str(exc)
     if isinstance(exc, MissingVariable):
         return Reason.extract, str(exc)
-    if isinstance(exc, CaFileError | AddressFamilyMismatch):
+    if isinstance(exc, CaFileError | AddressFamilyMismatch | ClientCertError):
         return Reason.error, str(exc)
+    if isinstance(exc, ProxyFailed):
+        return exc.reason, str(exc)
     if isinstance(exc, h1.Disconnected):
         return Reason.reset, str(exc)
     if isinstance(exc, h1.BadResponse | h1.BadBody):

@@ -521,16 +521,22 @@ async def _exchange(
     sslctx: ssl.SSLContext,
     ip_version: str,
     head_only: bool,
+    route: Any = None,
 ) -> Response:
-    """Connect, send, and wait for the response headers (the body is read by the caller)."""
+    """Connect, send, and wait for the response headers (the body is read by the caller).
+    With a proxy ``route`` (``slamon.probes.connect``), connect to the proxy instead, and
+    for https open a CONNECT tunnel through it before TLS."""
     loop = ctx.loop
-    infos = await _resolve(ctx, target, ip_version, attempt)
+    infos = await _resolve(ctx, parse_target(route.url) if route else target, ip_version, attempt)
     proto = Response(loop, ctx.max_body_bytes, head_only)
     attempt.stage = "connecting"
     t0 = _monotonic()
     try:
         try:
             transport = await _connect(loop, infos, proto)
+            if route is not None and target.https:
+                attempt.stage = "opening the proxy tunnel"
+                await route.tunnel(transport, proto, target)
         finally:
             t1 = _monotonic()
             attempt.add_phase("connect", t1 - t0)
@@ -568,8 +574,10 @@ async def request(
     ip_version: str = "any",
     follow_redirects: bool = True,
     max_redirects: int = 10,
+    proxy: Any = None,
 ) -> Response:
-    """The final response, its headers read; the caller reads the body and closes it."""
+    """The final response, its headers read; the caller reads the body and closes it.
+    ``proxy``: a ``slamon.probes.connect.Proxies`` (None: connect directly)."""
     target = parse_target(url)
     redirects = 0
     while True:
@@ -578,12 +586,15 @@ async def request(
             payload = _plain_request(method, target, ctx.user_agent)
         else:
             payload = build_request(method, target, headers, body, ctx.user_agent)
+        route = proxy.route(target) if proxy is not None else None
+        if route is not None and not target.https:
+            payload = route.forward(payload, target)
         slots = ctx.http_slots(ip_version)
         if not slots.take():
             await slots.wait()
         try:
             resp = await _exchange(
-                ctx, attempt, target, payload, sslctx, ip_version, method == "HEAD"
+                ctx, attempt, target, payload, sslctx, ip_version, method == "HEAD", route
             )
         finally:
             slots.give()

@@ -14,7 +14,7 @@ import yarl
 
 from slamon.core.model import HttpProbe
 from slamon.core.results import ProbeOutcome, Reason
-from slamon.probes import h1
+from slamon.probes import connect, h1
 from slamon.probes.attempt import Attempt
 from slamon.probes.context import ProbeContext
 from slamon.probes.expect import (
@@ -45,7 +45,15 @@ async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> P
     url = secrets.resolve(probe.url)
     headers = {k: secrets.resolve(v) for k, v in probe.headers.items()} if probe.headers else None
     data = secrets.resolve(probe.body).encode() if probe.body is not None else None
-    sslctx = ctx.ssl_context(probe.tls_verify, probe.ca_file)  # cached; unused for http://
+    proxy = None
+    if probe.proxy is not None or probe.basic_auth is not None or probe.client_cert is not None:
+        proxy = connect.proxies_for(probe.proxy, secrets, ctx.env)
+        if probe.basic_auth is not None:
+            auth = probe.basic_auth
+            value = connect.basic_authorization(secrets, auth.username, secrets.resolve(auth.password))
+            headers = {**(headers or {}), "Authorization": value}
+    client = connect.client_cert_for(probe, secrets)
+    sslctx = ctx.ssl_context(probe.tls_verify, probe.ca_file, client)  # cached; unused for http://
     if probe.ip_version != "any":
         mismatch = family_mismatch(url, probe.ip_version)
         if mismatch:
@@ -54,7 +62,7 @@ async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> P
     try:
         resp = await h1.request(
             ctx, attempt, probe.method, url, headers, data, sslctx,
-            probe.ip_version, probe.follow_redirects, probe.max_redirects,
+            probe.ip_version, probe.follow_redirects, probe.max_redirects, proxy,
         )  # fmt: skip
     except h1.TooManyRedirects:
         return attempt.outcome(Reason.redirects, f"more than {probe.max_redirects} redirects")

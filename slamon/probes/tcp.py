@@ -12,6 +12,7 @@ import asyncio
 
 from slamon.core.model import TcpProbe
 from slamon.core.results import ProbeOutcome, Reason
+from slamon.probes import connect
 from slamon.probes.attempt import Attempt
 from slamon.probes.certs import earliest_expiry
 from slamon.probes.context import ProbeContext
@@ -29,7 +30,9 @@ async def probe_tcp(probe: TcpProbe, ctx: ProbeContext, attempt: Attempt) -> Pro
             probe.host, probe.port, probe.ip_version, attempt, read_limit=READ_CHUNK_BYTES * 4
         )
         if probe.tls:
-            ssl_object = await start_tls(writer, ctx.ssl_context(), probe.host, attempt)
+            client = connect.client_cert_for(probe, attempt.secrets)
+            context = ctx.ssl_context(probe.tls_verify, probe.ca_file, client)
+            ssl_object = await start_tls(writer, context, probe.host, attempt)
             attempt.note_cert_expiry(earliest_expiry(ssl_object))
         if send:
             attempt.stage = "sending"

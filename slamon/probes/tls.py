@@ -20,6 +20,7 @@ import time
 
 from slamon.core.model import TlsProbe
 from slamon.core.results import ProbeOutcome, Reason
+from slamon.probes import connect
 from slamon.probes.attempt import Attempt
 from slamon.probes.certs import earliest_expiry
 from slamon.probes.context import ProbeContext
@@ -42,7 +43,7 @@ async def _handshake(
 
 
 async def probe_tls(probe: TlsProbe, ctx: ProbeContext, attempt: Attempt) -> ProbeOutcome:
-    context = ctx.ssl_context(probe.verify, probe.ca_file)
+    context = ctx.ssl_context(probe.verify, probe.ca_file, connect.client_cert_for(probe, attempt.secrets))
     try:
         expiry = await _handshake(probe, ctx, attempt, context)
     except ssl.SSLCertVerificationError as exc:
