@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ import yarl
 
 from slamon.core.model import PROXY_FROM_ENVIRONMENT
 from slamon.core.results import Reason
-from slamon.probes.secrets import Secrets
+from slamon.probes.secrets import REF_RE, Secrets
 
 MAX_CONNECT_RESPONSE_BYTES = 16 * 1024  # a proxy's answer to CONNECT: headers only
 DEFAULT_PROXY_PORT = 80  # as urllib, aiohttp and requests take it for http://proxy
@@ -186,7 +187,38 @@ def proxies_for(proxy: str | None, secrets: Secrets, env: Any) -> Proxies | None
         names = ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY",
                  "all_proxy", "ALL_PROXY")  # fmt: skip
         return Proxies(None, {n: env[n] for n in names if env.get(n)}, secrets)
-    return Proxies(parse_proxy(secrets.resolve(proxy), secrets, "the probe's"), None, secrets)
+    return Proxies(_probe_proxy(proxy, secrets), None, secrets)
+
+
+_USERINFO = re.compile(r"^((?:\$\{[^}]*\}|[^:])*)(?::(.*))?$", re.DOTALL)
+
+
+def _probe_proxy(template: str, secrets: Secrets) -> ProxyRoute:
+    """The ``proxy`` of a probe. Credentials are taken apart before ``${env:}`` is
+    resolved, so a password holding ``@``, ``/`` or ``:`` stays whole: a reference
+    stands for the raw value, text written around it is percent-decoded."""
+    scheme, sep, rest = template.partition("://")
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+    if not sep or not at:
+        return parse_proxy(secrets.resolve(template), secrets, "the probe's")
+    m = _USERINFO.match(userinfo)
+    user_t, password_t = (m.group(1), m.group(2) or "") if m else (userinfo, "")
+    route = parse_proxy(secrets.resolve(f"{scheme}://{hostport}{slash}{path}"), secrets, "the probe's")
+    user, password = _credential(user_t, secrets), _credential(password_t, secrets)
+    secrets.add(password)
+    route.authorization = basic_authorization(secrets, user, password)
+    return route
+
+
+def _credential(template: str, secrets: Secrets) -> str:
+    out, at = [], 0
+    for m in REF_RE.finditer(template):
+        out.append(unquote(template[at : m.start()]))
+        out.append(secrets.resolve(m.group(0)))
+        at = m.end()
+    out.append(unquote(template[at:]))
+    return "".join(out)
 
 
 def parse_proxy(text: str, secrets: Secrets, whose: str) -> ProxyRoute:
