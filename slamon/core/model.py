@@ -662,11 +662,13 @@ def _proxy(value: str) -> str:
     except ValueError as exc:
         raise PydanticCustomError("proxy", "not a valid proxy URL: {reason}", {"reason": str(exc)}) from None
     if parts.scheme != "http" or not parts.hostname:
+        what = f"a {parts.scheme}:// proxy is not supported" if parts.scheme and parts.scheme != "http" else "no proxy host"
         raise PydanticCustomError(
             "proxy",
-            "a proxy is written http://host:port (the proxy is spoken to in plain HTTP; https "
-            "targets go through it in a CONNECT tunnel), or 'environment' to use the daemon's "
-            "http_proxy, https_proxy and no_proxy variables",
+            "{what}; write http://host:port (the proxy is spoken to in plain HTTP; https targets "
+            "go through it in a CONNECT tunnel), or 'environment' for the daemon's http_proxy, "
+            "https_proxy and no_proxy variables",
+            {"what": what},
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise PydanticCustomError("proxy", "a proxy URL has no path, query or fragment: http://host:port")
