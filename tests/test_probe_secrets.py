@@ -34,3 +34,45 @@ def test_mask_covers_plain_and_url_encoded_forms():
     assert "ss word" not in masked and "ss%20word" not in masked and "ss+word" not in masked
     assert masked.count("***") == 4
     assert "p@ss" not in repr(s)
+
+
+def test_mask_covers_every_form_a_url_gives_a_secret():
+    import base64
+
+    import yarl
+
+    secret = "Pä ss+w%zz%41/é@:X"
+    s = Secrets({"PW": secret})
+    s.resolve("${env:PW}")
+    url = yarl.URL(f"http://h/p/{secret}?q={secret}")
+    query_form = url.raw_query_string.removeprefix("q=")
+    assert "+" in query_form and "%25zz" in query_form and "%41" not in query_form  # yarl's own form
+    texts = [
+        str(url),
+        url.raw_path,
+        query_form,
+        query_form.replace("%C3%A4", "%c3%a4"),  # lower-case hex
+        str(yarl.URL("http://h/").with_query({"q": secret})),
+        str(yarl.URL.build(scheme="http", user="u", password=secret, host="h")),
+    ]
+    for text in texts:
+        masked = s.mask(f"failed at {text} here")
+        assert "ss" not in masked.replace("***", ""), (text, masked)
+
+    # a host part in IDNA, and a Basic token built elsewhere from the secret
+    host = Secrets({"T": "Tenänt"})
+    host.resolve("${env:T}")
+    assert host.mask("no host xn--tennt-ira.example") == "no host ***.example"
+    token = base64.b64encode(f"user:{secret}".encode()).decode()
+    assert s.mask(f"Authorization: Basic {token}") == "Authorization: Basic ***"
+    # a token made from something else is left alone
+    other = base64.b64encode(b"user:something-else").decode()
+    assert s.mask(f"Basic {other}") == f"Basic {other}"
+
+
+def test_added_values_are_masked_with_their_forms():
+    s = Secrets({})
+    s.add("tok en/1")
+    assert s.mask("a tok%20en%2F1 b tok+en%2f1 c") == "a *** b *** c"
+    s.add("")
+    assert s.mask("x") == "x"

@@ -13,8 +13,8 @@ password goes out inside a base64 ``Basic`` token. ``mask()`` hides every such f
 - the forms are computed once per value (``encoded_forms``): the raw text,
   ``urllib.parse.quote``/``quote_plus`` with each safe set a URL part uses, what
   ``yarl`` (the URL library of both HTTP clients) makes of it in a path, a query, a
-  fragment and the user information, the IDNA form of a host, and each percent form
-  with lower-case hex;
+  fragment and the user information (and that decoded again), the IDNA form of a
+  host; percent escapes in a text are compared in one case (``%c3`` is ``%C3``);
 - values derived from a secret (a ``Basic`` token) are added with ``add()``;
 - a base64 or IDNA token in the text that decodes to something holding a secret is
   masked whole, whoever built it.
@@ -31,7 +31,7 @@ import binascii
 import functools
 import re
 from collections.abc import Mapping
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import idna
 import yarl
@@ -44,7 +44,7 @@ MIN_DECODED_TOKEN = 8  # shorter base64 runs are ordinary words, not worth decod
 _SAFE_SETS = ("", "/", ":@", "/:@", "/:@!$&'()*+,;=", "/?:@!$&'()*+,;=", "~")
 _MARK = "QzSLAMONz"  # unreserved letters: no URL library changes them
 _MARKED = re.compile(re.escape(_MARK) + "(.*?)" + re.escape(_MARK), re.DOTALL)
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_ANY_PERCENT = re.compile(r"%[0-9a-f][0-9A-Fa-f]|%[0-9A-F][a-f]")
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{" + str(MIN_DECODED_TOKEN) + r",}={0,2}")
 _IDNA_LABEL = re.compile(r"xn--[A-Za-z0-9-]+", re.IGNORECASE)
 
@@ -111,11 +111,9 @@ def encoded_forms(value: str) -> tuple[str, ...]:
     for safe in _SAFE_SETS:
         forms.add(quote(value, safe=safe))
         forms.add(quote_plus(value, safe=safe))
-    forms.update(_yarl_forms(value))
+    for form in _yarl_forms(value):  # as sent, and decoded again (yarl turns %41 into A)
+        forms.update((form, unquote(form), unquote_plus(form)))
     forms.update(_host_forms(value))
-    for form in list(forms):
-        if "%" in form:
-            forms.add(_PERCENT.sub(lambda m: m.group(0).lower(), form))
     forms.discard("")
     return tuple(sorted(forms, key=len, reverse=True))
 
@@ -189,6 +187,8 @@ class Secrets:
         """``text`` with every secret value resolved so far replaced by ``***``."""
         if not self._values or not text:
             return text
+        if "%" in text:  # one case for percent escapes (equivalent, RFC 3986 2.1)
+            text = _ANY_PERCENT.sub(lambda m: m.group(0).upper(), text)
         # longest first, so a secret that contains another is masked whole
         for value in self._values:
             if value in text:
