@@ -252,8 +252,16 @@ async def test_basic_auth_fields(ctx):
         ok = (auth.login, auth.password) == ("probe", ENV["BASIC_PW"])
         return web.Response(status=200 if ok else 403, text="in" if ok else "no")
 
+    async def away(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://localhost:{request.url.port}/")  # another origin
+
+    async def same(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/")
+
     app = web.Application()
     app.router.add_get("/", protected)
+    app.router.add_get("/away", away)
+    app.router.add_get("/same", same)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -268,7 +276,26 @@ async def test_basic_auth_fields(ctx):
         out = await run_probe(http(url), ctx)
         assert (out.reason, out.status_code) == (Reason.status, 401)
         assert seen[-1] is None
+        # kept on a redirect within the origin, dropped on a redirect to another one
+        out = await run_probe(http(url + "same", basic_auth={"username": "probe", "password": "${env:BASIC_PW}"}), ctx)
+        assert out.success, out.detail
+        out = await run_probe(http(url + "away", basic_auth={"username": "probe", "password": "${env:BASIC_PW}"}), ctx)
+        assert (out.reason, out.status_code, seen[-1]) == (Reason.status, 401, None)
         out = await run_probe(http(url, basic_auth={"username": "probe", "password": "${env:ABSENT}"}), ctx)
         assert out.reason is Reason.secret and "ABSENT" in out.detail
     finally:
         await runner.cleanup()
+
+
+async def test_a_renewed_client_certificate_is_loaded_again(ctx, pki, client_files):
+    import os
+
+    from slamon.probes.connect import ClientCert
+
+    client = ClientCert(client_files["cert"], client_files["key"], None)
+    first = ctx.ssl_context(True, str(pki.ca_file), client)
+    assert ctx.ssl_context(True, str(pki.ca_file), client) is first  # cached
+    stat = os.stat(client_files["cert"])
+    os.utime(client_files["cert"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert ctx.ssl_context(True, str(pki.ca_file), client) is not first
+    assert ctx.ssl_context(True, str(pki.ca_file)) is not first  # contexts without a certificate stay apart
