@@ -12,7 +12,9 @@ its own.
   connect and the TLS handshake. Shared sessions use a dummy cookie jar: no cookie
   leaks from one probe to another (journeys bring their own jar).
 - SSL contexts, cached per ``(verify, ca_file)``: building one loads the system trust
-  store, which costs far more than a probe.
+  store, which costs far more than a probe. A context with a client certificate
+  (mutual TLS, ``slamon.probes.connect.ClientCert``) is cached apart and rebuilt when
+  its files change.
 - The body read cap and the environment that ``${env:NAME}`` secrets come from.
 """
 
