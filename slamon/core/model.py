@@ -652,17 +652,11 @@ IpVersion = Annotated[
 
 
 def _proxy(value: str) -> str:
-    if value == PROXY_FROM_ENVIRONMENT:
-        return value
-    if "${" in value and ENV_REF_RE.fullmatch(value):
-        return value  # the whole URL from the environment: checked at probe time
-    try:
-        parts = split_url(value)
-        _ = parts.port  # raises on a bad port
-    except ValueError as exc:
-        raise PydanticCustomError("proxy", "not a valid proxy URL: {reason}", {"reason": str(exc)}) from None
-    if parts.scheme != "http" or not parts.hostname:
-        what = f"a {parts.scheme}:// proxy is not supported" if parts.scheme and parts.scheme != "http" else "no proxy host"
+    if value == PROXY_FROM_ENVIRONMENT or ENV_REF_RE.fullmatch(value):
+        return value  # the whole URL from the environment is checked at probe time
+    scheme, sep, _ = value.partition("://")
+    if not sep or scheme.lower() != "http":
+        what = f"a {scheme}:// proxy is not supported" if sep else "not a proxy URL"
         raise PydanticCustomError(
             "proxy",
             "{what}; write http://host:port (the proxy is spoken to in plain HTTP; https targets "
@@ -670,6 +664,15 @@ def _proxy(value: str) -> str:
             "https_proxy and no_proxy variables",
             {"what": what},
         )
+    if "${" in value and ENV_REF_RE.search(value):
+        return value  # a password or host resolved at probe time, and checked then
+    try:
+        parts = split_url(value)
+        _ = parts.port  # raises on a bad port
+    except ValueError as exc:
+        raise PydanticCustomError("proxy", "not a valid proxy URL: {reason}", {"reason": str(exc)}) from None
+    if not parts.hostname:
+        raise PydanticCustomError("proxy", "a proxy URL names a host: http://host:port")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise PydanticCustomError("proxy", "a proxy URL has no path, query or fragment: http://host:port")
     if _SPACE_RE.search(value):

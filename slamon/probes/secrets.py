@@ -39,6 +39,7 @@ import yarl
 REF_RE = re.compile(r"\$\{(env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
 MASK = "***"
 MIN_DECODED_TOKEN = 8  # shorter base64 runs are ordinary words, not worth decoding
+MIN_DECODED_SECRET = 3  # shorter secrets turn up by chance in any decoded garbage
 
 # the safe characters each URL part keeps as they are (RFC 3986 and what clients use)
 _SAFE_SETS = ("", "/", ":@", "/:@", "/:@!$&'()*+,;=", "/?:@!$&'()*+,;=", "~")
@@ -200,9 +201,12 @@ class Secrets:
 
     def _mask_token(self, m: re.Match[str]) -> str:
         token = m.group(0)
+        raws = [raw for raw in self._raw if len(raw) >= MIN_DECODED_SECRET]
+        if not raws:
+            return token
         for decoded in _decoded_texts(token):
             low = decoded.lower()
-            if any(raw in decoded or raw.lower() in low for raw in self._raw):
+            if any(raw in decoded or raw.lower() in low for raw in raws):
                 return MASK
         return token
 
