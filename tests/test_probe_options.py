@@ -299,3 +299,16 @@ async def test_a_renewed_client_certificate_is_loaded_again(ctx, pki, client_fil
     os.utime(client_files["cert"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert ctx.ssl_context(True, str(pki.ca_file), client) is not first
     assert ctx.ssl_context(True, str(pki.ca_file)) is not first  # contexts without a certificate stay apart
+
+
+def test_no_proxy_entries():
+    from slamon.probes.connect import _bypassed
+
+    assert _bypassed("a.example.org", 443, "example.org")
+    assert _bypassed("example.org", 443, ".example.org")
+    assert not _bypassed("badexample.org", 443, "example.org")
+    assert _bypassed("10.1.2.3", 80, "192.168.0.1, 10.0.0.0/8")
+    assert not _bypassed("11.1.2.3", 80, "10.0.0.0/8")
+    assert _bypassed("::1", 80, "::1")
+    assert _bypassed("h.example", 8080, "h.example:8080") and not _bypassed("h.example", 443, "h.example:8080")
+    assert _bypassed("anything", 1, "*") and not _bypassed("anything", 1, "")

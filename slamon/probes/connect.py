@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import os
 import re
 import ssl
@@ -252,11 +253,16 @@ def _first(env: dict[str, str], *names: str) -> str:
 
 
 def _bypassed(host: str, port: int, no_proxy: str) -> bool:
-    """``no_proxy`` as curl reads it: ``*``, or names and addresses separated by
-    commas, each matching itself and (for a name) every name below it."""
+    """``no_proxy`` as curl reads it: ``*``, or names, addresses and networks
+    (``10.0.0.0/8``) separated by commas, a name matching itself and every name below it,
+    an entry with ``:port`` only that port."""
     if not no_proxy:
         return False
     host = host.lower().strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
     for entry in no_proxy.split(","):
         entry = entry.strip().lower()
         if not entry:
@@ -267,6 +273,13 @@ def _bypassed(host: str, port: int, no_proxy: str) -> bool:
         if entry_port and entry_port.isdigit() and int(entry_port) != port:
             continue
         name = name.lstrip(".").strip("[]")
+        if "/" in name and address is not None:
+            try:
+                if address in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
         if host == name or host.endswith("." + name):
             return True
     return False
