@@ -312,3 +312,19 @@ def test_no_proxy_entries():
     assert _bypassed("::1", 80, "::1")
     assert _bypassed("h.example", 8080, "h.example:8080") and not _bypassed("h.example", 443, "h.example:8080")
     assert _bypassed("anything", 1, "*") and not _bypassed("anything", 1, "")
+
+
+def test_the_tunnel_works_on_uvloop_too(pki):
+    """The daemon runs on uvloop: the tunnel switches protocols on its transports too."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main():
+        async with start_http(pki.server_context("valid")) as server, start_proxy(("u", "p w")) as proxy:
+            async with ProbeContext.create(env={"PW": "p w"}) as ctx:
+                probe = http(f"{server.url}/ok", proxy=f"http://u:${{env:PW}}@127.0.0.1:{proxy.port}",
+                             ca_file=str(pki.ca_file), expect={"body": "OK"})
+                out = await run_probe(probe, ctx)
+                assert out.success, out.detail
+                assert [m for m, _, _ in proxy.requests] == ["CONNECT"]
+
+    uvloop.run(main())

@@ -107,7 +107,7 @@ class ProxyRoute:
             return
         where = f"the proxy {self.shown} answered CONNECT {authority} with {status} {phrase}".rstrip()
         if status == 407:
-            raise ProxyFailed(Reason.error, f"{where}: the proxy wants credentials (proxy: http://user:${{env:NAME}}@...)")
+            raise ProxyFailed(Reason.error, f"{where}: the proxy wants credentials, or refused those given (proxy: http://user:${{env:NAME}}@...)")
         if status in (502, 503, 504):
             raise ProxyFailed(Reason.unreachable, f"{where}: the proxy could not reach the target")
         raise ProxyFailed(Reason.error, where)
