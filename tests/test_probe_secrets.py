@@ -76,3 +76,14 @@ def test_added_values_are_masked_with_their_forms():
     assert s.mask("a tok%20en%2F1 b tok+en%2f1 c") == "a *** b *** c"
     s.add("")
     assert s.mask("x") == "x"
+
+
+def test_a_basic_token_inside_a_longer_run_is_masked():
+    import base64
+
+    s = Secrets({"PW": "hunter2-pw"})
+    s.resolve("${env:PW}")
+    token = base64.b64encode(b"probe:hunter2-pw").decode()
+    urlsafe = base64.urlsafe_b64encode("probe:ä?>hunter2-pw".encode()).decode()
+    for text in (f"x/{token}", f"{token.rstrip('=')}/more", f"ab{token}", f"Basic_{urlsafe}", f"/path/y{token}"):
+        assert "***" in s.mask(text) and token.rstrip("=") not in s.mask(text), text

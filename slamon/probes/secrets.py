@@ -127,14 +127,20 @@ def _decoded_texts(token: str) -> list[str]:
             out.append(idna.decode(token))
         except (idna.IDNAError, UnicodeError, ValueError):
             pass
-    padded = token + "=" * (-len(token) % 4)
-    for decode in (base64.b64decode, base64.urlsafe_b64decode):
-        try:
-            raw = decode(padded)
-        except (binascii.Error, ValueError):
-            continue
-        out.append(raw.decode("utf-8", "replace"))
-        out.append(raw.decode("latin-1"))
+    # a run of base64 letters may start before the token or go on after it (``x/<token>``,
+    # ``<token>/more``): decode from each of the four alignments, standard and URL-safe
+    bare = token.rstrip("=")
+    for alphabet in (bare, bare.replace("-", "+").replace("_", "/")):
+        for offset in range(4):
+            part = alphabet[offset:]
+            if len(part) % 4 == 1:
+                part = part[:-1]
+            try:
+                raw = base64.b64decode(part + "=" * (-len(part) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            out.append(raw.decode("utf-8", "replace"))
+            out.append(raw.decode("latin-1"))
     return out
 
 
