@@ -328,3 +328,28 @@ def test_the_tunnel_works_on_uvloop_too(pki):
                 assert [m for m, _, _ in proxy.requests] == ["CONNECT"]
 
     uvloop.run(main())
+
+
+def test_the_options_survive_the_stores_round_trip():
+    """A stored revision writes every field (defaults included) and reads it back."""
+    from pathlib import Path
+
+    import yaml
+
+    from slamon.core.model import Service
+    from slamon.store.codec import canonical_service, service_from_body
+
+    data = yaml.safe_load(
+        (Path(__file__).parent / "data/mini_catalogue/services/unhq/unhq-identity.yaml").read_text()
+    )
+    data["probes"] = [
+        {"id": "web", "kind": "http", "url": "https://sso.unhq.example/", "proxy": "http://p:${env:PW}@proxy:3128",
+         "basic_auth": {"username": "probe", "password": "${env:PW}"}, "client_cert": "/c.pem",
+         "client_key": "/c.key", "client_key_password": "${env:KEY}"},
+        {"id": "plain", "kind": "tcp", "host": "h", "port": 25},
+        {"id": "ldaps", "kind": "tcp", "host": "h", "port": 636, "tls": True, "tls_verify": False, "client_cert": "/c.pem"},
+        {"id": "cert", "kind": "tls", "host": "h", "client_cert": "/c.pem"},
+    ]
+    service = Service.model_validate(data)
+    body, _ = canonical_service(service)
+    assert service_from_body(body) == service

@@ -795,7 +795,12 @@ class TcpProbe(ProbeBase):
     def _tls_options(self) -> TcpProbe:
         _client_cert_pair(self)
         if not self.tls:
-            given = [f for f in ("tls_verify", "ca_file", "client_cert") if f in self.model_fields_set]
+            # by value, not by presence: a stored revision writes every field with its default
+            given = [
+                name for name, value in
+                (("tls_verify", not self.tls_verify), ("ca_file", self.ca_file), ("client_cert", self.client_cert))
+                if value
+            ]  # fmt: skip
             if given:
                 raise PydanticCustomError(
                     "tls_options_without_tls",
