@@ -102,6 +102,19 @@ def _secrets(file: str, where: DocPath, req: dict[str, Any]) -> Iterator[Finding
 def _option_secrets(file: str, probe: dict[str, Any], base: DocPath) -> Iterator[Finding]:
     """Passwords of the connection options: proxy, basic_auth, client_key_password."""
     auth = probe.get("basic_auth")
+    places: list[tuple[DocPath, Any]] = [
+        ((*base, "proxy"), probe.get("proxy")),
+        ((*base, "client_key_password"), probe.get("client_key_password")),
+    ]
+    if isinstance(auth, dict):
+        places += [((*base, "basic_auth", k), auth.get(k)) for k in ("username", "password")]
+    for path, text in places:
+        if isinstance(text, str) and "${" in ENV_REF_RE.sub("", text):
+            yield Finding(
+                file, path, "E214",
+                "malformed reference; connection options take ${env:NAME} references only",
+                "a malformed ${...}",
+            )
     if isinstance(auth, dict) and _literal(auth.get("password")):
         yield Finding(
             file, (*base, "basic_auth", "password"), "E212",
