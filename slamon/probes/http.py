@@ -45,13 +45,11 @@ async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> P
     url = secrets.resolve(probe.url)
     headers = {k: secrets.resolve(v) for k, v in probe.headers.items()} if probe.headers else None
     data = secrets.resolve(probe.body).encode() if probe.body is not None else None
-    proxy = None
-    if probe.proxy is not None or probe.basic_auth is not None or probe.client_cert is not None:
-        proxy = connect.proxies_for(probe.proxy, secrets, ctx.env)
-        if probe.basic_auth is not None:
-            auth = probe.basic_auth
-            value = connect.basic_authorization(secrets, auth.username, secrets.resolve(auth.password))
-            headers = {**(headers or {}), "Authorization": value}
+    proxy = connect.proxies_for(probe.proxy, secrets, ctx.env) if probe.proxy is not None else None
+    if probe.basic_auth is not None:
+        auth = probe.basic_auth
+        value = connect.basic_authorization(secrets, auth.username, secrets.resolve(auth.password))
+        headers = {**(headers or {}), "Authorization": value}
     client = connect.client_cert_for(probe, secrets)
     sslctx = ctx.ssl_context(probe.tls_verify, probe.ca_file, client)  # cached; unused for http://
     if probe.ip_version != "any":

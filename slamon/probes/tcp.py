@@ -24,14 +24,15 @@ READ_CHUNK_BYTES = 4096
 
 async def probe_tcp(probe: TcpProbe, ctx: ProbeContext, attempt: Attempt) -> ProbeOutcome:
     send = attempt.secrets.resolve(probe.send) if probe.send is not None else None
+    context = None
+    if probe.tls:  # before connecting: an unreadable ca_file or certificate is not the target's fault
+        context = ctx.ssl_context(probe.tls_verify, probe.ca_file, connect.client_cert_for(probe, attempt.secrets))
     writer: asyncio.StreamWriter | None = None
     try:
         reader, writer = await open_stream(
             probe.host, probe.port, probe.ip_version, attempt, read_limit=READ_CHUNK_BYTES * 4
         )
-        if probe.tls:
-            client = connect.client_cert_for(probe, attempt.secrets)
-            context = ctx.ssl_context(probe.tls_verify, probe.ca_file, client)
+        if context is not None:
             ssl_object = await start_tls(writer, context, probe.host, attempt)
             attempt.note_cert_expiry(earliest_expiry(ssl_object))
         if send:
