@@ -224,7 +224,7 @@ async def _short_cl_one(c: Conn) -> None:
 
 @endpoint("short-cl-split")
 async def _short_cl_split(c: Conn) -> None:
-    await c.send(_SHORT_CL, _EXTRA, pause=0.05)
+    await c.send(_SHORT_CL, _EXTRA, pause=0.2)
 
 
 @endpoint("stray-204-one-write")
@@ -234,7 +234,7 @@ async def _stray_204_one(c: Conn) -> None:
 
 @endpoint("stray-204-split")
 async def _stray_204_split(c: Conn) -> None:
-    await c.send(_STRAY_204, b"stray body", pause=0.05)
+    await c.send(_STRAY_204, b"stray body", pause=0.2)
 
 
 @endpoint("obs-fold")
