@@ -41,13 +41,8 @@ AUTH_USER = "probe"
 AUTH_PASSWORD = "zoo-pass-42"
 COOKIE = "zoo-session=c00k1e"
 FILLER_LINE = b"X-Filler-%06d: " + b"f" * 1000 + b"\r\n"  # about 1 KiB per header line
-TLS_KINDS = ("good", "expired", "wrong_host", "self_signed")
-_PKI_KIND = {
-    "good": "valid",
-    "expired": "expired",
-    "wrong_host": "wrong_host",
-    "self_signed": "self_signed",
-}
+TLS_KINDS = ("good", "expiring", "expired", "wrong_host", "self_signed")
+_PKI_KIND = {"good": "valid"}  # the others have their tests.servers.TestPKI names
 
 
 # --------------------------------------------------------------------------- a connection
@@ -182,9 +177,43 @@ async def _status_304(c: Conn) -> None:
     await c.send(response(304, b"", [("ETag", '"v1"')], length=False))
 
 
+@endpoint("status-204-with-length")
+async def _status_204_length(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n")
+    await c.linger(SLOW_SECONDS)
+
+
+@endpoint("status-304-with-length")
+async def _status_304_length(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n")
+    await c.linger(SLOW_SECONDS)
+
+
 @endpoint("status-line-no-reason")
 async def _no_reason(c: Conn) -> None:
     await c.send(b"HTTP/1.1 200 \r\nContent-Length: 2\r\n\r\nOK")
+
+
+@endpoint("status-line-bare")
+async def _status_line_bare(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 200\r\nContent-Length: 2\r\n\r\nOK")
+
+
+@endpoint("status-line-http2")
+async def _status_line_http2(c: Conn) -> None:
+    await c.send(b"HTTP/2.0 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+
+@endpoint("header-space-before-colon")
+async def _header_space_before_colon(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 200 OK\r\nX-Spaced : yes\r\nContent-Length: 2\r\n\r\nOK")
+
+
+@endpoint("header-obs-text")
+async def _header_obs_text(c: Conn) -> None:
+    await c.send(
+        b"HTTP/1.1 200 OK\r\nX-Place: Gen\xe8ve caf\xc3\xa9\r\nContent-Length: 2\r\n\r\nOK"
+    )
 
 
 @endpoint("body-latin1")
@@ -461,6 +490,23 @@ async def _redirect_fragment(c: Conn) -> None:
     await c.redirect(302, "/ok#section-2")
 
 
+@endpoint("redirect-space-in-location")
+async def _redirect_space(c: Conn) -> None:
+    if c.req.target.startswith(b"/redirect-space-in-location/"):
+        ok = c.req.target == b"/redirect-space-in-location/a%20b"
+        await c.send(response(200 if ok else 404, b"OK" if ok else c.req.target))
+    else:
+        await c.redirect(302, "/redirect-space-in-location/a b")
+
+
+@endpoint("redirect-query-only")
+async def _redirect_query_only(c: Conn) -> None:
+    if c.req.target == b"/redirect-query-only?page=2":
+        await c.send(response(body=b"OK"))
+    else:
+        await c.redirect(302, "?page=2")
+
+
 @endpoint("redirect-loop")
 async def _redirect_loop(c: Conn) -> None:
     await c.redirect(302, "/redirect-loop")
@@ -508,6 +554,12 @@ async def _percent_encoded_target(c: Conn) -> None:
 @endpoint("redirect-cookie")
 async def _redirect_cookie(c: Conn) -> None:
     await c.redirect(302, "/cookie-target", ("Set-Cookie", f"{COOKIE}; Path=/"))
+
+
+@endpoint("redirect-cookie-other-port")
+async def _redirect_cookie_other_port(c: Conn) -> None:
+    target = c.url("other", "/cookie-target")
+    await c.redirect(302, target, ("Set-Cookie", f"{COOKIE}; Path=/"))
 
 
 @endpoint("cookie-target")
@@ -708,7 +760,7 @@ class Zoo:
         servers = []
         binds = {"http": ("127.0.0.1", None), "other": ("127.0.0.1", None), "ipv6": ("::1", None)}
         for kind in TLS_KINDS:
-            binds[kind] = ("127.0.0.1", self.pki.server_context(_PKI_KIND[kind]))
+            binds[kind] = ("127.0.0.1", self.pki.server_context(_PKI_KIND.get(kind, kind)))
         for name, (host, sslctx) in binds.items():
             server = await asyncio.start_server(
                 self._serve, host, 0, ssl=sslctx, backlog=256, limit=1 << 20,
