@@ -71,6 +71,7 @@ class Row:
     status: tuple[int, ...] | None = None  # default 200-399, as slamon's default
     body: str | None = None
     body_not: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # (name, regex) the final answer must have
     timeout: float = 3.0
     verify: bool = True
     encoding: str = ""  # blackbox_exporter's ``compression`` (it decodes nothing unless told)
@@ -120,7 +121,7 @@ TABLE: tuple[Row, ...] = (
         defect=_NEW + "whitespace between a header name and its colon is a protocol failure "
                "(llhttp: Invalid header token); curl and Go accept it (RFC 9112 5.1 asks "
                "servers to reject it in requests and proxies to remove it from responses)"),
-    Row("header-obs-text", UP, UP, UP),
+    Row("header-obs-text", UP, UP, UP, headers=(("X-Place", "^Gen.ve caf"),)),
     Row("body-match", UP, UP, UP, body="^hello zoo"),
     Row("body-miss", "body", "body", DOWN, body="absent-word"),
     Row("body-not", "body", "body", DOWN, body_not="maintenance"),
@@ -139,7 +140,8 @@ TABLE: tuple[Row, ...] = (
     Row("stray-204-one-write", UP, UP, UP, pending_engine_fix=True,
         defect="a 204's stray body, in the same packet, is a protocol failure"),
     Row("stray-204-split", UP, UP, UP),
-    Row("obs-fold", UP, UP, UP, pending_engine_fix=True,
+    Row("obs-fold", UP, UP, UP, headers=(("X-Folded", "^first part +second part$"),),
+        pending_engine_fix=True,
         defect="a folded header line (RFC 9112 5.2: a user agent must accept it) is a protocol "
                "failure"),
     Row("bare-lf", UP, UP, UP, pending_engine_fix=True,
@@ -281,18 +283,23 @@ def curl_verdict(curl: str, row: Row, zoo: Zoo, ca_file: Path) -> tuple[str, str
     """Run curl as an operator would check the URL by hand, with the row's expectations:
     (the verdict, curl's error message for people)."""
     with tempfile.NamedTemporaryFile(prefix="zoo-curl-") as out:
-        cmd = [curl, "--silent", "--show-error", "--globoff", "--output", out.name, "--write-out", "%{http_code}",
+        write_out = "".join(["%{http_code}"] + [f"\\n%header{{{name}}}" for name, _ in row.headers])
+        cmd = [curl, "--silent", "--show-error", "--globoff", "--output", out.name, "--write-out", write_out,
                "--max-time", f"{row.timeout:g}", "--location", "--max-redirs", "10",
                "--compressed", "--cookie", "", "--cacert", str(ca_file)]  # fmt: skip
         if not row.verify:
             cmd.append("--insecure")
         cmd.append(row.url(zoo))
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=row.timeout + 10)
+        done = subprocess.run(cmd, capture_output=True, encoding="utf-8", errors="replace",
+                              timeout=row.timeout + 10)  # fmt: skip
         if done.returncode != 0:
             return f"exit {done.returncode}", done.stderr
-        status = done.stdout.strip()
+        status, *values = done.stdout.split("\n")
         if int(status or 0) not in row.statuses:
             return "status", f"status {status}"
+        for (name, pattern), value in zip(row.headers, values, strict=True):
+            if not re.search(pattern, value):
+                return "header", f"header {name}: {value!r} does not match {pattern!r}"
         text = Path(out.name).read_bytes().decode("utf-8", "replace")
     if row.body is not None and not re.search(row.body, text):
         return "body", f"body does not match {row.body!r}"
@@ -314,6 +321,10 @@ def blackbox_config(rows: tuple[Row, ...], ca_file: Path) -> str:
         }
         if row.encoding:
             http["compression"] = row.encoding
+        if row.headers:
+            http["fail_if_header_not_matches"] = [
+                {"header": name, "regexp": pattern} for name, pattern in row.headers
+            ]
         if row.body is not None:
             http["fail_if_body_not_matches_regexp"] = [row.body]
         if row.body_not is not None:
@@ -444,6 +455,8 @@ def slamon_probe(row: Row, zoo: Zoo, ca_file: Path):
         expect["body"] = row.body
     if row.body_not is not None:
         expect["body_not"] = row.body_not
+    if row.headers:
+        expect["headers"] = dict(row.headers)
     return make_probe(
         kind="http", url=row.url(zoo, password), timeout=f"{row.timeout:g}s", expect=expect,
         tls_verify=row.verify, ca_file=str(ca_file), max_redirects=10,
