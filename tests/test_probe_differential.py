@@ -55,7 +55,7 @@ HELPER_ENDPOINTS = {"nonascii-target", "latin1-target", "cookie-target"}
 class Row:
     """One endpoint: how it is probed, and the verdict of each client.
 
-    slamon: "up" or the expected failure reason; curl: "up", "status", "body" (curl
+    slamon: "up" or the expected failure reason; curl: "up", "status", "header", "body" (curl
     succeeded but the answer fails the same expectations) or "exit N" (curl's exit
     code); blackbox: "up" or "down" (``probe_success``).
     """
