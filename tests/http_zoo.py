@@ -216,6 +216,52 @@ async def _header_obs_text(c: Conn) -> None:
     )
 
 
+@endpoint("status-line-lowercase")
+async def _status_lower(c: Conn) -> None:
+    await c.send(b"http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+
+@endpoint("reason-phrase-utf8")
+async def _reason_utf8(c: Conn) -> None:
+    await c.send("HTTP/1.1 200 Très bien\r\nContent-Length: 2\r\n\r\nOK".encode())
+
+
+@endpoint("header-nul")
+async def _header_nul(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 200 OK\r\nX-Nul: a\x00b\r\nContent-Length: 2\r\n\r\nOK")
+
+
+@endpoint("cl-plus-sign")
+async def _cl_plus(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nOK")
+
+
+@endpoint("te-uppercase")
+async def _te_upper(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: CHUNKED\r\n\r\n2\r\nOK\r\n0\r\n\r\n")
+
+
+@endpoint("te-unknown")
+async def _te_unknown(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: x-zoo\r\n\r\nhello until the end")
+
+
+@endpoint("interim-then-close")
+async def _interim_close(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+
+@endpoint("switching-101")
+async def _switching(c: Conn) -> None:
+    await c.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: zoo\r\nConnection: upgrade\r\n\r\n")
+    await c.linger(SLOW_SECONDS)
+
+
+@endpoint("redirect-to-ipv6")
+async def _redirect_ipv6(c: Conn) -> None:
+    await c.redirect(302, c.url("ipv6", "/ok"))
+
+
 @endpoint("body-latin1")
 async def _latin1(c: Conn) -> None:
     await c.send(response(body="caf\u00e9 ouvert".encode("latin-1"),

@@ -121,6 +121,27 @@ TABLE: tuple[Row, ...] = (
         defect=_NEW + "whitespace between a header name and its colon is a protocol failure "
                "(llhttp: Invalid header token); curl and Go accept it (RFC 9112 5.1 asks "
                "servers to reject it in requests and proxies to remove it from responses)"),
+    Row("status-line-lowercase", "protocol", UP, DOWN,
+        why="'http/1.1 200': curl accepts it; Go and slamon refuse it (RFC 9112 2.3: HTTP-name "
+            "is case-sensitive)"),
+    Row("reason-phrase-utf8", UP, UP, UP),
+    Row("header-nul", UP, "exit 8", UP, pending_engine_fix=True,
+        why="a NUL in a header value: curl refuses the answer (8); Go and slamon accept it (RFC "
+            "9110 5.5 allows either refusing it or reading the NUL as a space)",
+        defect="refused (llhttp: Invalid header value char), as curl does; the new engine "
+               "accepts it as Go does: both are allowed, the table follows the engine"),
+    Row("cl-plus-sign", "protocol", UP, DOWN,
+        why="'Content-Length: +2': curl reads 2; Go and slamon refuse it (RFC 9110 8.6: digits "
+            "only)"),
+    Row("te-uppercase", UP, UP, UP),
+    Row("te-unknown", "protocol", "exit 61", DOWN, pending_engine_fix=True,
+        why="an unknown Transfer-Encoding: curl (61) and Go refuse the answer",
+        defect=_NEW + "slamon reads the body until the connection closes and says up (RFC "
+               "9112 6.3 item 4), where curl and Go both fail"),
+    Row("interim-then-close", "reset", "exit 52", DOWN),
+    Row("switching-101", "status", "exit 52", DOWN),
+    Row("redirect-to-ipv6", UP, UP, UP),
+    Row("redirect-https-to-http", UP, UP, UP, listener="good", path="/redirect-other-port"),
     Row("header-obs-text", UP, UP, UP, headers=(("X-Place", "^Gen.ve caf"),)),
     Row("body-match", UP, UP, UP, body="^hello zoo"),
     Row("body-miss", "body", "body", DOWN, body="absent-word"),
