@@ -754,6 +754,7 @@ class Zoo:
         self.ports: dict[str, int] = {}
         self.hits: dict[str, int] = {}
         self.errors: list[str] = []
+        self.ipv6_missing = ""  # why there is no IPv6 listener, when there is none
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
@@ -808,10 +809,16 @@ class Zoo:
         for kind in TLS_KINDS:
             binds[kind] = ("127.0.0.1", self.pki.server_context(_PKI_KIND.get(kind, kind)))
         for name, (host, sslctx) in binds.items():
-            server = await asyncio.start_server(
-                self._serve, host, 0, ssl=sslctx, backlog=256, limit=1 << 20,
-                ssl_handshake_timeout=5 if sslctx else None,
-            )  # fmt: skip
+            try:
+                server = await asyncio.start_server(
+                    self._serve, host, 0, ssl=sslctx, backlog=256, limit=1 << 20,
+                    ssl_handshake_timeout=5 if sslctx else None,
+                )  # fmt: skip
+            except OSError as exc:
+                if name != "ipv6":
+                    raise
+                self.ipv6_missing = f"cannot listen on ::1: {exc}"  # a host without IPv6
+                continue
             servers.append(server)
             self.ports[name] = server.sockets[0].getsockname()[1]
         self._ready.set()

@@ -33,7 +33,7 @@ import pytest
 import pytest_asyncio
 
 from slamon.probes import ProbeContext, run_probe
-from tests.conftest import ROOT, require_binary
+from tests.conftest import ROOT, missing, require_binary
 from tests.http_zoo import AUTH_PASSWORD, AUTH_USER, ENDPOINTS, Zoo
 from tests.probe_helpers import make_probe
 from tests.servers import TestPKI
@@ -78,6 +78,10 @@ class Row:
     docs: str = ""  # text of docs/probes.md explaining why slamon differs from both
     pending_engine_fix: bool = False  # slamon gets it wrong today: strict xfail
     defect: str = ""  # what slamon does wrong today (with pending_engine_fix)
+
+    @property
+    def needs_ipv6(self) -> bool:
+        return "ipv6" in self.name  # the IPv6 rows say so in their names
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -424,6 +428,8 @@ def observe_references(zoo: Zoo, ca_file: Path, curl: str, blackbox: Blackbox) -
     with concurrent.futures.ThreadPoolExecutor(REFERENCE_WORKERS) as pool:
         # the slow rows first, so they overlap with the many quick ones
         rows = sorted(TABLE, key=lambda r: r.timeout != T)
+        if zoo.ipv6_missing:
+            rows = [row for row in rows if not row.needs_ipv6]
         curls = {row.name: pool.submit(curl_verdict, curl, row, zoo, ca_file) for row in rows}
         boxes = {row.name: pool.submit(blackbox.probe, row, zoo) for row in rows}
         return Observed(
@@ -507,13 +513,16 @@ def test_every_endpoint_has_a_row_and_the_zoo_is_large_enough():
         verdicts = {row.slamon == UP, row.curl == UP, row.blackbox == UP}
         assert len(verdicts) == 1 or row.why, f"{row.name}: the clients disagree; say why"
         assert row.pending_engine_fix == bool(row.defect), f"{row.name}: name the defect"
+        assert row.listener != "ipv6" or row.needs_ipv6, f"{row.name}: put ipv6 in the name"
     listed = set(re.findall(r"`([a-z0-9-]+)`", DIFFERENTIAL_MD.read_text()))
     explained = {row.name for row in TABLE if row.why or row.pending_engine_fix}
     assert explained <= listed, f"docs/probes-differential.md does not list {explained - listed}"
 
 
 @pytest.mark.parametrize("row", list(_params(pending_marks=False)))
-def test_references(row: Row, observed: Observed):
+def test_references(row: Row, zoo: Zoo, observed: Observed):
+    if row.needs_ipv6 and zoo.ipv6_missing:
+        missing(zoo.ipv6_missing)
     (curl, curl_said), (box, box_said) = observed.curl[row.name], observed.blackbox[row.name]
     assert (curl, box) == (row.curl, row.blackbox), (
         f"a reference changed its verdict on {row.name}: re-read the row's why\n"
@@ -523,6 +532,8 @@ def test_references(row: Row, observed: Observed):
 
 @pytest.mark.parametrize("row", list(_params(pending_marks=True)))
 async def test_slamon(row: Row, zoo: Zoo, pki: TestPKI, ctx):
+    if row.needs_ipv6 and zoo.ipv6_missing:
+        missing(zoo.ipv6_missing)
     out = await run_probe(slamon_probe(row, zoo, pki.ca_file), ctx)
     verdict = UP if out.success else str(out.reason)
     assert verdict == row.slamon, f"{row.name}: {out.detail} (status {out.status_code})"
