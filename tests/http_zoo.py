@@ -31,8 +31,10 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tests.servers import TestPKI
+if TYPE_CHECKING:  # imported by pytest as a plugin; importing it here first would stop
+    from tests.servers import TestPKI  # pytest from rewriting its asserts
 
 CONNECTION_LIMIT_SECONDS = 10.0
 SLOW_SECONDS = 2.5  # slow endpoints take this long; probes expecting a timeout use 1 s

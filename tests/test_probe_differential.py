@@ -28,6 +28,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -36,9 +37,12 @@ from slamon.probes import ProbeContext, run_probe
 from tests.conftest import ROOT, missing, require_binary
 from tests.http_zoo import AUTH_PASSWORD, AUTH_USER, ENDPOINTS, Zoo
 from tests.probe_helpers import make_probe
-from tests.servers import TestPKI
+
+if TYPE_CHECKING:
+    from tests.servers import TestPKI
 
 pytestmark = pytest.mark.integration
+pytest_plugins = ["tests.servers"]  # the test CA and its certificates: fixture ``pki``
 
 UP = "up"
 DOWN = "down"
@@ -439,11 +443,6 @@ def observe_references(zoo: Zoo, ca_file: Path, curl: str, blackbox: Blackbox) -
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
-    return TestPKI(tmp_path_factory.mktemp("zoo-pki"))
 
 
 @pytest.fixture(scope="module")
