@@ -47,7 +47,7 @@ from slamon.scheduler import Scheduler
 from slamon.sinks import MemorySink, ResultSink
 from slamon.store import Store, StoreError
 from slamon.store.writer import ResultWriter, catalogue_thresholds
-from slamon.web import WebServer, admin_exposure_problem, build_app
+from slamon.web import PortLimits, WebServer, admin_exposure_problem, build_app
 
 log = logging.getLogger("slamon.daemon")
 
@@ -215,6 +215,11 @@ class Daemon:
             ),
             config.listen_host,
             config.listen_port,
+            PortLimits(
+                max_connections=config.web_max_connections,
+                head_timeout_seconds=config.web_head_timeout_seconds,
+                keepalive_timeout_seconds=config.web_keepalive_timeout_seconds,
+            ),
         )
         try:
             host, port = await web.start()

@@ -18,6 +18,7 @@ from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
 from slamon.core.catalogue import Catalogue
 from slamon.loader import load_catalogue
 from slamon.store import Store, StoreError
+from slamon.store.urls import mask_url
 
 
 class Problem(Exception):
@@ -88,7 +89,7 @@ def open_existing_store(url: str) -> Store:
     try:
         parsed = make_url(url)
     except Exception:
-        raise Problem(f"not a database URL: {url!r} (e.g. sqlite:///var/slamon.db)") from None
+        raise Problem(f"not a database URL: {mask_url(url)!r} (e.g. sqlite:///var/slamon.db)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
         raise Problem(f"no store at {parsed.database} (the daemon creates it; use --db URL)")
     return Store.open(url)
