@@ -32,6 +32,13 @@ class Diagnostic:
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.code)
 
+    def log_fields(self) -> dict[str, object]:
+        """The fields of a ``catalogue_diagnostic`` log event (``as_dict`` with names a
+        ``logging.LogRecord`` does not reserve: ``message`` becomes ``detail``)."""
+        fields = self.as_dict()
+        fields["detail"] = fields.pop("message")
+        return {k: v for k, v in fields.items() if v not in (None, [])}
+
     def as_dict(self) -> dict[str, object]:
         return {
             "file": self.file,
