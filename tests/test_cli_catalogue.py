@@ -106,7 +106,58 @@ def test_check_json_warnings_and_counts(cat, capsys):
 
 def test_check_missing_directory(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope")]) == 1
-    assert "E013 the catalogue directory does not exist" in capsys.readouterr().out
+    assert f"slamon check: {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+    assert main(["check", "--catalogue", str(tmp_path / "nope")]) == 2
+    assert "catalogue directory" in capsys.readouterr().err
+
+
+IDENTITY = "services/unhq/unhq-identity.yaml"
+
+
+def test_check_scoped_to_a_file_shows_and_counts_only_its_warnings(cat):
+    # a warning in unog's file; unhq's merge request touches only its own file
+    _edit(cat, EMAIL, "  evidence: https://git.unog.example/ict/mail-provisioning\n", "")
+    whole = slamon("check", str(cat), "--today", TODAY, "--strict")
+    assert whole.returncode == 1 and "W001" in whole.stdout
+    scoped = slamon("check", str(cat / IDENTITY), "--today", TODAY, "--strict")
+    assert scoped.returncode == 0, scoped.stdout + scoped.stderr
+    assert "W001" not in scoped.stdout
+    assert f"0 warning(s) in scope ({IDENTITY}); 1 warning(s) elsewhere not shown" in scoped.stdout
+    # the same by office, and by folder, with --catalogue as every other command takes it
+    assert slamon("check", "--catalogue", str(cat), "--office", "unhq", "--today", TODAY, "--strict").returncode == 0
+    assert slamon("check", str(cat / "services" / "unhq"), "--today", TODAY, "--strict").returncode == 0
+    # unog's own check still fails on its warning, grouped under its office and indicator
+    unog = slamon("check", "--catalogue", str(cat), "--office", "unog", "--today", TODAY, "--strict")
+    assert unog.returncode == 1
+    assert "warnings: unog, keeping services out of (a)(i) automated services (1):" in unog.stdout
+
+
+def test_check_scoped_still_fails_on_an_error_elsewhere_listed_apart(cat):
+    _edit(cat, EMAIL, "lifecycle: production", "lifecycle: live")
+    _edit(cat, IDENTITY, "tier: gold", "tier: platinum")
+    proc = slamon("check", str(cat / IDENTITY), "--today", TODAY)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert "E205" in lines[0] and IDENTITY in lines[0]  # the scoped file's error first
+    assert lines[1].startswith(f"errors outside {IDENTITY}")
+    assert "E103" in lines[2] and EMAIL in lines[2]
+
+
+def test_check_errors_come_before_warnings(cat):
+    _edit(cat, EMAIL, "  evidence: https://git.unog.example/ict/mail-provisioning\n", "")
+    _edit(cat, IDENTITY, "tier: gold", "tier: platinum")
+    proc = slamon("check", str(cat), "--today", TODAY)
+    out = proc.stdout.splitlines()
+    assert proc.returncode == 1 and "E205" in out[0] and out[1].startswith("warnings: unog")
+
+
+def test_check_scope_mistakes_are_clear(cat, tmp_path):
+    outside = slamon("check", str(tmp_path), "--today", TODAY)
+    assert outside.returncode == 2 and "not inside a catalogue directory" in outside.stderr
+    city = slamon("check", "--catalogue", str(cat), "--office", "geneva", "--today", TODAY)
+    assert city.returncode == 2 and "unknown office 'geneva' (did you mean 'unog'?)" in city.stderr
+    for proc in (outside, city):
+        assert "Traceback" not in proc.stderr
 
 
 def test_catalogue_list_table_and_json(cat, capsys):
