@@ -211,3 +211,24 @@ def test_schema_check_and_write(tmp_path, capsys):
 def test_bad_arguments_exit_2():
     proc = slamon("check", "--format", "xml")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_messages_an_office_can_act_on(cat):
+    """A capitalised tier gets one message naming the tiers, not a format rule; a
+    service listing some ISO clauses but not every required one is told it will not
+    count in (b)."""
+    _edit(cat, IDENTITY, "tier: gold", "tier: Gold")
+    proc = slamon("check", str(cat), "--today", TODAY)
+    tier_lines = [line for line in proc.stdout.splitlines() if f"{IDENTITY}:14:7" in line]
+    assert tier_lines == [
+        f"{cat}/{IDENTITY}:14:7: E205 tier: unknown tier; known: gold, silver; did you mean 'gold'? "
+        "(ids are lowercase) (found 'Gold')"
+    ]
+    _edit(cat, IDENTITY, "tier: Gold", "tier: gold")
+    path = cat / EMAIL
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True) if '"8.6.1"' not in line))
+    proc = slamon("check", str(cat), "--today", TODAY, "--format", "json")
+    doc = json.loads(proc.stdout)
+    (w007,) = [d for d in doc["diagnostics"] if d["code"] == "W007"]
+    assert "missing required clause(s) 8.6.1" in w007["message"]
+    assert w007["affects"] == ["(b) ISO-aligned services"] and w007["file"].endswith(EMAIL)

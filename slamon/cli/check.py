@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the catalogue directory, or files and folders inside it to scope the check to "
                         f"(default: the catalogue, {DEFAULT_CATALOGUE})")
     p.add_argument("--catalogue", type=Path, default=None, metavar="DIR",
-                   help="the catalogue directory (default: found from PATH, else %s)" % DEFAULT_CATALOGUE)
+                   help=f"the catalogue directory (default: found from PATH, else {DEFAULT_CATALOGUE})")
     p.add_argument("--office", action="extend", nargs="+", default=[], metavar="ID",
                    help="scope the check to these offices' service files")
     p.add_argument("--strict", action="store_true", help="fail on warnings (in the scope) as well as errors")
