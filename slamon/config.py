@@ -44,6 +44,11 @@ class Config:
     alertmanagers: tuple[str, ...] = ()
     alert_webhooks: tuple[str, ...] = ()
 
+    # web port limits (slamon.web.server.PortLimits)
+    web_max_connections: int = 256
+    web_head_timeout_seconds: float = 10.0
+    web_keepalive_timeout_seconds: float = 15.0
+
     # admin API
     admin_token_env: str = "SLAMON_ADMIN_TOKEN"
 

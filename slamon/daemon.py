@@ -40,6 +40,7 @@ from slamon.core.results import ProbeOutcome
 from slamon.evaluator import SlaEvaluator
 from slamon.heap import map_large_blocks
 from slamon.loader import load_catalogue
+from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.monitor import CatalogueWatcher, Monitor
 from slamon.probes import ProbeContext, run_probe
 from slamon.runtime import Runtime
@@ -47,7 +48,7 @@ from slamon.scheduler import Scheduler
 from slamon.sinks import MemorySink, ResultSink
 from slamon.store import Store, StoreError
 from slamon.store.writer import ResultWriter, catalogue_thresholds
-from slamon.web import WebServer, admin_exposure_problem, build_app
+from slamon.web import PortLimits, WebServer, admin_exposure_problem, build_app
 
 log = logging.getLogger("slamon.daemon")
 
@@ -78,6 +79,12 @@ def alert_targets(config: Config, catalogue: Catalogue) -> list[AlertTarget]:
     )
 
 
+def log_diagnostic(diag: Diagnostic) -> None:
+    """One catalogue problem as one structured event (file, line, column, code, ...)."""
+    level = logging.ERROR if diag.severity is Severity.error else logging.WARNING
+    log.log(level, "catalogue_diagnostic", extra=diag.log_fields())
+
+
 def load_or_report(config: Config, err: TextIO) -> Catalogue | None:
     """The catalogue to start with, or None after printing why there is none."""
     if not config.catalogue_dir.is_dir():
@@ -85,7 +92,7 @@ def load_or_report(config: Config, err: TextIO) -> Catalogue | None:
         return None
     report = load_catalogue(config.catalogue_dir)
     for diag in report.diagnostics:
-        print(diag, file=err)
+        log_diagnostic(diag)
     if report.catalogue is None or report.errors:
         print(
             f"slamon: the catalogue in {config.catalogue_dir} has {len(report.errors)} "
@@ -215,6 +222,11 @@ class Daemon:
             ),
             config.listen_host,
             config.listen_port,
+            PortLimits(
+                max_connections=config.web_max_connections,
+                head_timeout_seconds=config.web_head_timeout_seconds,
+                keepalive_timeout_seconds=config.web_keepalive_timeout_seconds,
+            ),
         )
         try:
             host, port = await web.start()

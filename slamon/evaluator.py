@@ -177,7 +177,7 @@ class SlaEvaluator:
             raise
         except Exception as exc:
             self.failures_total += 1
-            log.warning("sla_evaluation_failed error=%s", _short(exc))
+            log.warning("sla_evaluation_failed", extra={"error": _short(exc)})
             return None
         self.evaluations_total += 1
         self._apply(ev)
@@ -337,7 +337,7 @@ class SlaEvaluator:
                         pass
             self._records_done.update((sid, label) for sid in sids)
         if written:
-            log.info("sla_period_records_written records=%d", written)
+            log.info("sla_period_records_written", extra={"records": written})
         return written
 
 

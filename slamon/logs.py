@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from typing import TextIO
 
@@ -22,6 +23,42 @@ _STANDARD = frozenset(
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 FORMATS = ("logfmt", "json")
+
+
+# "key=" at the start of the text or after a space: where one field ends and the next begins
+_FIELD_START = re.compile(r"(?:^|\s)([A-Za-z_][\w.]*)=")
+_INT = re.compile(r"-?\d+")
+_FLOAT = re.compile(r"-?\d+\.\d*(?:[eE][-+]?\d+)?")
+
+
+def message_fields(text: str) -> dict[str, object]:
+    """``"key=value key2=value two"`` -> ``{"key": "value", "key2": "value two"}``.
+
+    A value runs to the next `` key=``, so a value holding spaces (an error's text) stays
+    whole; a quoted value loses its quotes; whole numbers and decimals become numbers.
+    Text before the first ``key=`` is kept as ``detail``."""
+    fields: dict[str, object] = {}
+    matches = list(_FIELD_START.finditer(text))
+    if not matches:
+        return {"detail": text} if text.strip() else {}
+    head = text[: matches[0].start()].strip()
+    if head:
+        fields["detail"] = head
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        value = text[m.end():end].strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        fields[m.group(1)] = _typed(value)
+    return fields
+
+
+def _typed(value: str) -> object:
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return float(value)
+    return value
 
 
 def _context(record: logging.LogRecord) -> dict[str, object]:
@@ -68,8 +105,8 @@ class LogfmtFormatter(logging.Formatter):
         ]
         event, _, rest = msg.partition(" ")
         parts.append(f"event={_logfmt_value(event)}")
-        if rest:
-            parts.append(rest)  # already "key=value ..." by convention
+        for key, value in message_fields(rest).items():  # "key=value ..." by convention
+            parts.append(f"{key}={_logfmt_value(value)}")
         for key, value in _context(record).items():
             if value is not None:  # absent rather than an empty string
                 parts.append(f"{key}={_logfmt_value(value)}")
@@ -88,8 +125,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": event,
         }
-        if rest:
-            doc["message"] = rest
+        doc.update(message_fields(rest))  # "key=value ..." by convention: fields as fields
         for key, value in _context(record).items():
             doc[key] = _json_value(value)
         if record.exc_info:

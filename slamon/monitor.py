@@ -182,7 +182,7 @@ class Monitor:
         stats.warnings = len(report.warnings)
         if report.catalogue is None or report.errors:
             for diag in report.errors[:MAX_LOGGED_DIAGNOSTICS]:
-                log.error("catalogue_error", extra={"diagnostic": str(diag)})
+                log.error("catalogue_error", extra=diag.log_fields())
             stats.load_success = False
             stats.reloads_total["failure"] += 1
             log.error(

@@ -106,7 +106,58 @@ def test_check_json_warnings_and_counts(cat, capsys):
 
 def test_check_missing_directory(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope")]) == 1
-    assert "E013 the catalogue directory does not exist" in capsys.readouterr().out
+    assert f"slamon check: {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+    assert main(["check", "--catalogue", str(tmp_path / "nope")]) == 2
+    assert "catalogue directory" in capsys.readouterr().err
+
+
+IDENTITY = "services/unhq/unhq-identity.yaml"
+
+
+def test_check_scoped_to_a_file_shows_and_counts_only_its_warnings(cat):
+    # a warning in unog's file; unhq's merge request touches only its own file
+    _edit(cat, EMAIL, "  evidence: https://git.unog.example/ict/mail-provisioning\n", "")
+    whole = slamon("check", str(cat), "--today", TODAY, "--strict")
+    assert whole.returncode == 1 and "W001" in whole.stdout
+    scoped = slamon("check", str(cat / IDENTITY), "--today", TODAY, "--strict")
+    assert scoped.returncode == 0, scoped.stdout + scoped.stderr
+    assert "W001" not in scoped.stdout
+    assert f"0 warning(s) in scope ({IDENTITY}); 1 warning(s) elsewhere not shown" in scoped.stdout
+    # the same by office, and by folder, with --catalogue as every other command takes it
+    assert slamon("check", "--catalogue", str(cat), "--office", "unhq", "--today", TODAY, "--strict").returncode == 0
+    assert slamon("check", str(cat / "services" / "unhq"), "--today", TODAY, "--strict").returncode == 0
+    # unog's own check still fails on its warning, grouped under its office and indicator
+    unog = slamon("check", "--catalogue", str(cat), "--office", "unog", "--today", TODAY, "--strict")
+    assert unog.returncode == 1
+    assert "warnings: unog, keeping services out of (a)(i) automated services (1):" in unog.stdout
+
+
+def test_check_scoped_still_fails_on_an_error_elsewhere_listed_apart(cat):
+    _edit(cat, EMAIL, "lifecycle: production", "lifecycle: live")
+    _edit(cat, IDENTITY, "tier: gold", "tier: platinum")
+    proc = slamon("check", str(cat / IDENTITY), "--today", TODAY)
+    assert proc.returncode == 1
+    lines = proc.stdout.splitlines()
+    assert "E205" in lines[0] and IDENTITY in lines[0]  # the scoped file's error first
+    assert lines[1].startswith(f"errors outside {IDENTITY}")
+    assert "E103" in lines[2] and EMAIL in lines[2]
+
+
+def test_check_errors_come_before_warnings(cat):
+    _edit(cat, EMAIL, "  evidence: https://git.unog.example/ict/mail-provisioning\n", "")
+    _edit(cat, IDENTITY, "tier: gold", "tier: platinum")
+    proc = slamon("check", str(cat), "--today", TODAY)
+    out = proc.stdout.splitlines()
+    assert proc.returncode == 1 and "E205" in out[0] and out[1].startswith("warnings: unog")
+
+
+def test_check_scope_mistakes_are_clear(cat, tmp_path):
+    outside = slamon("check", str(tmp_path), "--today", TODAY)
+    assert outside.returncode == 2 and "not inside a catalogue directory" in outside.stderr
+    city = slamon("check", "--catalogue", str(cat), "--office", "geneva", "--today", TODAY)
+    assert city.returncode == 2 and "unknown office 'geneva' (did you mean 'unog'?)" in city.stderr
+    for proc in (outside, city):
+        assert "Traceback" not in proc.stderr
 
 
 def test_catalogue_list_table_and_json(cat, capsys):
@@ -160,3 +211,24 @@ def test_schema_check_and_write(tmp_path, capsys):
 def test_bad_arguments_exit_2():
     proc = slamon("check", "--format", "xml")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_messages_an_office_can_act_on(cat):
+    """A capitalised tier gets one message naming the tiers, not a format rule; a
+    service listing some ISO clauses but not every required one is told it will not
+    count in (b)."""
+    _edit(cat, IDENTITY, "tier: gold", "tier: Gold")
+    proc = slamon("check", str(cat), "--today", TODAY)
+    tier_lines = [line for line in proc.stdout.splitlines() if f"{IDENTITY}:14:7" in line]
+    assert tier_lines == [
+        f"{cat}/{IDENTITY}:14:7: E205 tier: unknown tier; known: gold, silver; did you mean 'gold'? "
+        "(ids are lowercase) (found 'Gold')"
+    ]
+    _edit(cat, IDENTITY, "tier: Gold", "tier: gold")
+    path = cat / EMAIL
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True) if '"8.6.1"' not in line))
+    proc = slamon("check", str(cat), "--today", TODAY, "--format", "json")
+    doc = json.loads(proc.stdout)
+    (w007,) = [d for d in doc["diagnostics"] if d["code"] == "W007"]
+    assert "missing required clause(s) 8.6.1" in w007["message"]
+    assert w007["affects"] == ["(b) ISO-aligned services"] and w007["file"].endswith(EMAIL)

@@ -63,7 +63,7 @@ async def test_a_broken_catalogue_is_refused_and_the_last_good_one_keeps_running
     stats = runtime.catalogue_stats
     assert stats.load_success is False and stats.reloads_total["failure"] == 1 and stats.errors >= 1
     errors = [r for r in caplog.records if r.getMessage() == "catalogue_error"]
-    assert errors and "unog-api.yaml" in errors[0].diagnostic
+    assert errors and errors[0].file.endswith("unog-api.yaml") and errors[0].code.startswith("E")
     assert any(r.getMessage() == "catalogue_reload_refused" and r.errors >= 1 for r in caplog.records)
 
     write_service(root, service_doc("unog-api", [http("https://api.unog.example/v2")]))

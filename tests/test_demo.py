@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -290,3 +291,32 @@ async def test_journey_login_needs_the_token_and_the_session(bundled, tmp_path):
                 assert r.status in (200, 302)
             async with session.get(f"{base}/sap/bc/ui2/start_up") as r:
                 assert r.status == 200 and '"client"' in await r.text()
+
+
+def test_demo_under_json_logs_writes_no_plain_text_line(tmp_path):
+    """`slamon demo --log-format json`: every line on stdout and stderr is one JSON
+    event, catalogue diagnostics included (one event each, with file, line, column
+    and code as fields)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.run(
+            [sys.executable, "-m", "slamon", "demo", "--workdir", str(tmp_path / "demo"),
+             "--listen", "127.0.0.1:0", "--duration", "3", "--interval", "2", "--no-backfill",
+             "--estate-ports", "0", "--log-format", "json"],
+            cwd=ROOT, env=env, stdout=out, stderr=err, timeout=120,
+        )
+    lines = out_path.read_text().splitlines() + err_path.read_text().splitlines()
+    assert proc.returncode == 0, err_path.read_text()
+    events = []
+    for line in lines:
+        if line.strip():
+            events.append(json.loads(line))  # a plain-text line fails here
+    names = [e["event"] for e in events]
+    assert "demo_ready" in names
+    diagnostics = [e for e in events if e["event"] == "catalogue_diagnostic"]
+    assert diagnostics, names
+    for d in diagnostics:
+        assert d["file"].endswith(".yaml") and d["line"] >= 1 and d["column"] >= 1
+        assert d["code"].startswith("W") and d["detail"]
+    assert not any("message" in e for e in events), [e for e in events if "message" in e]

@@ -72,3 +72,36 @@ def test_bad_settings():
         logs.configure("xml")
     with pytest.raises(ValueError):
         logs.configure("logfmt", "loud")
+
+
+def test_json_fields_from_a_key_value_message_are_fields(capture):
+    stream = capture("json")
+    log = logging.getLogger("slamon.test")
+    log.info("store_writer_closed unwritten=%d", 0)
+    log.warning("store_write_failed buffered=%d error=%s", 12, "connection refused (port 5432)")
+    log.info("demo_note plain words only")
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["event"] == "store_writer_closed" and first["unwritten"] == 0
+    assert "message" not in first
+    assert second["buffered"] == 12 and second["error"] == "connection refused (port 5432)"
+    assert third["detail"] == "plain words only"
+
+
+def test_logfmt_quotes_a_message_value_with_spaces(capture):
+    stream = capture("logfmt")
+    logging.getLogger("slamon.test").warning("store_write_failed buffered=%d error=%s", 3, "no route")
+    (line,) = stream.getvalue().splitlines()
+    assert ' event=store_write_failed buffered=3 error="no route"' in line
+
+
+def test_a_catalogue_diagnostic_is_one_event_with_its_location(capture):
+    from slamon.daemon import log_diagnostic
+    from slamon.loader.diagnostics import Diagnostic, Severity
+
+    stream = capture("json")
+    log_diagnostic(Diagnostic("catalogue/services/unog/x.yaml", 7, 3, "W003", "practices[0].reviewed",
+                              "reviewed more than 365 days ago", severity=Severity.warning, affects=("(b)",)))
+    (event,) = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert event["level"] == "warning" and event["event"] == "catalogue_diagnostic"
+    assert (event["file"], event["line"], event["column"], event["code"]) == ("catalogue/services/unog/x.yaml", 7, 3, "W003")
+    assert event["path"] == "practices[0].reviewed" and event["affects"] == ["(b)"]

@@ -35,11 +35,16 @@ PAGES = {
 
 
 async def broken(request: web.Request) -> web.Response:
+    # the same-origin script runs (script-src 'self'); the inline one is refused by CSP
     return web.Response(
         text="<!doctype html><title>x</title><img src='/static/missing.png'>"
-        "<script>console.error('bad'); undefinedCall();</script>",
+        "<script src='/test-broken.js'></script><script>console.error('inline ran')</script>",
         content_type="text/html",
     )
+
+
+async def broken_js(request: web.Request) -> web.Response:
+    return web.Response(text="console.error('bad'); undefinedCall();", content_type="text/javascript")
 
 
 @pytest.fixture
@@ -53,6 +58,7 @@ async def served(tmp_path):
     app = build_app(runtime_for(catalogue, down={DOWN}), lambda accept: (b"", "text/plain"),
                     store=store, clock=NOW.timestamp)
     app.router.add_get("/test-broken", broken)
+    app.router.add_get("/test-broken.js", broken_js)
     server = WebServer(app, "127.0.0.1", 0)
     host, port = await server.start()
     yield f"http://{host}:{port}"
@@ -69,6 +75,9 @@ async def test_pages_render_in_chromium_without_console_errors(served, tmp_path)
         assert any("console.error: bad" in m for m in bad.messages), bad.messages
         assert any(m.startswith("exception:") and "undefinedCall" in m for m in bad.messages), bad.messages
         assert any("404" in m and "missing.png" in m for m in bad.messages), bad.messages
+        # the Content-Security-Policy holds: an inline script never runs
+        assert not any("inline ran" in m for m in bad.messages), bad.messages
+        assert any("Content Security Policy" in m for m in bad.messages), bad.messages
 
         pages = {}
         for name, path in PAGES.items():

@@ -75,7 +75,7 @@ class TargetWorker:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
             self._stats.dropped_total += 1
-            log.warning("alert_dropped target=%s reason=target_queue_full", self.name)
+            log.warning("alert_dropped", extra={"target": self.name, "reason": "target_queue_full"})
             return False
         return True
 

@@ -76,7 +76,7 @@ class AlertNotifier:
         """Queue an event for delivery; never blocks, never raises on overload."""
         if self._closing:
             self.stats.dropped_total += 1
-            log.warning("alert_dropped alertname=%s reason=closing", event.name)
+            log.warning("alert_dropped", extra={"alertname": event.name, "reason": "closing"})
             return
         try:
             self._queue.put_nowait(event)
@@ -152,7 +152,7 @@ class AlertNotifier:
         lost = self._queue.qsize() + sum(w.queue.qsize() for w in self._workers)
         if self._session is not None:
             await self._session.close()
-        log.info("alert_notifier_closed cancelled_tasks=%d undelivered=%d", cancelled, lost)
+        log.info("alert_notifier_closed", extra={"cancelled_tasks": cancelled, "undelivered": lost})
 
     # -- the dispatcher ---------------------------------------------------------------
 

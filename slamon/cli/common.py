@@ -18,6 +18,7 @@ from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
 from slamon.core.catalogue import Catalogue
 from slamon.loader import load_catalogue
 from slamon.store import Store, StoreError
+from slamon.store.urls import mask_url
 
 
 class Problem(Exception):
@@ -76,11 +77,29 @@ def valid_catalogue(path: Path) -> Catalogue:
 def check_offices(catalogue: Catalogue, offices: Iterable[str]) -> None:
     for office in offices:
         if office not in catalogue.offices:
-            hint = difflib.get_close_matches(office, sorted(catalogue.offices), n=1)
+            hint = office_hint(catalogue, office)
             raise Problem(
-                f"unknown office {office!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                f"unknown office {office!r}" + (f" (did you mean {hint!r}?)" if hint else "")
                 + f"; offices: {', '.join(sorted(catalogue.offices))}"
             )
+
+
+def office_hint(catalogue: Catalogue, text: str) -> str | None:
+    """The office id a user probably meant: by id, or by the office's city or name
+    (``nairobi`` -> ``unon``)."""
+    ids = sorted(catalogue.offices)
+    close = difflib.get_close_matches(text.lower(), ids, n=1)
+    if close:
+        return close[0]
+    names: dict[str, str] = {}
+    for oid, office in catalogue.offices.items():
+        for label in (getattr(office, "city", None), getattr(office, "name", None)):
+            if label:
+                names[str(label).lower()] = oid
+                for word in str(label).lower().split():
+                    names.setdefault(word, oid)
+    close = difflib.get_close_matches(text.lower(), sorted(names), n=1, cutoff=0.75)
+    return names[close[0]] if close else None
 
 
 def open_existing_store(url: str) -> Store:
@@ -88,7 +107,7 @@ def open_existing_store(url: str) -> Store:
     try:
         parsed = make_url(url)
     except Exception:
-        raise Problem(f"not a database URL: {url!r} (e.g. sqlite:///var/slamon.db)") from None
+        raise Problem(f"not a database URL: {mask_url(url)!r} (e.g. sqlite:///var/slamon.db)") from None
     if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
         raise Problem(f"no store at {parsed.database} (the daemon creates it; use --db URL)")
     return Store.open(url)

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from slamon.config import DEFAULT_CATALOGUE
-from slamon.logs import LEVELS
+from slamon.logs import FORMATS, LEVELS
 
 DEFAULT_WORKDIR = Path("var/demo")
 DEFAULT_LISTEN = "127.0.0.1:9730"
@@ -79,7 +80,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, help="chooses the behaviour profiles and history (default: %(default)s)")
     p.add_argument("--log-level", choices=LEVELS, default="warning",
                    help="log level of the daemon (default: %(default)s)")
+    p.add_argument("--log-format", choices=FORMATS, default="logfmt",
+                   help="format of the daemon's log lines and of the demo's own messages: "
+                        "logfmt, or one JSON object per line (default: %(default)s)")
     p.set_defaults(handler=run)
+
+
+def _say(args: argparse.Namespace, text: str, fields: dict | None = None) -> None:
+    """A message of the demo itself on standard error: a plain line, or under
+    ``--log-format json`` a JSON event like the daemon's (the banner stays on stdout)."""
+    if getattr(args, "log_format", "logfmt") == "json":
+        doc = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+               "level": "info", "logger": "slamon.demo", "event": "demo_message",
+               "detail": text, **(fields or {})}
+        print(json.dumps(doc, ensure_ascii=False), file=sys.stderr, flush=True)
+    else:
+        print(f"slamon demo: {text}" if fields is None else text, file=sys.stderr, flush=True)
 
 
 def _free_port(host: str) -> int:
@@ -93,13 +109,13 @@ def run(args: argparse.Namespace) -> int:
 
     source = args.catalogue
     if not source.is_dir():
-        print(f"slamon demo: catalogue directory {source} does not exist", file=sys.stderr)
+        _say(args, f"catalogue directory {source} does not exist")
         return 1
     report = load_catalogue(source)
     if report.catalogue is None or report.errors:
         for diag in report.errors:
-            print(diag, file=sys.stderr)
-        print(f"slamon demo: the catalogue in {source} has errors; run `slamon check {source}`", file=sys.stderr)
+            _say(args, str(diag), diag.log_fields())
+        _say(args, f"the catalogue in {source} has errors; run `slamon check {source}`")
         return 1
     host, _, port = args.listen.rpartition(":")
     host = host.strip("[]")
@@ -108,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         workdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        print(f"slamon demo: cannot create {workdir}: {exc.strerror or exc}", file=sys.stderr)
+        _say(args, f"cannot create {workdir}: {exc.strerror or exc}")
         return 1
     package_root = str(Path(__file__).resolve().parents[2])
     try:
@@ -144,12 +160,12 @@ async def _demo(
         elif await asyncio.to_thread(db_path.exists):
             note = f"history kept from an earlier run (delete {workdir} to start afresh)"
         else:
-            print(f"slamon demo: writing past history into {db_path} ...", file=sys.stderr)
+            _say(args, f"writing past history into {db_path} ...")
             started = time.monotonic()
             try:
                 summary = await asyncio.to_thread(_backfill, db_path, catalogue, estate.profiles, args.seed)
             except StoreError as exc:
-                print(f"slamon demo: {exc}", file=sys.stderr)
+                _say(args, f"{exc}")
                 return 1
             note = (
                 f"{summary.rollups} service-days since {DEFAULT_START}, {summary.breaches} breaches, "
@@ -167,26 +183,27 @@ async def _demo(
             "--db", db_url,
             "--listen", listen,
             "--log-level", args.log_level,
+            "--log-format", args.log_format,
             "--max-in-flight-per-host", "64",
         ]
         child = await asyncio.create_subprocess_exec(*command, env=env, start_new_session=True)
         base = f"http://{listen}"
         ready = await _wait_ready(base, child, stop)
         if child.returncode is not None:
-            print(f"slamon demo: the daemon exited with status {child.returncode}", file=sys.stderr)
+            _say(args, f"the daemon exited with status {child.returncode}")
             return child.returncode or 1
-        _print_banner(base, demo_catalogue, db_url, note, estate, listen)
+        _print_banner(base, demo_catalogue, db_url, note, estate, listen, args.log_format)
         if not ready and not stop.is_set():
-            print(f"slamon demo: the daemon does not answer at {base}/healthz yet", file=sys.stderr)
+            _say(args, f"the daemon does not answer at {base}/healthz yet")
         if not stop.is_set():
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(child.wait())]
             await asyncio.wait(waiters, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()
         if child.returncode is not None:
-            print(f"slamon demo: the daemon exited with status {child.returncode}", file=sys.stderr)
+            _say(args, f"the daemon exited with status {child.returncode}")
             return child.returncode or 1
-        print("slamon demo: stopping", file=sys.stderr)
+        _say(args, "stopping")
         return await _stop_child(child)
     finally:
         if child is not None and child.returncode is None:
@@ -247,7 +264,9 @@ async def _stop_child(child: asyncio.subprocess.Process) -> int:
     return child.returncode or 0
 
 
-def _print_banner(base: str, catalogue_dir: Path, db_url: str, note: str, estate, listen: str) -> None:
+def _print_banner(
+    base: str, catalogue_dir: Path, db_url: str, note: str, estate, listen: str, log_format: str = "logfmt"
+) -> None:
     from slamon.demo.profiles import Profile
 
     by_profile: dict[str, list[str]] = {}
@@ -268,4 +287,14 @@ def _print_banner(base: str, catalogue_dir: Path, db_url: str, note: str, estate
         "Press Ctrl+C to stop.",
         "",
     ]
+    if log_format == "json":  # one event, the same facts, for a log collector
+        doc = {
+            "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": "info", "logger": "slamon.demo", "event": "demo_ready",
+            "services": len(estate.profiles), "metrics": f"{base}/metrics", "health": f"{base}/healthz",
+            "status_page": f"{base}/", "catalogue": str(catalogue_dir), "store": db_url, "history": note,
+            "behaviour": {k: v for k, v in sorted(by_profile.items())},
+        }
+        print(json.dumps(doc, ensure_ascii=False), flush=True)
+        return
     print("\n".join(lines), flush=True)

@@ -60,8 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="probe only from these offices (vantage points); default: all")
     p.add_argument("--shard", type=_shard, default=None, metavar="I/N",
                    help="probe only share I of N of the services (0 <= I < N)")
-    p.add_argument("--log-format", choices=FORMATS, default=defaults.log_format)
-    p.add_argument("--log-level", choices=LEVELS, default=defaults.log_level)
+    p.add_argument("--log-format", choices=FORMATS, default=defaults.log_format,
+                   help="log lines as logfmt (key=value) or one JSON object each (default: %(default)s)")
+    p.add_argument("--log-level", choices=LEVELS, default=defaults.log_level,
+                   help="least severe level logged (default: %(default)s)")
     p.add_argument("--shutdown-timeout", type=_seconds, default=defaults.shutdown_timeout_seconds,
                    metavar="SECONDS", help="time to drain probes in flight on SIGTERM (default: %(default)s)")
     p.add_argument("--reload-poll", type=_seconds, default=defaults.reload_poll_seconds,
@@ -80,6 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="send the daemon's own alerts to this Alertmanager (repeatable; see docs/alerting.md)")
     p.add_argument("--alert-webhook", action="append", default=[], metavar="[OFFICES=]URL",
                    help="send the daemon's own alerts as JSON to this URL (repeatable; see docs/alerting.md)")
+    p.add_argument("--web-max-connections", type=_count, default=defaults.web_max_connections, metavar="N",
+                   help="open connections the web port accepts; more get 503 (default: %(default)s)")
+    p.add_argument("--web-head-timeout", type=_seconds, default=defaults.web_head_timeout_seconds,
+                   metavar="SECONDS", help="time a client has to send its first request head (default: %(default)s)")
+    p.add_argument("--web-keepalive-timeout", type=_seconds, default=defaults.web_keepalive_timeout_seconds,
+                   metavar="SECONDS", help="idle kept-alive connections are closed after this (default: %(default)s)")
     p.set_defaults(handler=run)
 
 
@@ -101,6 +109,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         indicators_interval_seconds=args.indicators_interval,
         alertmanagers=tuple(args.alertmanager),
         alert_webhooks=tuple(args.alert_webhook),
+        web_max_connections=args.web_max_connections,
+        web_head_timeout_seconds=args.web_head_timeout,
+        web_keepalive_timeout_seconds=args.web_keepalive_timeout,
     )
 
 

@@ -48,6 +48,15 @@ def service_warnings(
                           f"clause {p.clause} review date is after {today.isoformat()}: not counted in {INDICATOR_ISO}",
                           (INDICATOR_ISO,))
 
+    if practices and service.practices and service.lifecycle == Lifecycle.production:
+        required = [c.clause for c in practices.clauses if c.required]
+        listed = {p.clause for p in service.practices}
+        missing = [c for c in required if c not in listed]
+        if missing:
+            yield warning(file, ("practices",), "W007",
+                          f"missing required clause(s) {', '.join(missing)} (practices.yaml requires "
+                          f"{', '.join(required)}): not counted in {INDICATOR_ISO}", (INDICATOR_ISO,))
+
     if service.lifecycle == Lifecycle.production and not any(p.enabled for p in service.probes):
         yield warning(file, ("probes",), "W006",
                       f"production service with no enabled probe: not monitored, so not counted in "

@@ -128,12 +128,15 @@ def dependencies(src: ServiceSource, known_ids: set[str]) -> Iterator[Finding]:
 
 def _unknown(what: str, value: str, known: list[str], *, listed: bool = True) -> str:
     guess = did_you_mean(value, known)
-    if guess:
-        return f"unknown {what}; did you mean {guess!r}?"
-    if not listed:
-        return f"unknown {what}"
+    if guess is None and value.lower() in known:
+        guess = value.lower()
+    hint = f"; did you mean {guess!r}?" if guess else ""
+    if guess and guess == value.lower() and guess != value:
+        hint += " (ids are lowercase)"
+    if not listed or not known:
+        return f"unknown {what}{hint}"
     shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-    return f"unknown {what}; known: {shown}" if known else f"unknown {what}"
+    return f"unknown {what}; known: {shown}{hint}"
 
 
 def _calendar(src: ServiceSource, office: Office, tier: Tier | None) -> Iterator[Finding]:

@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "W004": "production service depends on a retired service",
     "W005": "practice clause not in the ISO profile",
     "W006": "production service with no enabled probe",
+    "W007": "practices listed but a clause the ISO profile requires is missing",
 }
 
 INDICATOR_AUTOMATED = "(a)(i) automated services"

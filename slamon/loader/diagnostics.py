@@ -32,6 +32,13 @@ class Diagnostic:
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.code)
 
+    def log_fields(self) -> dict[str, object]:
+        """The fields of a ``catalogue_diagnostic`` log event (``as_dict`` with names a
+        ``logging.LogRecord`` does not reserve: ``message`` becomes ``detail``)."""
+        fields = self.as_dict()
+        fields["detail"] = fields.pop("message")
+        return {k: v for k, v in fields.items() if v not in (None, [])}
+
     def as_dict(self) -> dict[str, object]:
         return {
             "file": self.file,
@@ -44,3 +51,19 @@ class Diagnostic:
             "found": self.found,
             "affects": list(self.affects),
         }
+
+
+# a reference to something that does not exist (tier, office, calendar) says more than
+# the format rule the same value also breaks ('Gold': "unknown tier; tiers: gold, ...")
+_SHADOWING = frozenset({"E204", "E205", "E208"})
+_SHADOWED = frozenset({"E105"})
+
+
+def without_shadowed(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` less a format error at a place that also has an "unknown ..."
+    error: one clear message per mistake."""
+    places = {(d.file, d.line, d.column, d.path) for d in diagnostics if d.code in _SHADOWING}
+    if not places:
+        return diagnostics
+    return [d for d in diagnostics
+            if not (d.code in _SHADOWED and (d.file, d.line, d.column, d.path) in places)]

@@ -33,7 +33,7 @@ from slamon.core.model import (
 )
 from slamon.loader import advisories, catalogue_rules, top_rules
 from slamon.loader.catalogue_rules import ServiceSource
-from slamon.loader.diagnostics import Diagnostic, Severity
+from slamon.loader.diagnostics import Diagnostic, Severity, without_shadowed
 from slamon.loader.findings import Finding
 from slamon.loader.messages import render_path, translate_all
 from slamon.loader.service_rules import check_service_data
@@ -322,7 +322,7 @@ def _load(root: Path, today: dt.date | None) -> LoadReport:
             across += advisories.retired_dependencies(src.file, svc, lifecycles)
     for f in across:
         p.finding(f)
-    diagnostics = sorted(p.diagnostics, key=Diagnostic.sort_key)
+    diagnostics = without_shadowed(sorted(p.diagnostics, key=Diagnostic.sort_key))
 
     catalogue = None
     if not any(d.severity is Severity.error for d in diagnostics):

@@ -69,6 +69,7 @@ from slamon.store.tables import (
     RollupDeltaRow,
     ServiceRevisionRow,
 )
+from slamon.store.urls import mask_url, scrub
 
 log = logging.getLogger("slamon.store")
 
@@ -181,8 +182,8 @@ class Store:
         try:
             parsed = make_url(url)
         except Exception:
-            raise StoreError(f"not a database URL: {url!r} (e.g. sqlite:///var/slamon.db)") from None
-        shown = parsed.render_as_string(hide_password=True)
+            raise StoreError(f"not a database URL: {mask_url(url)!r} (e.g. sqlite:///var/slamon.db)") from None
+        shown = mask_url(url)
         backend = parsed.get_backend_name()
         if backend == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
@@ -216,7 +217,7 @@ class Store:
                     pass
         except DBAPIError as exc:
             engine.dispose()
-            raise StoreUnavailable(f"cannot open the store at {shown}: {_first_line(exc)}") from None
+            raise StoreUnavailable(f"cannot open the store at {shown}: {scrub(_first_line(exc), url)}") from None
         return store
 
     def close(self) -> None:

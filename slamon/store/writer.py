@@ -155,7 +155,7 @@ class ResultWriter:
             try:
                 await asyncio.to_thread(self._store.merge_pending_rollups)
             except (DBAPIError, StoreError, OSError) as exc:
-                log.warning("store_rollup_merge_failed error=%s", _short(exc))
+                log.warning("store_rollup_merge_failed", extra={"error": _short(exc)})
         level = logging.INFO if flushed else logging.WARNING
         log.log(level, "store_writer_closed unwritten=%d", len(self._buffer))
 
@@ -247,7 +247,7 @@ class ResultWriter:
         self._stats.last_flush_timestamp_seconds = time.time()
         if not self._stats.available:
             self._stats.available = True
-            log.info("store_available_again buffered=%d", len(self._buffer))
+            log.info("store_available_again", extra={"buffered": len(self._buffer)})
         self._progress.set()
         self._progress = asyncio.Event()
 
@@ -261,9 +261,9 @@ class ResultWriter:
                 if n < self._purge_chunk_rows or len(self._buffer) >= self._batch_size:
                     break  # done, or results are waiting: the rest goes next time
         except (DBAPIError, OSError) as exc:
-            log.warning("store_purge_failed error=%s", _short(exc))
+            log.warning("store_purge_failed", extra={"error": _short(exc)})
         if deleted:
-            log.info("store_results_purged deleted=%d", deleted)
+            log.info("store_results_purged", extra={"deleted": deleted})
 
 
 async def _wait(event: asyncio.Event, timeout_seconds: float) -> None:

@@ -307,11 +307,11 @@ async def admin_reload(request: web.Request) -> web.Response:
             401, "Unauthorized", "send Authorization: Bearer <admin token>", {"WWW-Authenticate": 'Bearer realm="slamon"'}
         )
     if not hmac.compare_digest(given.strip().encode(), ctx.admin_token.encode()):
-        log.warning("admin_refused remote=%s", request.remote)
+        log.warning("admin_refused", extra={"remote": request.remote})
         return problem_response(401, "Unauthorized", "the admin token is wrong", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if ctx.reload is None:
         raise Problem(503, "Service Unavailable", "this server has no reload action")
-    log.info("admin_reload remote=%s", request.remote)
+    log.info("admin_reload", extra={"remote": request.remote})
     outcome = ctx.reload()
     if inspect.isawaitable(outcome):
         outcome = await asyncio.wait_for(outcome, RELOAD_TIMEOUT_SECONDS)
