@@ -70,7 +70,8 @@ def test_trend_and_the_services_behind_each_number(report):
     assert [s.id for s in meeting.in_scope] == ["unhq-erp", "unhq-mail"]
     (mail,) = meeting.not_counted
     assert mail.name == estate.BOLD_NAME
-    assert mail.reasons == ["did not meet its SLA from unhq (availability)"]
+    assert mail.reasons[0] == "met its SLA in 0 of 1 SLA periods; not in 2013-05 (availability from unhq)"
+    assert mail.reasons[1].startswith("not observed in 2012-01, 2012-02")  # its other 23 months
     unog = rows[("services-meeting-levels", "unog")]
     assert dict((n.id, n.reasons) for n in unog.not_counted) == {
         "unog-files": ["not monitored in the period"],

@@ -191,3 +191,32 @@ def previous_period(window: PeriodWindow) -> PeriodWindow:
     if window.kind == Period.rolling_30d:
         return rolling_30d(window.start)
     return period_containing(window.kind, window.start - dt.timedelta(seconds=1), window.timezone)
+
+
+def sla_periods_within(kind: Period, window: PeriodWindow, timezone: str, now: dt.datetime) -> list[PeriodWindow]:
+    """The SLA periods of ``kind`` (cut in ``timezone``) that overlap ``window`` and have
+    begun by ``now``, in order: whole periods, even where one reaches outside ``window``
+    (it is judged on its own result).
+
+    ``rolling 30d`` has no calendar: the window is cut into consecutive 30 x 24-hour
+    periods from its start, the last one ending with the window (so it may be shorter);
+    each is labelled by its first and last local days, e.g. ``2013-01-01/2013-01-30``.
+    """
+    _aware(now)
+    out: list[PeriodWindow] = []
+    if kind == Period.rolling_30d:
+        step = dt.timedelta(seconds=ROLLING_SECONDS)
+        tz = ZoneInfo(timezone)
+        start = window.start
+        while start < window.end and start < now:
+            end = min(start + step, window.end)
+            first = start.astimezone(tz).date()
+            last = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+            out.append(PeriodWindow(Period.rolling_30d, f"{first.isoformat()}/{last.isoformat()}", start, end, timezone))
+            start = end
+        return out
+    p = period_containing(kind, window.start, timezone)
+    while p.start < window.end and p.start < now:
+        out.append(p)
+        p = period_containing(kind, p.end, timezone)
+    return out
