@@ -161,11 +161,38 @@ def parse_period(label: str, timezone: str, now: dt.datetime | None = None) -> P
         if second != first + 1 or first % 2:
             raise PeriodError(
                 f"a biennium is two calendar years starting in an even year, e.g. 2026-2027 (found {text})"
+                + _did_you_mean(text)
             )
         return biennium(first, timezone)
     raise PeriodError(
-        f"unknown period {label!r}: use 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d"
+        f"unknown period {label!r}{_did_you_mean(text)}: use 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d"
     )
+
+
+def suggest_period(text: str) -> str | None:
+    """The label a mistyped one most likely meant (``2013-13`` -> ``2013-12``,
+    ``2013-2014`` -> ``2012-2013``, ``2013Q2`` -> ``2013-Q2``), or None."""
+    t = text.strip().lower().replace("/", "-").replace("_", "-").replace(" ", "-")
+    if re.fullmatch(r"rolling-?30(-?d(ays?)?)?|30d|last-?30-?days?", t):
+        return ROLLING_LABEL
+    if m := re.fullmatch(r"(\d{4})-?q(\d)", t) or re.fullmatch(r"q(\d)-?(\d{4})", t):
+        y, q = (m.group(1), m.group(2)) if len(m.group(1)) == 4 else (m.group(2), m.group(1))
+        return f"{y}-Q{min(max(int(q), 1), 4)}"
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
+        y, n = int(m.group(1)), int(m.group(2))
+        if len(m.group(2)) == 2 and n > 12 and n == (y + 1) % 100:  # 2012-13: a biennium
+            return f"{y:04d}-{y + 1:04d}" if y % 2 == 0 else f"{y - 1:04d}-{y:04d}"
+        return f"{y:04d}-{min(max(n, 1), 12):02d}"
+    if m := re.fullmatch(r"(\d{4})-(\d{4})", t):
+        first = int(m.group(1))
+        first -= first % 2
+        return f"{first:04d}-{first + 1:04d}"
+    return None
+
+
+def _did_you_mean(text: str) -> str:
+    hint = suggest_period(text)
+    return f" (did you mean {hint!r}?)" if hint and hint != text.strip() else ""
 
 
 def period_containing(kind: Period, at: dt.datetime, timezone: str) -> PeriodWindow:
