@@ -257,7 +257,26 @@ SCHEMAS: dict[str, dict] = {
             "counted": array(STR),
             "eligible": nullable(array(STR)),
             "not_counted": array(obj({"service": STR, "reasons": array(STR)})),
-        }
+            "method": {"enum": ["per-sla-period", "whole-period", None]},
+            "service_periods_met": nullable(INT),
+            "service_periods_in_scope": nullable(INT),
+            "service_periods_met_ratio": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "service_periods": nullable(
+                array(
+                    obj(
+                        {
+                            "service": STR,
+                            "periods_met": INT,
+                            "periods_in_scope": INT,
+                            "breached_periods": array(STR),
+                            "unobserved_periods": array(STR),
+                        }
+                    )
+                )
+            ),
+        },
+        required=["indicator", "office", "value", "unit", "baseline", "target", "biennium", "counted",
+                  "eligible", "not_counted"],
     ),
     "IndicatorList": obj({"period": STR, "office": nullable(STR), "indicators": array(ref("Indicator"))}),
     "Breach": obj(
