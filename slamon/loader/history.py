@@ -65,10 +65,10 @@ class GitHistory:
             return None
         return history
 
-    def _git(self, *args: str) -> bytes | None:
+    def _git(self, *args: str, at: Path | None = None) -> bytes | None:
         try:
             done = subprocess.run(
-                ["git", "-C", str(self.root), *args],
+                ["git", "-C", str(at or self.root), *args],
                 capture_output=True,
                 timeout=self.timeout_seconds,
                 check=False,
@@ -110,8 +110,9 @@ class GitHistory:
         if commit in self._loaded:
             return self._loaded[commit]
         prefix = self._git("rev-parse", "--show-prefix")
+        top = self._git("rev-parse", "--show-toplevel")
         tree = f"{commit}:{(prefix or b'').decode().strip()}"
-        data = self._git("archive", "--format=tar", tree)
+        data = self._git("archive", "--format=tar", tree, at=Path(top.decode().strip())) if top else None
         past = None
         if data is not None:
             with tempfile.TemporaryDirectory(prefix="slamon-history-") as tmp:
