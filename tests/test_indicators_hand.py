@@ -72,7 +72,7 @@ def test_each_sla_period_matches_the_hand_count(estate):
     assert unog.objectives["availability"].actual == 1997 / 2000 and unog.met is False
     assert next(m for m in october.measures if m.vantage == "unhq").met is True
 
-    q3, fin = _measure(got["unog-finance"], "2026-Q3")
+    _, fin = _measure(got["unog-finance"], "2026-Q3")
     assert (fin.window_minutes, fin.maintenance_minutes, fin.eligible_minutes) == (132480, 1560, 130920)
     assert (fin.observed_minutes, fin.bad_minutes, fin.outage_runs) == (1000, 2, 1)
     assert (fin.objectives["unplanned_outages"].actual, fin.objectives["unplanned_outages"].met) == (2.0, True)
