@@ -295,3 +295,15 @@ def test_past_counts_come_from_the_catalogues_git_history(tmp_path, capsys):
     new = report("2014-2015")
     assert (automated(new)["actual"], automated(new)["previous"], automated(new)["trend"]) == (4, 2, "up")
     assert new["final"] is False  # closed, but nothing was measured
+
+
+def test_the_method_belongs_to_a_ii_only(tmp_path):
+    root = hand.write_catalogue(tmp_path / "catalogue")
+    text = (root / "indicators.yaml").read_text().replace(
+        "title: Automated services, unit: count}", "title: Automated services, unit: count, method: whole-period}")
+    (root / "indicators.yaml").write_text(text)
+    report = load_catalogue(root, today=hand.NOW.date())
+    assert report.catalogue is None
+    (error,) = report.errors
+    assert (error.code, error.file.endswith("indicators.yaml"), error.line) == ("E114", True, 4)
+    assert "method applies to services-meeting-levels only" in str(error)
