@@ -71,6 +71,7 @@ __all__ = [
     "assess_period",
     "assess_sla_periods",
     "indicator_window",
+    "per_sla_period",
     "period_for",
     "period_verdicts",
     "target_segments",
@@ -453,6 +454,12 @@ def indicator_window(period: str | PeriodWindow, now: dt.datetime) -> PeriodWind
     return parse_period(period, "UTC", now)
 
 
+def per_sla_period(catalogue: Catalogue) -> bool:
+    """Whether (a)(ii) is judged per SLA period (the default) for this catalogue."""
+    methods = {d.id: d.method for d in catalogue.indicators.indicators}
+    return methods.get(IndicatorId.services_meeting_levels) != WHOLE_PERIOD
+
+
 def assess_indicators(
     store: Store,
     period: str | PeriodWindow,
@@ -463,6 +470,7 @@ def assess_indicators(
     cache: MaskCache | None = None,
     services: Iterable[Service] | None = None,
     earlier_revisions: Revisions | None = None,
+    sla_periods: Mapping[str, Sequence[SlaPeriodResult]] | None = None,
 ) -> list[IndicatorValue]:
     """The three indicators for ``period`` (``"current"``: the biennium containing
     ``now``), per office and in total. Counts use ``services`` when given (the catalogue
@@ -470,7 +478,8 @@ def assess_indicators(
     store's revisions hold them at the period's end (or now, if earlier), falling back
     to ``catalogue`` when the store has none; offices, tiers, practices and indicator
     targets come from ``catalogue``. (a)(ii) is judged per SLA period
-    (``assess_sla_periods``) unless ``indicators.yaml`` names ``whole-period``."""
+    (``assess_sla_periods``, or ``sla_periods`` when the caller has them for the same
+    services and period) unless ``indicators.yaml`` names ``whole-period``."""
     window = indicator_window(period, now)
     at = min(window.end - _MICRO, now)
     services = list(services) if services is not None else store.services_at(at)
@@ -478,8 +487,7 @@ def assess_indicators(
         services = list(catalogue.services.values())
     # a label is cut again in each service's office timezone
     label = period if isinstance(period, PeriodWindow) else window.label
-    methods = {d.id: d.method for d in catalogue.indicators.indicators}
-    whole = methods.get(IndicatorId.services_meeting_levels) == WHOLE_PERIOD
+    whole = not per_sla_period(catalogue)
     periods = None
     if whole:
         assessment = assess_period(
@@ -488,7 +496,7 @@ def assess_indicators(
         )
         verdicts = assessment.verdicts
     else:
-        results = assess_sla_periods(
+        results = sla_periods if sla_periods is not None else assess_sla_periods(
             store, catalogue, label, now, services=services, offices=offices, cache=cache,
             earlier_revisions=earlier_revisions,
         )

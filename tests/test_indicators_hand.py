@@ -177,6 +177,15 @@ def test_slamon_report_json_and_csv_give_the_hand_figures(estate, capsys):
     mail = next(p for p in meeting["service_periods"] if p["id"] == "unog-mail")
     assert (mail["periods_met"], mail["periods_in_scope"], mail["breached"]) == (3, 4, ["2026-10"])
     assert rows["automated-services"]["actual"] == hand.AUTOMATED and rows["iso-aligned-services"]["actual"] == hand.ISO
+    services = {s["id"]: s for s in unog["services"]}
+    assert (services["unog-mail"]["met"], services["unog-finance"]["met"]) == (False, True)  # per SLA period
+    assert (services["unog-mail"]["sla_periods_met"], services["unog-mail"]["sla_periods_in_scope"]) == (3, 4)
+    assert [(p["period"], p["met"], p["failing"]) for p in services["unog-mail"]["sla_periods"]] == [
+        ("2026-03", True, []), ("2026-04", True, []), ("2026-10", False, ["availability from unog"]),
+        ("2027-05", True, [])]
+    (fin,) = services["unog-finance"]["vantages"]
+    outages = next(o for o in fin["objectives"] if o["objective"] == "unplanned_outages")
+    assert (outages["actual"], outages["met"], fin["met"]) == (4, True, True)  # 4 in all, 2 per SLA period
     total = next(r for r in doc["total"]["indicators"] if r["indicator"] == "services-meeting-levels")
     assert total["actual"] == 87.5 and total["service_periods_in_scope"] == 8
 
@@ -195,9 +204,15 @@ def test_slamon_report_json_and_csv_give_the_hand_figures(estate, capsys):
     assert (rows["unog-mail"]["breached_periods"], rows["unog-mail"]["counted"]) == ("2026-10", "false")
     assert (rows["unog-finance"]["periods_met"], rows["unog-finance"]["periods_in_scope"]) == ("2", "2")
 
+    status, out, _ = _cli(estate, capsys, "report", "--period", "2026-2027", "--format", "csv", "--table", "sla")
+    sla = [r for r in csv.DictReader(io.StringIO(out)) if r["service"] == "unog-mail"]
+    assert {(r["service_met"], r["sla_periods_met"], r["sla_periods_in_scope"], r["breached_periods"]) for r in sla} == {
+        ("false", "3", "4", "2026-10")}
+
     status, out, _ = _cli(estate, capsys, "report", "--period", "2026-2027", "--format", "md")
     assert "**87.5 %** (7 of 8 service-periods)" in out and "| Mail (`unog-mail`) | 3 of 4 | 2026-10 |" in out
     assert "(closed: final figures)" in out and "no trend" in out
+    assert "Met its level in 3 of 4 of its SLA periods with data; not in 2026-10 (availability from unog)." in out
 
 
 @pytest_asyncio.fixture(loop_scope="module")

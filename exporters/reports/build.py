@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from exporters.reports.model import (
@@ -31,15 +32,23 @@ from exporters.reports.model import (
     ServicePeriods,
     ServiceRef,
     ServiceSla,
+    SlaPeriodRow,
     Trend,
     VantageSla,
 )
-from slamon.assess import assess_indicators, assess_period, indicator_window
+from slamon.assess import (
+    SlaPeriodResult,
+    assess_indicators,
+    assess_period,
+    assess_sla_periods,
+    indicator_window,
+    per_sla_period,
+)
 from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import DEFAULT_UNITS, IndicatorValue, biennium_of
 from slamon.core.model import IndicatorId, Service
 from slamon.core.sla.masks import MaskCache
-from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures
+from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures, combine_verdicts
 from slamon.core.sla.periods import (
     ROLLING_LABEL,
     PeriodError,
@@ -100,8 +109,14 @@ def build_report(
     if history is not None:  # target history from before the store's first revision
         earlier = history.service_revisions(before.start - _SLA_REACH, window.end)
     names = {s.id: s.name for s in catalogue.services.values()} | {s.id: s.name for s in services}
+    sla_periods = None
+    if per_sla_period(catalogue):  # each service judged in each of its own SLA periods
+        sla_periods = assess_sla_periods(
+            store, catalogue, label, now, services=services, offices=chosen, cache=cache, earlier_revisions=earlier
+        )
     current = assess_indicators(
-        store, label, now, catalogue=catalogue, offices=chosen, cache=cache, services=services, earlier_revisions=earlier
+        store, label, now, catalogue=catalogue, offices=chosen, cache=cache, services=services,
+        earlier_revisions=earlier, sla_periods=sla_periods,
     )
     previous_on_record = previous_from != CATALOGUE
     previous_by_key: dict = {}
@@ -122,6 +137,14 @@ def build_report(
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]
         level = assessment.levels.get(sid)
+        judged = _judged(sla_periods.get(sid, ())) if sla_periods is not None else None
+        met = level.met if level else None
+        vantage_rows = [_vantage(m) for m in (level.per_vantage if level else ())]
+        extra: dict = {}
+        if judged is not None:
+            met = judged.met
+            vantage_rows = [_rejudged(v, judged) for v in vantage_rows]
+            extra = {"sla_periods": judged.rows, "sla_periods_met": judged.met_n, "sla_periods_in_scope": len(judged.rows)}
         service_rows.setdefault(svc.office, []).append(
             ServiceSla(
                 id=sid,
@@ -132,10 +155,11 @@ def build_report(
                 start=w.start,
                 end=w.end,
                 timezone=w.timezone,
-                met=level.met if level else None,
-                vantages=[_vantage(m) for m in (level.per_vantage if level else ())],
+                met=met,
+                vantages=vantage_rows,
                 breaches=breaches.get(sid, []),
                 exclusions=[_exclusion(r) for r in assessment.exclusions.get(sid, ())],
+                **extra,
             )
         )
 
@@ -270,6 +294,49 @@ def _indicator_row(
         ),
         counts_from=counts_from,
     )
+
+
+@dataclass(frozen=True)
+class _Judged:
+    met: bool | None
+    met_n: int
+    rows: list[SlaPeriodRow]
+    vantages: dict[str, bool | None]
+    objectives: dict[tuple[str, str], bool | None]
+
+
+def _judged(results: Sequence[SlaPeriodResult]) -> _Judged:
+    """A service's verdicts over its SLA periods with something observed: the service,
+    each vantage and each objective met only if met in every such period."""
+    observed = [r for r in results if any(m.observed_minutes for m in r.measures)]
+    rows = []
+    for r in observed:
+        failing = []
+        for m in r.measures:
+            if not m.observed_minutes:
+                failing.append(f"not measured from {m.vantage}")
+            elif m.met is False:
+                names = ", ".join(n for n, o in m.objectives.items() if o.met is False)
+                failing.append(f"{names} from {m.vantage}")
+        rows.append(SlaPeriodRow(r.window.label, r.window.start, r.window.end, r.closed, r.met, failing))
+    measured = [m for r in observed for m in r.measures if m.observed_minutes]
+    vantages = {m.vantage: combine_verdicts(x.met for x in measured if x.vantage == m.vantage) for m in measured}
+    objectives = {
+        (m.vantage, name): combine_verdicts(
+            x.objectives[name].met for x in measured if x.vantage == m.vantage and name in x.objectives
+        )
+        for m in measured
+        for name in m.objectives
+    }
+    return _Judged(
+        combine_verdicts(r.met for r in observed), sum(1 for r in observed if r.met is True), rows, vantages, objectives
+    )
+
+
+def _rejudged(v: VantageSla, judged: _Judged) -> VantageSla:
+    """A vantage's whole-period row with its verdicts taken over its SLA periods."""
+    objectives = [replace(o, met=judged.objectives.get((v.vantage, o.objective))) for o in v.objectives]
+    return replace(v, met=judged.vantages.get(v.vantage), objectives=objectives)
 
 
 def _vantage(m: Measures) -> VantageSla:

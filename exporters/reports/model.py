@@ -147,6 +147,18 @@ class ExclusionEntry:
 
 
 @dataclass(frozen=True)
+class SlaPeriodRow:
+    """One of the service's own SLA periods (e.g. its month 2013-05) with something observed."""
+
+    period: str
+    start: dt.datetime
+    end: dt.datetime
+    closed: bool  # False: still open, judged on its result to date
+    met: bool | None  # met from every vantage; None: not measured from some vantage
+    failing: list[str]  # e.g. "availability from unog", "not measured from unhq"
+
+
+@dataclass(frozen=True)
 class ServiceSla:
     id: str
     name: str
@@ -156,10 +168,17 @@ class ServiceSla:
     start: dt.datetime  # the period, cut in the office's timezone
     end: dt.datetime
     timezone: str
-    met: bool | None  # met from every vantage; None: unknown
+    met: bool | None  # met from every vantage (per SLA period: in every SLA period); None: unknown
     vantages: list[VantageSla]
     breaches: list[BreachEntry]
     exclusions: list[ExclusionEntry]
+    # per SLA period (the default method): the service's own SLA periods in the report
+    # period with something observed, and how many of them met the level. ``met`` (of
+    # the service, each vantage and each objective) is then the verdict over those
+    # periods; the minute counts and measures stay the totals over the report period
+    sla_periods: list[SlaPeriodRow] = field(default_factory=list)
+    sla_periods_met: int | None = None
+    sla_periods_in_scope: int | None = None
 
 
 @dataclass(frozen=True)

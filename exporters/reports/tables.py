@@ -102,6 +102,9 @@ SLA_COLUMNS = [
     "breaches",
     "open_breaches",
     "exclusions",
+    "sla_periods_met",
+    "sla_periods_in_scope",
+    "breached_periods",
 ]
 
 TABLES = {"indicators": INDICATOR_COLUMNS, "services": SERVICE_COLUMNS, "sla": SLA_COLUMNS}
@@ -194,6 +197,9 @@ def _sla_rows(report: Report):
                 "end": s.end,
                 "timezone": s.timezone,
                 "service_met": s.met,
+                "sla_periods_met": s.sla_periods_met,
+                "sla_periods_in_scope": s.sla_periods_in_scope,
+                "breached_periods": " ".join(p.period for p in s.sla_periods if p.met is not True),
             }
             for v in s.vantages:
                 mine = [b for b in s.breaches if b.vantage == v.vantage]
