@@ -285,13 +285,20 @@ def test_past_counts_come_from_the_catalogues_git_history(tmp_path, capsys):
     """No revision in the store: the catalogue's git history says what was catalogued."""
     root = hand.write_catalogue(tmp_path / "repo" / "catalogue")
     url = f"sqlite:///{tmp_path}/empty.db"
-    Store.open(url).close()
+    store = Store.open(url)  # no catalogue revision; February 2015: 1 bad minute of 1,000 from unog
+    store.write_results(
+        hand._run("unog-mail", "unog", utc(2015, 2, 10, 8), 1000, bad={7}) + hand._run("unog-mail", "unhq", utc(2015, 2, 10, 8), 1000),
+        lambda sid: (1.0, None),
+    )
+    store.close()
     os.remove(root / "services" / "unog" / "unog-erp.yaml")
     os.remove(root / "services" / "unog" / "unog-portal.yaml")
     _git(tmp_path / "repo", "init", "-q")
     _git(tmp_path / "repo", "add", "-A")
     _git(tmp_path / "repo", "commit", "-qm", "two services")
-    hand.write_catalogue(root)  # all four, committed in 2015
+    hand.write_catalogue(root)  # all four, committed in 2015, and mail tightened (no effective date)
+    mail_file = root / "services" / "unog" / "unog-mail.yaml"
+    mail_file.write_text(mail_file.read_text().replace("automation:", "sla:\n  availability: 99.95\nautomation:"))
     _git(tmp_path / "repo", "add", "-A")
     _git(tmp_path / "repo", "commit", "-qm", "four services", when="2015-03-01T12:00:00Z")
 
@@ -309,7 +316,16 @@ def test_past_counts_come_from_the_catalogues_git_history(tmp_path, capsys):
     assert old["previous_on_record"] is False and automated(old)["trend"] == "none"  # nothing before 2013
     new = report("2014-2015")
     assert (automated(new)["actual"], automated(new)["previous"], automated(new)["trend"]) == (4, 2, "up")
-    assert new["final"] is False  # closed, but nothing was measured
+    assert new["final"] is True  # closed, measured, and its catalogue on record (in git)
+    # the tightening was committed on 2015-03-01: February keeps 99.9 %, so 999 / 1,000 meets it
+    feb = report("2015-02")
+    mail = next(x for x in feb["offices"][1]["services"] if x["id"] == "unog-mail")
+    availability = next(o for o in mail["vantages"][1]["objectives"] if o["objective"] == "availability")
+    assert (mail["vantages"][1]["vantage"], availability["target"], availability["met"], mail["met"]) == (
+        "unog", 99.9, True, True)
+    march = report("2015-03")  # from the commit on: 99.95 %
+    assert next(x for x in march["offices"][1]["services"] if x["id"] == "unog-mail")["vantages"][0][
+        "objectives"][0]["target"] == 99.95
 
 
 def test_the_method_belongs_to_a_ii_only(tmp_path):

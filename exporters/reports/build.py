@@ -106,7 +106,8 @@ def build_report(
         store, catalogue, min(before.end - _MICRO, now), history
     )
     earlier = None
-    if history is not None:  # target history from before the store's first revision
+    if history is not None and not store.services_at(before.start):
+        # the store's record starts later: target history before it from git
         earlier = history.service_revisions(before.start - _SLA_REACH, window.end)
     names = {s.id: s.name for s in catalogue.services.values()} | {s.id: s.name for s in services}
     sla_periods = None
