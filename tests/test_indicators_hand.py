@@ -273,6 +273,9 @@ def test_a_period_with_no_data_says_so(estate, capsys):
     assert "Counts for 2024 are reconstructed from the current catalogue and are not a record of that period" in out
     assert "**4** †" in out  # beside each affected number
     assert "closed, not final: no measurement on record and its catalogue is not on record" in out
+    status, out, _ = _cli(estate, capsys, "report", "--period", "2024", "--format", "html")
+    assert status == 0 and 'id="reconstructed"' in out and 'id="no-data"' in out
+    assert out.count('<a href="#reconstructed"') >= 3 * 3  # each office's and the total's counts, and the lists
 
 
 def _git(root, *args, when="2013-06-01T12:00:00Z"):
