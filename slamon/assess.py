@@ -319,6 +319,22 @@ class SlaPeriodResult:
     closed: bool  # over; an open period is judged on its result to date
     source: str = "measured"  # where the figures come from: "measured" from the day rollups now
 
+    @property
+    def observed(self) -> bool:
+        """Something was observed from some vantage (else the period cannot be judged)."""
+        return any(m.observed_minutes for m in self.measures)
+
+    @property
+    def failing(self) -> list[str]:
+        """Why it was not met, per vantage: ``availability from unog``, ``not measured from unhq``."""
+        out = []
+        for m in self.measures:
+            if not m.observed_minutes:
+                out.append(f"not measured from {m.vantage}")
+            elif m.met is False:
+                out.append(", ".join(n for n, o in m.objectives.items() if o.met is False) + f" from {m.vantage}")
+        return out
+
 
 def assess_sla_periods(
     store: Store,

@@ -27,6 +27,7 @@ from slamon.web import WebServer, build_app
 from tests import hand_estate as hand
 from tests.sla_oracle import oracle
 from tests.store_support import utc
+from tests.test_web_api import validate
 
 
 def _load(root):
@@ -235,6 +236,7 @@ async def test_the_api_gives_the_hand_figures(api):
     async with session.get(f"{base}/api/v1/indicators?period=2026-2027&office=unog") as r:
         assert r.status == 200
         body = await r.json()
+        validate("get", "/api/v1/indicators", r.status, r.content_type, body)  # as the OpenAPI document says
     meeting = next(i for i in body["indicators"] if i["indicator"] == "services-meeting-levels")
     assert (meeting["value"], meeting["service_periods_met"], meeting["service_periods_in_scope"]) == (87.5, 7, 8)
     assert (meeting["service_periods_met_ratio"], meeting["counted"]) == (0.875, hand.MET_EVERY_PERIOD)
@@ -245,6 +247,14 @@ async def test_the_api_gives_the_hand_figures(api):
         level = (await r.json())["level"]
     avail = level["vantages"][0]["objectives"]["availability"]
     assert (level["met"], avail["actual"], avail["allowed_bad"]) == (True, 2998 / 3000, 2.5)
+    async with session.get(f"{base}/api/v1/services/unog-mail/sla?period=2026-2027") as r:
+        assert r.status == 200
+        body = await r.json()
+        validate("get", "/api/v1/services/{id}/sla", r.status, r.content_type, body)
+    observed = [(p["period"], p["met"], p["failing"]) for p in body["sla_periods"] if p["observed_minutes"]]
+    assert observed == [("2026-03", True, []), ("2026-04", True, []), ("2026-10", False, ["availability from unog"]),
+                        ("2027-05", True, [])]
+    assert len(body["sla_periods"]) == 24
 
 
 @pytest.mark.parametrize(

@@ -309,17 +309,8 @@ class _Judged:
 def _judged(results: Sequence[SlaPeriodResult]) -> _Judged:
     """A service's verdicts over its SLA periods with something observed: the service,
     each vantage and each objective met only if met in every such period."""
-    observed = [r for r in results if any(m.observed_minutes for m in r.measures)]
-    rows = []
-    for r in observed:
-        failing = []
-        for m in r.measures:
-            if not m.observed_minutes:
-                failing.append(f"not measured from {m.vantage}")
-            elif m.met is False:
-                names = ", ".join(n for n, o in m.objectives.items() if o.met is False)
-                failing.append(f"{names} from {m.vantage}")
-        rows.append(SlaPeriodRow(r.window.label, r.window.start, r.window.end, r.closed, r.met, failing))
+    observed = [r for r in results if r.observed]
+    rows = [SlaPeriodRow(r.window.label, r.window.start, r.window.end, r.closed, r.met, r.failing) for r in observed]
     measured = [m for r in observed for m in r.measures if m.observed_minutes]
     vantages = {m.vantage: combine_verdicts(x.met for x in measured if x.vantage == m.vantage) for m in measured}
     objectives = {

@@ -231,7 +231,22 @@ SCHEMAS: dict[str, dict] = {
             "end": nullable(TIME),
             "as_of": TIME,
             "level": nullable(ref("ServiceLevel")),
-        }
+            # each of the service's own SLA periods in the period (not for "current")
+            "sla_periods": array(
+                obj(
+                    {
+                        "period": STR,
+                        "start": TIME,
+                        "end": TIME,
+                        "closed": BOOL,
+                        "met": nullable(BOOL),
+                        "observed_minutes": INT,
+                        "failing": array(STR),
+                    }
+                )
+            ),
+        },
+        required=["period", "start", "end", "as_of", "level"],
     ),
     "SlaReport": obj(
         {
