@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -107,7 +108,7 @@ def test_sla_periods_within_a_report_period():
     # rolling 30 days: consecutive 30 x 24 h periods from the start, the last one cut at the end
     rolling = sla_periods_within(Period.rolling_30d, parse_period("2026", tz), tz, now)
     assert len(rolling) == 13 and rolling[0].label == "2026-01-01/2026-01-30"
-    assert all(b.start == a.end for a, b in zip(rolling, rolling[1:], strict=False))
+    assert all(b.start == a.end for a, b in itertools.pairwise(rolling))
     assert rolling[-1].end == parse_period("2026", tz).end and rolling[-1].label == "2026-12-27/2026-12-31"
     assert sla_periods_within(Period.month, parse_period("2028", tz), tz, now) == []  # not begun
 
