@@ -10,6 +10,12 @@ from a worker thread.
     assessment.measures[("unog-email", "unog")].availability
     assessment.levels["unog-email"].met
     assess_indicators(store, "2026-2027", now, catalogue=catalogue)
+    periods = assess_sla_periods(store, catalogue, "2026-2027", now)
+    periods["unog-email"][4].window.label, .measures, .met   # its 5th month: "2026-05"
+
+``assess_sla_periods`` judges each service in each of its own SLA periods inside a
+report period (what (a)(ii) counts); ``_judge_sla_period`` is the one place a single SLA
+period's figures are obtained (today: measured from the day rollups).
 
 Periods: a label as ``slamon.core.sla.periods`` reads it (``2026-11``, ``2026-Q3``,
 ``2026``, ``2026-2027``, ``rolling-30d``), cut in each service's office timezone; or
@@ -18,7 +24,9 @@ or a ``PeriodWindow`` used as given.
 
 Targets: from the catalogue revisions the store holds for the service (each change in
 force from its ``sla.effective`` date, else from the moment it was loaded; history is
-not rewritten), else from the given catalogue. Tiers and offices always come from the
+not rewritten), preceded by ``earlier_revisions`` from another record (the catalogue's
+git history) where given, else from the given catalogue. A dated change with no earlier
+version on record applies from its date; before it, the tier's own targets. Tiers and offices always come from the
 given catalogue (the store does not version them).
 """
 
