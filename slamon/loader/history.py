@@ -95,6 +95,8 @@ class GitHistory:
             commit, _, when = line.partition(" ")
             if commit and when:
                 found.append((commit, dt.datetime.fromisoformat(when).astimezone(dt.UTC)))
+        if len(found) >= MAX_COMMITS and after is not None:
+            log.warning("catalogue_history_truncated commits=%d kept=newest", MAX_COMMITS)
         return list(reversed(found))
 
     def catalogue_at(self, at: dt.datetime) -> PastCatalogue | None:
