@@ -100,10 +100,13 @@ def test_target_changes_from_revisions_take_effect_from_their_date(store):
     old = _catalogue()
     new = _catalogue(b_sla={"availability": 99.5, "effective": "2026-11-02"})
     _fill(store, new)
-    # without revisions: the catalogue's targets (99.5) apply throughout
+    # without revisions the store never saw the old version: the new targets (99.5)
+    # still apply only from their date; before it, the tier's own (bronze: 99.0)
     a = assess_period(store, new, "2026-11", NOW, service_ids=["unog-b"])
     mb = a.measures[("unog-b", "unog")]
-    assert len(mb.parts) == 1  # effective date before any other target: one segment
+    assert [p.sla.availability for p in mb.parts] == [99.0, 99.5]
+    assert mb.parts[1].start == utc(2026, 11, 1, 23, 0)
+    assert mb.objectives["availability"].allowed_bad == pytest.approx(0.6 + 0.3)
     store.record_catalogue(old, utc(2026, 10, 1))
     store.record_catalogue(new, utc(2026, 11, 1, 12))
     a = assess_period(store, new, "2026-11", NOW, service_ids=["unog-b"])

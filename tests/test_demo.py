@@ -320,3 +320,46 @@ def test_demo_under_json_logs_writes_no_plain_text_line(tmp_path):
         assert d["file"].endswith(".yaml") and d["line"] >= 1 and d["column"] >= 1
         assert d["code"].startswith("W") and d["detail"]
     assert not any("message" in e for e in events), [e for e in events if "message" in e]
+
+
+def test_the_demo_history_rises_and_each_baseline_is_the_previous_actual(bundled, tmp_path):
+    """docs/demo.md: the indicators rise from biennium to biennium in the demo history,
+    and the demo catalogue's baselines are the previous biennium's actuals."""
+    import shutil
+
+    from exporters.reports import build_report
+    from slamon.assess import assess_indicators
+    from slamon.demo.baselines import rebase_demo_catalogue
+
+    today = dt.date(2026, 11, 29)
+    now = dt.datetime(2026, 11, 29, tzinfo=dt.UTC)
+    store = Store.open(f"sqlite:///{tmp_path / 'demo.db'}")
+    backfill(store, bundled, assign_profiles(bundled, seed=1), today=today, seed=1, full_days=10, breach_months=1)
+    actual = {}
+    for label in ("2022-2023", "2024-2025", "2026-2027"):
+        actual[label] = {(v.office, v.indicator.value): v.value for v in assess_indicators(store, label, now, catalogue=bundled)}
+    for key in actual["2022-2023"]:
+        series = [actual[label][key] for label in actual]
+        assert series == sorted(series), key  # never falls
+    for indicator in ("automated-services", "iso-aligned-services", "services-meeting-levels"):
+        total = [actual[label][("all", indicator)] for label in actual]
+        assert total[0] < total[1] < total[2], indicator  # and the totals rise
+
+    demo = tmp_path / "catalogue"
+    shutil.copytree(BUNDLED, demo)
+    rebase_demo_catalogue(store, bundled, demo, now)
+    loaded = load_catalogue(demo)
+    assert loaded.catalogue is not None and not loaded.errors, [str(d) for d in loaded.errors]
+    report = build_report(store, loaded.catalogue, "2024-2025", now)
+    checked = 0
+    for section in report.sections():
+        for row in section.indicators:
+            if row.baseline is None:
+                continue
+            assert row.previous_period == "2022-2023"
+            expected = round(row.previous, 1) if row.unit == "percent" else row.previous
+            assert row.baseline == expected, (section.office, row.indicator)
+            assert row.target >= row.baseline
+            checked += 1
+    assert checked >= 12  # every office's three indicators
+    store.close()

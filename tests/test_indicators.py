@@ -190,3 +190,38 @@ def test_order_and_shape():
             s.id for s in estate_services() if v.office in ("all", s.office)
         )
         assert all(reasons for _, reasons in v.not_counted)
+
+
+def test_a_ii_per_sla_period_counts_service_periods():
+    """unhq-erp is probed from unhq, unog and unon. By hand: 2026-01 met everywhere;
+    2026-02 missed from unon (latency); 2026-03 met from unhq and unog but not measured
+    from unon (in scope, not shown to meet); 2026-04 nothing observed (out).
+    unhq-identity: 2026-01 and 2026-02 met. unhq: 1 + 2 met of 3 + 2 in scope = 60 %."""
+    from slamon.core.indicators import PeriodVerdict
+
+    def p(label, **vantages):
+        table = {True: VantageVerdict(Verdict.met), None: VantageVerdict(Verdict.unmonitored)}
+        per = {v: table[x] if not isinstance(x, tuple) else VantageVerdict(Verdict.not_met, x) for v, x in vantages.items()}
+        start = dt.datetime(2026, int(label[-2:]), 1, tzinfo=dt.UTC)
+        return PeriodVerdict(label, start, start + dt.timedelta(days=28), True, per)
+
+    periods = {
+        "unhq-erp": [
+            p("2026-01", unhq=True, unog=True, unon=True),
+            p("2026-02", unhq=True, unog=True, unon=("latency",)),
+            p("2026-03", unhq=True, unog=True, unon=None),
+            p("2026-04", unhq=None, unog=None, unon=None),
+        ],
+        "unhq-identity": [p("2026-01", unhq=True), p("2026-02", unhq=True)],
+    }
+    services = [s for s in estate_services() if s.id in periods]
+    values = compute_indicators(services, SlaVerdicts(), practices_file(), indicators_file(), period_end=NOV_END,
+                                today=TODAY, offices=["unhq"], periods=periods)
+    meeting = next(v for v in values if v.indicator is A_II and v.office == "unhq")
+    assert (meeting.value, meeting.periods_met, meeting.periods_in_scope) == (60.0, 3, 5)
+    assert meeting.counted == ["unhq-identity"] and meeting.eligible == ["unhq-erp", "unhq-identity"]
+    (erp,) = meeting.not_counted
+    assert erp == ("unhq-erp", [
+        "met its SLA in 1 of 3 SLA periods; not in 2026-02 (latency from unon); 2026-03 (not measured from unon)",
+        "not observed in 2026-04 (left out of the denominator)",
+    ])

@@ -70,7 +70,8 @@ def test_trend_and_the_services_behind_each_number(report):
     assert [s.id for s in meeting.in_scope] == ["unhq-erp", "unhq-mail"]
     (mail,) = meeting.not_counted
     assert mail.name == estate.BOLD_NAME
-    assert mail.reasons == ["did not meet its SLA from unhq (availability)"]
+    assert mail.reasons[0] == "met its SLA in 0 of 1 SLA periods; not in 2013-05 (availability from unhq)"
+    assert mail.reasons[1].startswith("not observed in 2012-01, 2012-02")  # its other 23 months
     unog = rows[("services-meeting-levels", "unog")]
     assert dict((n.id, n.reasons) for n in unog.not_counted) == {
         "unog-files": ["not monitored in the period"],
@@ -153,8 +154,11 @@ def test_html_is_escaped_self_contained_and_parses(report):
 def test_markdown_has_the_baseline_target_actual_table(report):
     md = render(report, "md")
     assert "| Office | Baseline | Target | Actual | 2010-2011 | Change | Target met |" in md
-    assert "| New York (unhq) | 90.0 % | 95.0 % | **50.0 %** | 100.0 % | \u25bc \u221250.0 pts | not met |" in md
-    assert "| **Total, all offices** | 70.0 % | 85.0 % | **66.7 %** | 66.7 % | \u25b6 0 | not met |" in md
+    assert ("| New York (unhq) | 90.0 % | 95.0 % | **50.0 %** (1 of 2 service-periods) | 100.0 % "
+            "| \u25bc \u221250.0 pts | not met |") in md
+    assert ("| **Total, all offices** | 70.0 % | 85.0 % | **66.7 %** (2 of 3 service-periods) | 66.7 % "
+            "| \u25b6 0 | not met |") in md
+    assert "| Mail &lt;b&gt;bold&lt;/b&gt; &amp; co (`unhq-mail`) | 0 of 1 | 2013-05 |" in md
     assert "Mail &lt;b&gt;bold&lt;/b&gt; &amp; co" in md and "<b>" not in md
     assert "| Availability | unhq | 2013-05 |" in md  # the breach
 
@@ -190,7 +194,9 @@ def test_json_round_trips_with_stable_keys(report):
     assert json.dumps(doc, indent=2, ensure_ascii=False) + "\n" == text
     assert doc["schema"] == SCHEMA
     assert list(doc) == ["schema", "period", "period_kind", "start", "end", "closed", "previous_period",
-                         "biennium", "generated_at", "offices", "total", "counts_from", "previous_counts_from"]
+                         "biennium", "generated_at", "offices", "total", "counts_from", "previous_counts_from",
+                         "final", "has_measurements", "counts_commit", "previous_counts_commit",
+                         "previous_on_record"]
     assert (doc["counts_from"], doc["previous_counts_from"]) == ("revisions", "revisions")
     assert doc["generated_at"] == "2014-02-01T00:00:00Z"
     first = doc["offices"][0]["indicators"][0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -89,3 +90,32 @@ def test_every_instant_lies_in_its_period_and_periods_tile(kind, naive, tz):
     before = previous_period(p)
     assert before.end == p.start and before.kind == kind
     assert parse_period(p.label, tz) == p
+
+
+def test_sla_periods_within_a_report_period():
+    from slamon.core.sla.periods import parse_period, sla_periods_within
+
+    tz = "Europe/Zurich"
+    now = dt.datetime(2027, 3, 15, tzinfo=dt.UTC)
+    biennium = parse_period("2026-2027", tz)
+    months = sla_periods_within(Period.month, biennium, tz, now)
+    assert [p.label for p in months][:2] == ["2026-01", "2026-02"] and months[-1].label == "2027-03"  # begun by now
+    assert len(months) == 15 and months[-1].closed(now) is False
+    # a quarterly SLA over a month: the whole quarter, judged on its own result
+    (q,) = sla_periods_within(Period.quarter, parse_period("2026-05", tz), tz, now)
+    assert (q.label, q.start, q.end) == ("2026-Q2", dt.datetime(2026, 3, 31, 22, tzinfo=dt.UTC),
+                                         dt.datetime(2026, 6, 30, 22, tzinfo=dt.UTC))
+    # rolling 30 days: consecutive 30 x 24 h periods from the start, the last one cut at the end
+    rolling = sla_periods_within(Period.rolling_30d, parse_period("2026", tz), tz, now)
+    assert len(rolling) == 13 and rolling[0].label == "2026-01-01/2026-01-30"
+    assert all(b.start == a.end for a, b in itertools.pairwise(rolling))
+    assert rolling[-1].end == parse_period("2026", tz).end and rolling[-1].label == "2026-12-27/2026-12-31"
+    assert sla_periods_within(Period.month, parse_period("2028", tz), tz, now) == []  # not begun
+
+
+def test_a_mistyped_period_gets_a_did_you_mean():
+    from slamon.core.sla.periods import suggest_period
+
+    cases = {"2013-13": "2013-12", "2013-2014": "2012-2013", "2012-13": "2012-2013", "2013q2": "2013-Q2",
+             "Q3 2013": "2013-Q3", "2013/05": "2013-05", "rolling30d": "rolling-30d", "someday": None}
+    assert {k: suggest_period(k) for k in cases} == cases

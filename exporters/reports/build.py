@@ -4,8 +4,10 @@
     report = build_report(store, catalogue, "2013-Q2", now, offices=["unog"])
 
 Indicators come from ``assess_indicators`` (the services as the catalogue stood at the
-period's end, from the store's revisions); the previous period of the same kind (the
-previous biennium for a biennium) gives the trend. The per-service SLA tables come from
+period's end: from the store's revisions, else from the catalogue's git history when a
+``history`` is given, else reconstructed from the catalogue given, and said so); the
+previous period of the same kind (the previous biennium for a biennium) gives the trend,
+when its catalogue is on record. The per-service SLA tables come from
 ``assess_period`` over the same services, with the breaches and exclusions the store
 holds for the period. Blocking (database reads).
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from exporters.reports.model import (
     SCHEMA,
@@ -25,17 +29,26 @@ from exporters.reports.model import (
     ObjectiveRow,
     OfficeSection,
     Report,
+    ServicePeriods,
     ServiceRef,
     ServiceSla,
+    SlaPeriodRow,
     Trend,
     VantageSla,
 )
-from slamon.assess import assess_indicators, assess_period, indicator_window
+from slamon.assess import (
+    SlaPeriodResult,
+    assess_indicators,
+    assess_period,
+    assess_sla_periods,
+    indicator_window,
+    per_sla_period,
+)
 from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import DEFAULT_UNITS, IndicatorValue, biennium_of
-from slamon.core.model import IndicatorId
+from slamon.core.model import IndicatorId, Service
 from slamon.core.sla.masks import MaskCache
-from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures
+from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures, combine_verdicts
 from slamon.core.sla.periods import (
     ROLLING_LABEL,
     PeriodError,
@@ -44,6 +57,9 @@ from slamon.core.sla.periods import (
     previous_period,
 )
 from slamon.store import BreachRow, ExclusionRow, Store
+
+if TYPE_CHECKING:
+    from slamon.loader.history import GitHistory
 
 _MICRO = dt.timedelta(microseconds=1)
 PREVIOUS_ROLLING = "previous-30d"  # the 30 days before a rolling-30d window
@@ -68,10 +84,13 @@ def build_report(
     now: dt.datetime,
     *,
     offices: Iterable[str] | None = None,
+    history: GitHistory | None = None,
 ) -> Report:
     """The report for ``period`` (a label ``slamon.core.sla.periods`` reads) as of ``now``.
 
-    ``offices`` restricts the report to those offices (no total then). Raises
+    ``offices`` restricts the report to those offices (no total then). ``history`` (the
+    catalogue directory's git history) gives the catalogue of a date the store holds no
+    revision for, and target changes from before the store's first revision. Raises
     ``PeriodError`` for a bad label."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -82,14 +101,36 @@ def build_report(
     before_label: str | PeriodWindow = before if before.label == ROLLING_LABEL else before.label
     cache = MaskCache()
 
-    recorded = store.services_at(min(window.end - _MICRO, now))
-    services = recorded or list(catalogue.services.values())
-    recorded_before = bool(store.services_at(min(before.end - _MICRO, now)))
+    services, counts_from, commit = _services_at(store, catalogue, min(window.end - _MICRO, now), history)
+    services_before, previous_from, previous_commit = _services_at(
+        store, catalogue, min(before.end - _MICRO, now), history
+    )
+    earlier = None
+    if history is not None and not store.services_at(before.start):
+        # the store's record starts later: target history before it from git
+        earlier = history.service_revisions(before.start - _SLA_REACH, window.end)
     names = {s.id: s.name for s in catalogue.services.values()} | {s.id: s.name for s in services}
-    current = assess_indicators(store, label, now, catalogue=catalogue, offices=chosen, cache=cache)
-    previous = assess_indicators(store, before_label, now, catalogue=catalogue, offices=chosen, cache=cache)
-    previous_by_key = {(v.indicator, v.office): v.value for v in previous}
-    assessment = assess_period(store, catalogue, label, now, services=services, offices=chosen, cache=cache)
+    sla_periods = None
+    if per_sla_period(catalogue):  # each service judged in each of its own SLA periods
+        sla_periods = assess_sla_periods(
+            store, catalogue, label, now, services=services, offices=chosen, cache=cache, earlier_revisions=earlier
+        )
+    current = assess_indicators(
+        store, label, now, catalogue=catalogue, offices=chosen, cache=cache, services=services,
+        earlier_revisions=earlier, sla_periods=sla_periods,
+    )
+    previous_on_record = previous_from != CATALOGUE
+    previous_by_key: dict = {}
+    if previous_on_record:  # a period with no record has no previous value, so no trend
+        previous = assess_indicators(
+            store, before_label, now, catalogue=catalogue, offices=chosen, cache=cache, services=services_before,
+            earlier_revisions=earlier,
+        )
+        previous_by_key = {(v.indicator, v.office): v.value for v in previous}
+    assessment = assess_period(
+        store, catalogue, label, now, services=services, offices=chosen, cache=cache, earlier_revisions=earlier
+    )
+    has_measurements = any(m.observed_minutes for m in assessment.measures.values())
 
     breaches = _breaches(store, assessment.windows, window.start)
     service_rows: dict[str, list[ServiceSla]] = {}
@@ -97,6 +138,14 @@ def build_report(
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]
         level = assessment.levels.get(sid)
+        judged = _judged(sla_periods.get(sid, ())) if sla_periods is not None else None
+        met = level.met if level else None
+        vantage_rows = [_vantage(m) for m in (level.per_vantage if level else ())]
+        extra: dict = {}
+        if judged is not None:
+            met = judged.met
+            vantage_rows = [_rejudged(v, judged) for v in vantage_rows]
+            extra = {"sla_periods": judged.rows, "sla_periods_met": judged.met_n, "sla_periods_in_scope": len(judged.rows)}
         service_rows.setdefault(svc.office, []).append(
             ServiceSla(
                 id=sid,
@@ -107,10 +156,11 @@ def build_report(
                 start=w.start,
                 end=w.end,
                 timezone=w.timezone,
-                met=level.met if level else None,
-                vantages=[_vantage(m) for m in (level.per_vantage if level else ())],
+                met=met,
+                vantages=vantage_rows,
                 breaches=breaches.get(sid, []),
                 exclusions=[_exclusion(r) for r in assessment.exclusions.get(sid, ())],
+                **extra,
             )
         )
 
@@ -118,7 +168,9 @@ def build_report(
     rows: dict[str, list[IndicatorRow]] = {}
     for value in current:
         rows.setdefault(value.office, []).append(
-            _indicator_row(value, catalogue, names, previous_label, previous_by_key.get((value.indicator, value.office)))
+            _indicator_row(
+                value, catalogue, names, previous_label, previous_by_key.get((value.indicator, value.office)), counts_from
+            )
         )
     office_ids = chosen if chosen is not None else sorted(catalogue.offices)
     sections = []
@@ -142,13 +194,43 @@ def build_report(
         generated_at=now.astimezone(dt.UTC),
         offices=sections,
         total=total,
-        counts_from="revisions" if recorded else "catalogue",
-        previous_counts_from="revisions" if recorded_before else "catalogue",
+        counts_from=counts_from,
+        previous_counts_from=previous_from,
+        final=window.closed(now) and has_measurements and counts_from != CATALOGUE,
+        has_measurements=has_measurements,
+        counts_commit=commit,
+        previous_counts_commit=previous_commit,
+        previous_on_record=previous_on_record,
     )
 
 
+CATALOGUE = "catalogue"  # counts reconstructed from the catalogue given
+_SLA_REACH = dt.timedelta(days=731)  # an SLA period (at most a biennium) may start this long before
+
+
+def _services_at(
+    store: Store, catalogue: Catalogue, at: dt.datetime, history: GitHistory | None
+) -> tuple[list[Service], str, str | None]:
+    """The services as catalogued at ``at`` and where that comes from: "revisions" (the
+    store), "git" (the catalogue's history, with the commit) or "catalogue" (none on
+    record: the catalogue given)."""
+    recorded = store.services_at(at)
+    if recorded:
+        return recorded, "revisions", None
+    if history is not None:
+        past = history.catalogue_at(at)
+        if past is not None:
+            return list(past.catalogue.services.values()), "git", past.commit
+    return list(catalogue.services.values()), CATALOGUE, None
+
+
 def _indicator_row(
-    value: IndicatorValue, catalogue: Catalogue, names: dict[str, str], previous_label: str, previous: float | None
+    value: IndicatorValue,
+    catalogue: Catalogue,
+    names: dict[str, str],
+    previous_label: str,
+    previous: float | None,
+    counts_from: str = "revisions",
 ) -> IndicatorRow:
     definition = next((d for d in catalogue.indicators.indicators if d.id == value.indicator), None)
     code, title = (definition.code, definition.title) if definition else _TITLES[value.indicator]
@@ -192,7 +274,61 @@ def _indicator_row(
         counted=[ref(s) for s in value.counted],
         not_counted=[NotCounted(s, names.get(s, s), list(reasons)) for s, reasons in value.not_counted],
         in_scope=[ref(s) for s in value.eligible] if value.eligible is not None else None,
+        method=value.method,
+        service_periods_met=value.periods_met,
+        service_periods_in_scope=value.periods_in_scope,
+        service_periods_met_ratio=(
+            value.periods_met / value.periods_in_scope
+            if value.periods_met is not None and value.periods_in_scope
+            else None
+        ),
+        service_periods=(
+            [
+                ServicePeriods(
+                    p.service, names.get(p.service, p.service), len(p.met), p.in_scope,
+                    [label for label, _ in p.breached], list(p.unobserved),
+                )
+                for p in value.service_periods
+            ]
+            if value.service_periods is not None
+            else None
+        ),
+        counts_from=counts_from,
     )
+
+
+@dataclass(frozen=True)
+class _Judged:
+    met: bool | None
+    met_n: int
+    rows: list[SlaPeriodRow]
+    vantages: dict[str, bool | None]
+    objectives: dict[tuple[str, str], bool | None]
+
+
+def _judged(results: Sequence[SlaPeriodResult]) -> _Judged:
+    """A service's verdicts over its SLA periods with something observed: the service,
+    each vantage and each objective met only if met in every such period."""
+    observed = [r for r in results if r.observed]
+    rows = [SlaPeriodRow(r.window.label, r.window.start, r.window.end, r.closed, r.met, r.failing) for r in observed]
+    measured = [m for r in observed for m in r.measures if m.observed_minutes]
+    vantages = {m.vantage: combine_verdicts(x.met for x in measured if x.vantage == m.vantage) for m in measured}
+    objectives = {
+        (m.vantage, name): combine_verdicts(
+            x.objectives[name].met for x in measured if x.vantage == m.vantage and name in x.objectives
+        )
+        for m in measured
+        for name in m.objectives
+    }
+    return _Judged(
+        combine_verdicts(r.met for r in observed), sum(1 for r in observed if r.met is True), rows, vantages, objectives
+    )
+
+
+def _rejudged(v: VantageSla, judged: _Judged) -> VantageSla:
+    """A vantage's whole-period row with its verdicts taken over its SLA periods."""
+    objectives = [replace(o, met=judged.objectives.get((v.vantage, o.objective))) for o in v.objectives]
+    return replace(v, met=judged.vantages.get(v.vantage), objectives=objectives)
 
 
 def _vantage(m: Measures) -> VantageSla:

@@ -43,6 +43,18 @@ class NotCounted:
 
 
 @dataclass(frozen=True)
+class ServicePeriods:
+    """(a)(ii) per SLA period: how one in-scope service did in its own SLA periods."""
+
+    id: str
+    name: str
+    periods_met: int
+    periods_in_scope: int  # periods with something observed (the service's share of the denominator)
+    breached: list[str]  # labels of the SLA periods not met, e.g. 2013-05
+    unobserved: list[str]  # labels of the SLA periods with nothing observed (out of the denominator)
+
+
+@dataclass(frozen=True)
 class IndicatorRow:
     """One indicator for one office (or ``all``) in the baseline / target / actual shape."""
 
@@ -65,6 +77,19 @@ class IndicatorRow:
     counted: list[ServiceRef]
     not_counted: list[NotCounted]
     in_scope: list[ServiceRef] | None = None  # for a percentage: the denominator
+    # (a)(ii): "per-sla-period" (actual = met service-periods / in-scope service-periods)
+    # or "whole-period"; then the service-period counts, their ratio in [0, 1], the
+    # services that met their level in every period (= counted) and each in-scope
+    # service's periods met and breached
+    method: str | None = None
+    service_periods_met: int | None = None
+    service_periods_in_scope: int | None = None
+    service_periods_met_ratio: float | None = None
+    service_periods: list[ServicePeriods] | None = None
+    # where the services behind the number come from: "revisions" (the store's record),
+    # "git" (the catalogue's git history) or "catalogue" (reconstructed from the
+    # catalogue given: not a record of the period)
+    counts_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +147,18 @@ class ExclusionEntry:
 
 
 @dataclass(frozen=True)
+class SlaPeriodRow:
+    """One of the service's own SLA periods (e.g. its month 2013-05) with something observed."""
+
+    period: str
+    start: dt.datetime
+    end: dt.datetime
+    closed: bool  # False: still open, judged on its result to date
+    met: bool | None  # met from every vantage; None: not measured from some vantage
+    failing: list[str]  # e.g. "availability from unog", "not measured from unhq"
+
+
+@dataclass(frozen=True)
 class ServiceSla:
     id: str
     name: str
@@ -131,10 +168,17 @@ class ServiceSla:
     start: dt.datetime  # the period, cut in the office's timezone
     end: dt.datetime
     timezone: str
-    met: bool | None  # met from every vantage; None: unknown
+    met: bool | None  # met from every vantage (per SLA period: in every SLA period); None: unknown
     vantages: list[VantageSla]
     breaches: list[BreachEntry]
     exclusions: list[ExclusionEntry]
+    # per SLA period (the default method): the service's own SLA periods in the report
+    # period with something observed, and how many of them met the level. ``met`` (of
+    # the service, each vantage and each objective) is then the verdict over those
+    # periods; the minute counts and measures stay the totals over the report period
+    sla_periods: list[SlaPeriodRow] = field(default_factory=list)
+    sla_periods_met: int | None = None
+    sla_periods_in_scope: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +198,7 @@ class Report:
     period_kind: str  # biennium | year | quarter | month | rolling 30d
     start: dt.datetime  # in UTC (each office's own cut is on its services)
     end: dt.datetime
-    closed: bool  # the period is over: its numbers are final
+    closed: bool  # the period is over (final only when ``final``)
     previous_period: str
     biennium: str  # whose baselines and targets apply
     generated_at: dt.datetime
@@ -164,6 +208,15 @@ class Report:
     # catalogue at the period's end) or "catalogue" (none recorded: the catalogue given)
     counts_from: str = "revisions"
     previous_counts_from: str = "revisions"
+    # final: closed, with its measurements and its catalogue on record; has_measurements:
+    # something was observed in the period (otherwise the report says so); the git
+    # commits the counts were read from (counts_from "git"); the previous period's
+    # values (and the trend) are left out when its catalogue is not on record
+    final: bool = False
+    has_measurements: bool = True
+    counts_commit: str | None = None
+    previous_counts_commit: str | None = None
+    previous_on_record: bool = True
 
     def sections(self) -> list[OfficeSection]:
         """The office sections, then the total."""

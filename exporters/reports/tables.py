@@ -44,6 +44,11 @@ INDICATOR_COLUMNS = [
     "in_scope",
     "not_counted",
     "counted_services",
+    "method",
+    "service_periods_met",
+    "service_periods_in_scope",
+    "service_periods_met_ratio",
+    "counts_from",
 ]
 
 SERVICE_COLUMNS = [
@@ -56,6 +61,9 @@ SERVICE_COLUMNS = [
     "counted",
     "in_scope",
     "reasons",
+    "periods_met",
+    "periods_in_scope",
+    "breached_periods",
 ]
 
 SLA_COLUMNS = [
@@ -94,6 +102,9 @@ SLA_COLUMNS = [
     "breaches",
     "open_breaches",
     "exclusions",
+    "sla_periods_met",
+    "sla_periods_in_scope",
+    "breached_periods",
 ]
 
 TABLES = {"indicators": INDICATOR_COLUMNS, "services": SERVICE_COLUMNS, "sla": SLA_COLUMNS}
@@ -143,6 +154,11 @@ def _indicator_rows(report: Report):
                 "in_scope": len(r.in_scope) if r.in_scope is not None else None,
                 "not_counted": len(r.not_counted),
                 "counted_services": " ".join(s.id for s in r.counted),
+                "method": r.method,
+                "service_periods_met": r.service_periods_met,
+                "service_periods_in_scope": r.service_periods_in_scope,
+                "service_periods_met_ratio": r.service_periods_met_ratio,
+                "counts_from": r.counts_from,
             }
 
 
@@ -151,12 +167,20 @@ def _service_rows(report: Report):
         for r in sec.indicators:
             scope = {s.id for s in r.in_scope} if r.in_scope is not None else None
             base = {"period": report.period, "office": sec.office, "indicator": r.indicator, "code": r.code}
+            periods = {p.id: p for p in r.service_periods or ()}
             for s in r.counted:
                 yield {**base, "service": s.id, "service_name": s.name, "counted": True,
-                       "in_scope": True if scope is None else s.id in scope, "reasons": ""}
+                       "in_scope": True if scope is None else s.id in scope, "reasons": "", **_periods(periods.get(s.id))}
             for s in r.not_counted:
                 yield {**base, "service": s.id, "service_name": s.name, "counted": False,
-                       "in_scope": None if scope is None else s.id in scope, "reasons": "; ".join(s.reasons)}
+                       "in_scope": None if scope is None else s.id in scope, "reasons": "; ".join(s.reasons),
+                       **_periods(periods.get(s.id))}
+
+
+def _periods(p) -> dict:
+    if p is None:
+        return {}
+    return {"periods_met": p.periods_met, "periods_in_scope": p.periods_in_scope, "breached_periods": " ".join(p.breached)}
 
 
 def _sla_rows(report: Report):
@@ -173,6 +197,9 @@ def _sla_rows(report: Report):
                 "end": s.end,
                 "timezone": s.timezone,
                 "service_met": s.met,
+                "sla_periods_met": s.sla_periods_met,
+                "sla_periods_in_scope": s.sla_periods_in_scope,
+                "breached_periods": " ".join(p.period for p in s.sla_periods if p.met is not True),
             }
             for v in s.vantages:
                 mine = [b for b in s.breaches if b.vantage == v.vantage]

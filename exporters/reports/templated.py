@@ -73,7 +73,18 @@ def _context(report: Report) -> dict:
         "last_day": report.end - dt.timedelta(microseconds=1),
         "heading": _heading(report),
         "dash": text.DASH,
+        "not_final": _not_final(report),
     }
+
+
+def _not_final(report: Report) -> str:
+    """Why a closed period's figures are not final."""
+    why = []
+    if not report.has_measurements:
+        why.append("no measurement on record")
+    if report.counts_from == "catalogue":
+        why.append("its catalogue is not on record")
+    return " and ".join(why) or "not on record"
 
 
 def render_html(report: Report) -> str:

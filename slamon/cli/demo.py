@@ -171,6 +171,9 @@ async def _demo(
                 f"{summary.rollups} service-days since {DEFAULT_START}, {summary.breaches} breaches, "
                 f"{summary.exclusions} exclusion ({time.monotonic() - started:.1f} s)"
             )
+        if not stop.is_set() and await asyncio.to_thread(db_path.exists):
+            # each biennium's baseline: the previous biennium's actual in this history
+            await asyncio.to_thread(_rebase, db_path, catalogue, demo_catalogue)
         if stop.is_set():
             return 0
         env = dict(os.environ)
@@ -231,6 +234,17 @@ def _backfill(db_path: Path, catalogue, profiles, seed: int):
         store.close()
     partial.replace(db_path)
     return summary
+
+
+def _rebase(db_path: Path, catalogue, demo_catalogue: Path) -> None:
+    from slamon.demo.baselines import rebase_demo_catalogue
+    from slamon.store import Store
+
+    store = Store.open(f"sqlite:///{db_path}")
+    try:
+        rebase_demo_catalogue(store, catalogue, demo_catalogue, dt.datetime.now(dt.UTC))
+    finally:
+        store.close()
 
 
 async def _wait_ready(base: str, child: asyncio.subprocess.Process, stop: asyncio.Event) -> bool:

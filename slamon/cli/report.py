@@ -25,6 +25,7 @@ from slamon.cli.common import (
     valid_catalogue,
 )
 from slamon.core.sla.periods import PeriodError, parse_period
+from slamon.loader.history import GitHistory
 
 
 def register(subparsers) -> None:
@@ -73,9 +74,16 @@ def _run(args: argparse.Namespace) -> int:
     check_offices(catalogue, offices or ())
     store = open_existing_store(args.db)
     try:
-        report = build_report(store, catalogue, args.period, now, offices=offices)
+        history = GitHistory.open(args.catalogue)  # None unless the catalogue is kept in git
+        report = build_report(store, catalogue, args.period, now, offices=offices, history=history)
     finally:
         store.close()
+    if not report.has_measurements:
+        print(f"slamon report: the store holds no measurement for {report.period}; the report says so",
+              file=sys.stderr)
+    if report.counts_from == "catalogue":
+        print(f"slamon report: no record of the catalogue for {report.period}: counts are reconstructed "
+              "from the current catalogue", file=sys.stderr)
     text = render(report, args.format, table=args.table)
     if args.output is None:
         sys.stdout.write(text)

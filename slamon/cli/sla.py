@@ -15,7 +15,7 @@ import json
 import math
 from typing import Any
 
-from slamon.assess import CURRENT, Assessment, assess_period
+from slamon.assess import CURRENT, Assessment, SlaPeriodResult, assess_period, assess_sla_periods
 from slamon.cli.common import (
     Problem,
     add_store_arguments,
@@ -77,19 +77,50 @@ def _run(args: argparse.Namespace) -> int:
         assessment = assess_period(
             store, catalogue, args.period, now, offices=offices or None, service_ids=ids, vantages=vantages
         )
+        periods = {}
+        if args.period.strip() != CURRENT:  # each service judged in each of its own SLA periods
+            periods = assess_sla_periods(
+                store, catalogue, args.period, now, offices=offices or None, service_ids=ids, vantages=vantages
+            )
     finally:
         store.close()
     if args.format == "json":
-        print(json.dumps(as_json(assessment, catalogue), indent=2))
+        print(json.dumps(as_json(assessment, catalogue, periods), indent=2))
     else:
-        print(as_text(assessment, catalogue), end="")
+        print(as_text(assessment, catalogue, periods), end="")
     return 0
 
 
 # ------------------------------------------------------------------ rendering
 
 
-def as_json(a: Assessment, catalogue: Catalogue) -> dict[str, Any]:
+def _sla_period_dict(r: SlaPeriodResult) -> dict[str, Any]:
+    return {
+        "period": r.window.label,
+        "start": r.window.start.isoformat(),
+        "end": r.window.end.isoformat(),
+        "closed": r.closed,
+        "met": r.met,
+        "vantages": [
+            {
+                "vantage": m.vantage,
+                "met": m.met,
+                "observed_minutes": m.observed_minutes,
+                "bad_minutes": m.bad_minutes,
+                "objectives": {
+                    name: {"target": o.target, "actual": o.actual, "met": o.met, "allowed_bad": o.allowed_bad}
+                    for name, o in m.objectives.items()
+                },
+            }
+            for m in r.measures
+        ],
+    }
+
+
+def as_json(
+    a: Assessment, catalogue: Catalogue, periods: dict[str, list[SlaPeriodResult]] | None = None
+) -> dict[str, Any]:
+    periods = periods or {}
     services = []
     for sid, window in sorted(a.windows.items()):
         svc = catalogue.services[sid]
@@ -116,6 +147,8 @@ def as_json(a: Assessment, catalogue: Catalogue) -> dict[str, Any]:
                     }
                     for r in a.exclusions.get(sid, ())
                 ],
+                # each of the service's own SLA periods in the period (not for "current")
+                "sla_periods": [_sla_period_dict(r) for r in periods.get(sid, ())],
             }
         )
     return {"period": a.period, "as_of": a.now.isoformat(), "services": services}
@@ -161,7 +194,8 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s"
 
 
-def as_text(a: Assessment, catalogue: Catalogue) -> str:
+def as_text(a: Assessment, catalogue: Catalogue, periods: dict[str, list[SlaPeriodResult]] | None = None) -> str:
+    periods = periods or {}
     out: list[str] = []
     if not a.windows:
         return "no services match\n"
@@ -209,6 +243,13 @@ def as_text(a: Assessment, catalogue: Catalogue) -> str:
                         f"    from {p.start:%Y-%m-%d %H:%M} UTC: availability target {p.sla.availability:g} %, "
                         f"observed {duration(p.observed)}, good {duration(p.good)}"
                     )
+        mine = [r for r in periods.get(sid, ()) if any(m.observed_minutes for m in r.measures)]
+        if len(periods.get(sid, ())) > 1 and mine:
+            met = [r.window.label for r in mine if r.met is True]
+            missed = [r.window.label for r in mine if r.met is not True]
+            out.append(
+                f"  SLA periods met: {len(met)} of {len(mine)}" + (f"; not met: {', '.join(missed)}" if missed else "")
+            )
         for r in a.exclusions.get(sid, ()):
             out.append(
                 f"  excluded {r.starts_at:%Y-%m-%d %H:%M} to {r.ends_at:%Y-%m-%d %H:%M} UTC"

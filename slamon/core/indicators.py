@@ -2,9 +2,14 @@
 
 - (a)(i) ``automated-services``: production services whose fulfilment is automated,
   with evidence, monitored by at least one enabled probe (a count).
-- (a)(ii) ``services-meeting-levels``: of the production services with a tier that
-  were monitored in the period, the share that met every objective of their SLA from
-  every vantage they are probed from (a percentage).
+- (a)(ii) ``services-meeting-levels``: judged per SLA period (the default method,
+  ``per-sla-period``): each in-scope service (production, with a tier, observed) is
+  judged in each of its own SLA periods (month, quarter...) in the report period, every
+  objective applied to that SLA period alone, and met there only when met from every
+  vantage it is probed from. The value is met service-periods / in-scope
+  service-periods (a percentage); beside it, the services that met their level in
+  every period and, per service, "periods met x of y" with the breached periods named.
+  The ``whole-period`` method judges each service once over the whole report period.
 - (b) ``iso-aligned-services``: production services whose practices cover every
   required clause, each with evidence reviewed within ``review_max_age_days`` (a count).
 
@@ -17,7 +22,7 @@ counted and, for each service not counted, the reasons.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,6 +84,39 @@ class SlaVerdicts:
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodVerdict:
+    """One SLA period of one service (e.g. its month ``2013-05``), judged per vantage."""
+
+    label: str
+    start: dt.datetime
+    end: dt.datetime
+    closed: bool  # False: still open, judged on its result to date
+    vantages: Mapping[str, VantageVerdict]
+
+    @property
+    def observed(self) -> bool:
+        return any(vv.verdict is not Verdict.unmonitored for vv in self.vantages.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePeriods:
+    """How one in-scope service did in its SLA periods inside the report period."""
+
+    service: str
+    met: list[str]  # labels of the SLA periods met from every vantage
+    breached: list[tuple[str, list[str]]]  # (label, reasons) of those not met
+    unobserved: list[str]  # nothing observed from any vantage: out of the denominator
+
+    @property
+    def in_scope(self) -> int:
+        return len(self.met) + len(self.breached)
+
+
+PER_SLA_PERIOD = "per-sla-period"
+WHOLE_PERIOD = "whole-period"
+
+
+@dataclass(frozen=True, slots=True)
 class IndicatorValue:
     indicator: IndicatorId
     office: str  # an office id, or "all"
@@ -90,6 +128,12 @@ class IndicatorValue:
     not_counted: list[tuple[str, list[str]]]  # (service id, reasons), the others
     biennium: str = ""  # whose baseline and target these are, e.g. "2012-2013"
     eligible: list[str] | None = None  # for a percentage: the services in the denominator
+    # (a)(ii) per SLA period: the method, the service-period counts behind ``value``
+    # and, per in-scope service, its periods met and breached
+    method: str | None = None
+    periods_met: int | None = None
+    periods_in_scope: int | None = None
+    service_periods: list[ServicePeriods] | None = None
 
 
 def biennium_of(day: dt.date) -> str:
@@ -133,6 +177,67 @@ def sla_gaps(
     return True, reasons
 
 
+def _vantage_reasons(verdicts: Mapping[str, VantageVerdict], vantages: set[str]) -> list[str]:
+    out = []
+    for vantage in sorted(vantages | set(verdicts)):
+        vv = verdicts.get(vantage)
+        if vv is None or vv.verdict is Verdict.unmonitored:
+            out.append(f"not measured from {vantage}")
+        elif vv.verdict is Verdict.not_met:
+            out.append(f"{', '.join(vv.failed_objectives) or 'an objective'} from {vantage}")
+    return out
+
+
+_NAMED = 6  # at most this many periods are named in a reason; more are counted
+
+
+def _named(labels: list[str]) -> str:
+    if len(labels) <= _NAMED:
+        return ", ".join(labels)
+    return ", ".join(labels[:_NAMED]) + f" and {len(labels) - _NAMED} more"
+
+
+def period_gaps(
+    service: Service,
+    periods: Sequence[PeriodVerdict],
+    tiers: Collection[str] | None = None,
+) -> tuple[ServicePeriods | None, list[str]]:
+    """(how the service did per SLA period, or None when out of scope; reasons it did
+    not meet its level in every period). A period with nothing observed from any vantage
+    is out of the denominator; one observed from some vantage but not another is in it
+    and not met (not shown to meet its level there)."""
+    if service.lifecycle != Lifecycle.production:
+        return None, [f"lifecycle is {service.lifecycle.value}, not production"]
+    if tiers is not None and service.tier not in tiers:
+        return None, [f"tier {service.tier} is not a standardized service level"]
+    vantages = probed_from(service)
+    met: list[str] = []
+    breached: list[tuple[str, list[str]]] = []
+    unobserved: list[str] = []
+    for p in periods:
+        if not p.observed:
+            unobserved.append(p.label)
+            continue
+        why = _vantage_reasons(p.vantages, vantages)
+        if why:
+            breached.append((p.label, why))
+        else:
+            met.append(p.label)
+    result = ServicePeriods(service.id, met, breached, unobserved)
+    if not result.in_scope:
+        return None, ["not monitored in the period"]
+    reasons: list[str] = []
+    if breached:
+        reasons.append(
+            f"met its SLA in {len(met)} of {result.in_scope} SLA periods; not in "
+            + "; ".join(f"{label} ({', '.join(why)})" for label, why in breached[:_NAMED])
+            + (f" and {len(breached) - _NAMED} more" if len(breached) > _NAMED else "")
+        )
+    if unobserved:
+        reasons.append(f"not observed in {_named(unobserved)} (left out of the denominator)")
+    return result, reasons
+
+
 def compute_indicators(
     services: Iterable[Service],
     verdicts: SlaVerdicts,
@@ -143,8 +248,14 @@ def compute_indicators(
     today: dt.date,
     offices: Iterable[str] | None = None,
     tiers: Collection[str] | None = None,
+    periods: Mapping[str, Sequence[PeriodVerdict]] | None = None,
 ) -> list[IndicatorValue]:
     """All three indicators for each office in ``offices`` and for "all".
+
+    ``periods`` (service id -> its SLA periods in the report period, judged per
+    vantage) is what (a)(ii) counts under the ``per-sla-period`` method (the default
+    unless ``indicators.yaml`` names ``whole-period``); without it, or under
+    ``whole-period``, (a)(ii) judges each service on ``verdicts`` for the whole period.
 
     ``period_end`` is the period's last day: its biennium picks the baselines and
     targets. Practice reviews are judged as of ``min(period_end, today)`` (the end
@@ -158,6 +269,9 @@ def compute_indicators(
     biennium = biennium_of(period_end)
     office_ids = sorted(set(offices) if offices is not None else {s.office for s in services})
     units = {d.id: d.unit for d in indicators.indicators}
+    methods = {d.id: d.method for d in indicators.indicators}
+    method = methods.get(IndicatorId.services_meeting_levels) or PER_SLA_PERIOD
+    per_period = method == PER_SLA_PERIOD and periods is not None
     targets = _targets(indicators, biennium)
 
     # per-service verdicts, computed once
@@ -165,6 +279,7 @@ def compute_indicators(
     required = practices.required_clauses
     iso = {s.id: iso_gaps(s, practices, as_of, required) for s in services}
     sla = {s.id: sla_gaps(s, verdicts.of(s.id), tiers) for s in services}
+    by_period = {s.id: period_gaps(s, (periods or {}).get(s.id, ()), tiers) for s in services} if per_period else {}
 
     out: list[IndicatorValue] = []
     by_office: dict[str, list[Service]] = {o: [] for o in office_ids}
@@ -181,7 +296,25 @@ def compute_indicators(
             counted: list[str] = []
             not_counted: list[tuple[str, list[str]]] = []
             eligible: list[str] | None = None
-            if indicator is IndicatorId.services_meeting_levels:
+            extra: dict = {}
+            if indicator is IndicatorId.services_meeting_levels and per_period:
+                eligible = []
+                rows: list[ServicePeriods] = []
+                for s in members:
+                    result, reasons = by_period[s.id]
+                    if result is not None:
+                        eligible.append(s.id)
+                        rows.append(result)
+                    if result is not None and not result.breached:
+                        counted.append(s.id)
+                    else:
+                        not_counted.append((s.id, reasons))
+                met_n = sum(len(r.met) for r in rows)
+                scope_n = sum(r.in_scope for r in rows)
+                value = 100.0 * met_n / scope_n if scope_n else None
+                extra = {"method": PER_SLA_PERIOD, "periods_met": met_n, "periods_in_scope": scope_n,
+                         "service_periods": rows}
+            elif indicator is IndicatorId.services_meeting_levels:
                 eligible = []
                 for s in members:
                     in_scope, reasons = sla[s.id]
@@ -192,6 +325,7 @@ def compute_indicators(
                     else:
                         not_counted.append((s.id, reasons))
                 value = 100.0 * len(counted) / len(eligible) if eligible else None
+                extra = {"method": WHOLE_PERIOD}
             else:
                 gaps = automated if indicator is IndicatorId.automated_services else iso
                 for s in members:
@@ -212,6 +346,7 @@ def compute_indicators(
                     not_counted=not_counted,
                     biennium=biennium,
                     eligible=eligible,
+                    **extra,
                 )
             )
     return out

@@ -502,6 +502,11 @@ class IndicatorDefinition(Strict):
     title: str = Field(min_length=1)
     unit: Literal["count", "percent"]
     direction: Literal["increase", "decrease"] = "increase"
+    method: Literal["per-sla-period", "whole-period"] | None = Field(
+        default=None,
+        description="services-meeting-levels only: per-sla-period (default: each service judged in each of "
+        "its own SLA periods) or whole-period (each service judged once over the report period)",
+    )
 
 
 class BaselineTarget(Strict):

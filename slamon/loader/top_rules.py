@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from slamon.core.model import (
     BUILTIN_CALENDAR,
+    IndicatorId,
     IndicatorsFile,
     Office,
     OfficesFile,
@@ -48,6 +49,10 @@ def practices_rules(file: str, practices: PracticesFile) -> Iterator[Finding]:
 def indicators_rules(file: str, indicators: IndicatorsFile, offices: dict[str, Office] | None) -> Iterator[Finding]:
     yield from _duplicates(file, [d.id.value for d in indicators.indicators], "indicators", "id", "indicator")
     yield from _duplicates(file, [t.biennium for t in indicators.targets], "targets", "biennium", "biennium")
+    for i, d in enumerate(indicators.indicators):
+        if d.method is not None and d.id is not IndicatorId.services_meeting_levels:
+            yield Finding(file, ("indicators", i, "method"), "E114",
+                          "method applies to services-meeting-levels only", repr(d.method), at_key=True)
     if offices is None:
         return
     for i, block in enumerate(indicators.targets):

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from slamon.assess import assess_indicators, assess_period
+from slamon.assess import assess_indicators, assess_period, assess_sla_periods
 from slamon.core.model import Lifecycle
 from slamon.core.sla.periods import PeriodError, parse_period
 from slamon.core.state import State
@@ -209,6 +209,13 @@ async def service_sla(request: web.Request) -> web.Response:
     )
     level = a.levels.get(service.id)
     window = a.windows.get(service.id)
+    periods = []
+    if period != "current":  # each of its own SLA periods (docs/sla.md)
+        found = await ctx.in_thread(
+            ("sla-periods", period, service.id), assess_sla_periods, store, _catalogue(ctx), period, ctx.now(),
+            service_ids=[service.id],
+        )
+        periods = [sla_period_dict(r) for r in found.get(service.id, ())]
     return ok(
         {
             "period": period,
@@ -216,8 +223,21 @@ async def service_sla(request: web.Request) -> web.Response:
             "end": views.iso(window.end) if window else None,
             "as_of": views.iso(a.now),
             "level": level_dict(level) if level else None,
+            "sla_periods": periods,
         }
     )
+
+
+def sla_period_dict(r) -> dict:
+    return {
+        "period": r.window.label,
+        "start": views.iso(r.window.start),
+        "end": views.iso(r.window.end),
+        "closed": r.closed,
+        "met": r.met,
+        "observed_minutes": sum(m.observed_minutes for m in r.measures),
+        "failing": r.failing,
+    }
 
 
 async def sla(request: web.Request) -> web.Response:

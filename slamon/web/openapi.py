@@ -231,7 +231,22 @@ SCHEMAS: dict[str, dict] = {
             "end": nullable(TIME),
             "as_of": TIME,
             "level": nullable(ref("ServiceLevel")),
-        }
+            # each of the service's own SLA periods in the period (not for "current")
+            "sla_periods": array(
+                obj(
+                    {
+                        "period": STR,
+                        "start": TIME,
+                        "end": TIME,
+                        "closed": BOOL,
+                        "met": nullable(BOOL),
+                        "observed_minutes": INT,
+                        "failing": array(STR),
+                    }
+                )
+            ),
+        },
+        required=["period", "start", "end", "as_of", "level"],
     ),
     "SlaReport": obj(
         {
@@ -257,7 +272,26 @@ SCHEMAS: dict[str, dict] = {
             "counted": array(STR),
             "eligible": nullable(array(STR)),
             "not_counted": array(obj({"service": STR, "reasons": array(STR)})),
-        }
+            "method": {"enum": ["per-sla-period", "whole-period", None]},
+            "service_periods_met": nullable(INT),
+            "service_periods_in_scope": nullable(INT),
+            "service_periods_met_ratio": nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "service_periods": nullable(
+                array(
+                    obj(
+                        {
+                            "service": STR,
+                            "periods_met": INT,
+                            "periods_in_scope": INT,
+                            "breached_periods": array(STR),
+                            "unobserved_periods": array(STR),
+                        }
+                    )
+                )
+            ),
+        },
+        required=["indicator", "office", "value", "unit", "baseline", "target", "biennium", "counted",
+                  "eligible", "not_counted"],
     ),
     "IndicatorList": obj({"period": STR, "office": nullable(STR), "indicators": array(ref("Indicator"))}),
     "Breach": obj(

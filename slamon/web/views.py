@@ -261,6 +261,18 @@ def indicator_dicts(values: Iterable) -> list[dict]:
             "counted": list(v.counted),
             "eligible": None if v.eligible is None else list(v.eligible),
             "not_counted": [{"service": sid, "reasons": list(reasons)} for sid, reasons in v.not_counted],
+            # (a)(ii) per SLA period (docs/reports.md): the service-periods behind ``value``
+            "method": getattr(v, "method", None),
+            "service_periods_met": getattr(v, "periods_met", None),
+            "service_periods_in_scope": getattr(v, "periods_in_scope", None),
+            "service_periods_met_ratio": (
+                v.periods_met / v.periods_in_scope if getattr(v, "periods_in_scope", None) else None
+            ),
+            "service_periods": None if getattr(v, "service_periods", None) is None else [
+                {"service": p.service, "periods_met": len(p.met), "periods_in_scope": p.in_scope,
+                 "breached_periods": [label for label, _ in p.breached], "unobserved_periods": list(p.unobserved)}
+                for p in v.service_periods
+            ],
         }
         for v in values
     ]

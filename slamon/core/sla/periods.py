@@ -161,11 +161,38 @@ def parse_period(label: str, timezone: str, now: dt.datetime | None = None) -> P
         if second != first + 1 or first % 2:
             raise PeriodError(
                 f"a biennium is two calendar years starting in an even year, e.g. 2026-2027 (found {text})"
+                + _did_you_mean(text)
             )
         return biennium(first, timezone)
     raise PeriodError(
-        f"unknown period {label!r}: use 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d"
+        f"unknown period {label!r}{_did_you_mean(text)}: use 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d"
     )
+
+
+def suggest_period(text: str) -> str | None:
+    """The label a mistyped one most likely meant (``2013-13`` -> ``2013-12``,
+    ``2013-2014`` -> ``2012-2013``, ``2013Q2`` -> ``2013-Q2``), or None."""
+    t = text.strip().lower().replace("/", "-").replace("_", "-").replace(" ", "-")
+    if re.fullmatch(r"rolling-?30(-?d(ays?)?)?|30d|last-?30-?days?", t):
+        return ROLLING_LABEL
+    if m := re.fullmatch(r"(\d{4})-?q(\d)", t) or re.fullmatch(r"q(\d)-?(\d{4})", t):
+        y, q = (m.group(1), m.group(2)) if len(m.group(1)) == 4 else (m.group(2), m.group(1))
+        return f"{y}-Q{min(max(int(q), 1), 4)}"
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", t):
+        y, n = int(m.group(1)), int(m.group(2))
+        if len(m.group(2)) == 2 and n > 12 and n == (y + 1) % 100:  # 2012-13: a biennium
+            return f"{y:04d}-{y + 1:04d}" if y % 2 == 0 else f"{y - 1:04d}-{y:04d}"
+        return f"{y:04d}-{min(max(n, 1), 12):02d}"
+    if m := re.fullmatch(r"(\d{4})-(\d{4})", t):
+        first = int(m.group(1))
+        first -= first % 2
+        return f"{first:04d}-{first + 1:04d}"
+    return None
+
+
+def _did_you_mean(text: str) -> str:
+    hint = suggest_period(text)
+    return f" (did you mean {hint!r}?)" if hint and hint != text.strip() else ""
 
 
 def period_containing(kind: Period, at: dt.datetime, timezone: str) -> PeriodWindow:
@@ -191,3 +218,32 @@ def previous_period(window: PeriodWindow) -> PeriodWindow:
     if window.kind == Period.rolling_30d:
         return rolling_30d(window.start)
     return period_containing(window.kind, window.start - dt.timedelta(seconds=1), window.timezone)
+
+
+def sla_periods_within(kind: Period, window: PeriodWindow, timezone: str, now: dt.datetime) -> list[PeriodWindow]:
+    """The SLA periods of ``kind`` (cut in ``timezone``) that overlap ``window`` and have
+    begun by ``now``, in order: whole periods, even where one reaches outside ``window``
+    (it is judged on its own result).
+
+    ``rolling 30d`` has no calendar: the window is cut into consecutive 30 x 24-hour
+    periods from its start, the last one ending with the window (so it may be shorter);
+    each is labelled by its first and last local days, e.g. ``2013-01-01/2013-01-30``.
+    """
+    _aware(now)
+    out: list[PeriodWindow] = []
+    if kind == Period.rolling_30d:
+        step = dt.timedelta(seconds=ROLLING_SECONDS)
+        tz = ZoneInfo(timezone)
+        start = window.start
+        while start < window.end and start < now:
+            end = min(start + step, window.end)
+            first = start.astimezone(tz).date()
+            last = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+            out.append(PeriodWindow(Period.rolling_30d, f"{first.isoformat()}/{last.isoformat()}", start, end, timezone))
+            start = end
+        return out
+    p = period_containing(kind, window.start, timezone)
+    while p.start < window.end and p.start < now:
+        out.append(p)
+        p = period_containing(kind, p.end, timezone)
+    return out
