@@ -45,12 +45,18 @@ from slamon.core.sla.context import ServiceContext, TargetSegment, service_conte
 from slamon.core.sla.exclusions import Exclusion
 from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import Measures, measure_service
-from slamon.core.sla.periods import PeriodError, PeriodWindow, parse_period, period_containing
+from slamon.core.sla.periods import (
+    CURRENT,
+    PREVIOUS,
+    PeriodError,
+    PeriodWindow,
+    parse_period,
+    relative_period,
+)
 from slamon.core.sla.series import DaySeries
 from slamon.core.sla.vantages import ServiceLevel, combine_vantages
 from slamon.store import ExclusionRow, Store
 
-CURRENT = "current"
 _IDS_PER_QUERY = 500
 _MICRO = dt.timedelta(microseconds=1)
 
@@ -90,8 +96,8 @@ def period_for(service: Service, sla: EffectiveSLA, period: str | PeriodWindow, 
     """The window of ``period`` for one service (raises ``PeriodError`` for a bad label)."""
     if isinstance(period, PeriodWindow):
         return period
-    if period.strip() == CURRENT:
-        return period_containing(sla.period, now, timezone)
+    if period.strip() in (CURRENT, PREVIOUS):
+        return relative_period(sla.period, period.strip(), now, timezone)
     return parse_period(period, timezone, now)
 
 
@@ -267,8 +273,8 @@ def indicator_window(period: str | PeriodWindow, now: dt.datetime) -> PeriodWind
     what matters for baselines, targets and practice reviews)."""
     if isinstance(period, PeriodWindow):
         return period
-    if period.strip() == CURRENT:
-        return period_containing(Period.biennium, now, "UTC")
+    if period.strip() in (CURRENT, PREVIOUS):
+        return relative_period(Period.biennium, period.strip(), now, "UTC")
     return parse_period(period, "UTC", now)
 
 
