@@ -56,17 +56,18 @@ from slamon.core.sla.exclusions import Exclusion
 from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import Measures, measure_service
 from slamon.core.sla.periods import (
+    CURRENT,
+    PREVIOUS,
     PeriodError,
     PeriodWindow,
     parse_period,
-    period_containing,
+    relative_period,
     sla_periods_within,
 )
 from slamon.core.sla.series import DaySeries
 from slamon.core.sla.vantages import ServiceLevel, combine_vantages
 from slamon.store import ExclusionRow, Store
 
-CURRENT = "current"
 _IDS_PER_QUERY = 500
 _MICRO = dt.timedelta(microseconds=1)
 
@@ -110,8 +111,8 @@ def period_for(service: Service, sla: EffectiveSLA, period: str | PeriodWindow, 
     """The window of ``period`` for one service (raises ``PeriodError`` for a bad label)."""
     if isinstance(period, PeriodWindow):
         return period
-    if period.strip() == CURRENT:
-        return period_containing(sla.period, now, timezone)
+    if period.strip() in (CURRENT, PREVIOUS):
+        return relative_period(sla.period, period.strip(), now, timezone)
     return parse_period(period, timezone, now)
 
 
@@ -250,7 +251,7 @@ def assess_period(
         and (office_set is None or s.office in office_set)
         and (id_set is None or s.id in id_set)
     ]
-    if isinstance(period, str) and period.strip() != CURRENT:
+    if isinstance(period, str) and period.strip() not in (CURRENT, PREVIOUS):
         parse_period(period, "UTC", now)  # a bad label fails before any database work
 
     revisions = _revisions(store, [s.id for s in chosen], earlier_revisions)
@@ -381,7 +382,7 @@ def assess_sla_periods(
         and (office_set is None or s.office in office_set)
         and (id_set is None or s.id in id_set)
     ]
-    if isinstance(period, str) and period.strip() != CURRENT:
+    if isinstance(period, str) and period.strip() not in (CURRENT, PREVIOUS):
         parse_period(period, "UTC", now)  # a bad label fails before any database work
 
     revisions = _revisions(store, [s.id for s in chosen], earlier_revisions)
@@ -473,8 +474,8 @@ def indicator_window(period: str | PeriodWindow, now: dt.datetime) -> PeriodWind
     what matters for baselines, targets and practice reviews)."""
     if isinstance(period, PeriodWindow):
         return period
-    if period.strip() == CURRENT:
-        return period_containing(Period.biennium, now, "UTC")
+    if period.strip() in (CURRENT, PREVIOUS):
+        return relative_period(Period.biennium, period.strip(), now, "UTC")
     return parse_period(period, "UTC", now)
 
 

@@ -22,8 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "dashboards",
         help="write the Grafana dashboards (overview, office, service, indicators, daemon)",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Write the Grafana dashboards that deploy/grafana provisions. They use template "
+            "variables instead of the catalogue, so they change only with slamon itself. With "
+            "--check, write nothing and exit 1 when the files on disk are stale."
+        ),
     )
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_DASHBOARDS_DIR, metavar="DIR",
                         help=f"dashboards directory (default {DEFAULT_DASHBOARDS_DIR})")

@@ -35,7 +35,8 @@ def register(subparsers) -> None:
         description="Record time excluded from a service's SLA, with a reason and an approver; "
         "or list the exclusions recorded. Times without an offset are UTC.",
     )
-    p.add_argument("service_id", nargs="?", metavar="SERVICE_ID")
+    p.add_argument("service_id", nargs="?", metavar="SERVICE_ID",
+                   help="the service the exclusion is for (with --list: only its exclusions)")
     p.add_argument("--from", dest="start", metavar="ISO", help="start, e.g. 2026-05-09T20:00Z")
     p.add_argument("--to", dest="end", metavar="ISO", help="end (after the start)")
     p.add_argument("--reason", help="why this time does not count (shown in reports)")

@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--office", metavar="VANTAGE",
         help="label the results with this vantage office instead of each probe's own",
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text for people, json for tools (default: %(default)s)")
     p.set_defaults(handler=main)
 
 

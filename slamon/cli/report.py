@@ -24,7 +24,7 @@ from slamon.cli.common import (
     parse_at,
     valid_catalogue,
 )
-from slamon.core.sla.periods import PeriodError, parse_period
+from slamon.core.sla.periods import PeriodError, check_label
 from slamon.loader.history import GitHistory
 
 
@@ -37,7 +37,8 @@ def register(subparsers) -> None:
         "services behind each number, and per-service SLA tables with breaches and exclusions.",
     )
     p.add_argument("--period", required=True, metavar="LABEL",
-                   help="2012-2013 (biennium), 2013 (year), 2013-Q4 (quarter), 2013-11 (month) or rolling-30d")
+                   help="2012-2013 (biennium), 2013 (year), 2013-Q4 (quarter), 2013-11 (month), rolling-30d, "
+                   "current (the biennium containing now) or previous (the biennium before it)")
     p.add_argument("--office", action="append", default=[], metavar="ID",
                    help="only this office (repeatable; default: every office and the total)")
     p.add_argument("--format", choices=FORMATS, default="html", help="output format (default html)")
@@ -62,7 +63,7 @@ def _check_output(path: Path) -> None:
 def _run(args: argparse.Namespace) -> int:
     now = parse_at(args.at)
     try:
-        parse_period(args.period, "UTC", now)
+        args.period = check_label(args.period, now)
     except PeriodError as exc:
         raise Problem(str(exc), 2) from None
     if args.table != "indicators" and args.format != "csv":

@@ -29,10 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "rules",
         help="generate Prometheus recording/alerting rules and their promtool tests",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Write slamon-<office>.rules.yml per office and slamon-daemon-health.rules.yml into the "
+            "rules directory, and the promtool unit tests into the tests directory. With --check, "
+            "write nothing and exit 1 when the files on disk differ from what would be generated."
+        ),
     )
-    parser.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR")
+    parser.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
+                        help=f"catalogue directory the rules are generated from (default {DEFAULT_CATALOGUE})")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_RULES_DIR, metavar="DIR",
                         help=f"rules directory (default {DEFAULT_RULES_DIR})")
     parser.add_argument("--tests-dir", type=Path, default=None, metavar="DIR",

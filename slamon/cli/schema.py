@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write JSON Schemas generated from the catalogue models (service, offices, tiers, "
         "practices, indicators), for editors' YAML modelines.",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_CATALOGUE / "schema", metavar="DIR",
-                   help="where to write them (default: %(default)s)")
+    p.add_argument("-o", "--output", "--out", dest="out", type=Path, default=DEFAULT_CATALOGUE / "schema",
+                   metavar="DIR", help="where to write them (default: %(default)s; --out is the old name)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 when a schema in DIR is missing or out of date")
     p.set_defaults(handler=run)
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         stale = schema.stale(args.out)
         for name in stale:
-            print(f"{args.out / name}: out of date; run: slamon schema --out {args.out}", file=sys.stderr)
+            print(f"{args.out / name}: out of date; run: slamon schema -o {args.out}", file=sys.stderr)
         if not stale:
             print(f"{args.out}: schemas are up to date")
         return 1 if stale else 0

@@ -27,7 +27,7 @@ from slamon.cli.common import (
 )
 from slamon.core.catalogue import Catalogue
 from slamon.core.sla.measure import Measures
-from slamon.core.sla.periods import PeriodError, parse_period
+from slamon.core.sla.periods import PeriodError, check_label
 
 
 def register(subparsers) -> None:
@@ -41,11 +41,12 @@ def register(subparsers) -> None:
     p.add_argument("--office", action="append", default=[], metavar="ID",
                    help="every service of this office (repeatable)")
     p.add_argument("--period", default=CURRENT, metavar="LABEL",
-                   help="2026-11, 2026-Q3, 2026, 2026-2027, rolling-30d, or current "
-                   "(each service's own SLA period containing now; the default)")
+                   help="current (each service's own SLA period containing now; the default), "
+                   "previous (the one before), 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d")
     p.add_argument("--vantage", action="append", default=[], metavar="OFFICE",
                    help="only as measured from this vantage office (repeatable)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text for people, json for tools (default: %(default)s)")
     add_store_arguments(p, "measure")
     p.set_defaults(handler=guarded("sla", _run))
 
@@ -54,11 +55,10 @@ def _run(args: argparse.Namespace) -> int:
     now = parse_at(args.at)
     if not args.service_id and not args.office:
         raise Problem("give a SERVICE_ID or --office ID", 2)
-    if args.period.strip() != CURRENT:
-        try:
-            parse_period(args.period, "UTC", now)
-        except PeriodError as exc:
-            raise Problem(str(exc), 2) from None
+    try:
+        args.period = check_label(args.period, now)
+    except PeriodError as exc:
+        raise Problem(str(exc), 2) from None
     catalogue = valid_catalogue(args.catalogue)
     offices = [o for arg in args.office for o in arg.split(",") if o]
     check_offices(catalogue, offices + [v for arg in args.vantage for v in arg.split(",") if v])

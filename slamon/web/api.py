@@ -24,7 +24,7 @@ from aiohttp import web
 
 from slamon.assess import assess_indicators, assess_period, assess_sla_periods
 from slamon.core.model import Lifecycle
-from slamon.core.sla.periods import PeriodError, parse_period
+from slamon.core.sla.periods import PeriodError, check_label
 from slamon.core.state import State
 from slamon.web import views
 from slamon.web.context import WebContext, context_of
@@ -115,16 +115,10 @@ def _service(ctx: WebContext, request: web.Request):
 
 def read_period(ctx: WebContext, request: web.Request, default: str = "current") -> str:
     label = (request.query.get("period") or default).strip()
-    if label != "current":
-        try:
-            parse_period(label, "UTC", ctx.now())
-        except PeriodError as exc:
-            raise Problem(
-                400,
-                "Bad Request",
-                f"bad period {label!r}: {exc} (or current)",
-            ) from None
-    return label
+    try:
+        return check_label(label, ctx.now())
+    except PeriodError as exc:
+        raise Problem(400, "Bad Request", str(exc)) from None
 
 
 def _limit(request: web.Request) -> int:

@@ -195,6 +195,49 @@ def _did_you_mean(text: str) -> str:
     return f" (did you mean {hint!r}?)" if hint and hint != text.strip() else ""
 
 
+CURRENT = "current"  # each service's own SLA period containing now (a report: the biennium)
+PREVIOUS = "previous"  # the one before it
+PERIOD_FORMS = "current, previous, 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d"
+
+
+def check_label(label: str, now: dt.datetime) -> str:
+    """The label every command and page accepts, stripped; a ``PeriodError`` naming the
+    forms, with a did-you-mean where the intent is plain (``2026q3``, ``2026-3``,
+    ``Q3 2026``, ``2026-27``, ``curent``)."""
+    text = label.strip()
+    if text in (CURRENT, PREVIOUS):
+        return text
+    try:
+        parse_period(text, "UTC", now)
+        return text
+    except PeriodError as exc:
+        guess = _period_guess(text)
+        if guess is not None and guess != text:
+            raise PeriodError(f"unknown period {label!r}; did you mean {guess!r}? (use {PERIOD_FORMS})") from None
+        if "biennium" in str(exc) or "even year" in str(exc):
+            raise
+        raise PeriodError(f"unknown period {label!r}: use {PERIOD_FORMS}") from None
+
+
+def _period_guess(text: str) -> str | None:
+    import difflib
+
+    t = text.strip().lower().replace("_", "-").replace(" ", "-").replace("/", "-")
+    words = [CURRENT, PREVIOUS, ROLLING_LABEL]
+    close = difflib.get_close_matches(t, words, n=1, cutoff=0.7)
+    if close:
+        return close[0]
+    if m := re.fullmatch(r"(\d{4})(0[1-9]|1[0-2])", t):
+        return f"{m[1]}-{m[2]}"
+    return suggest_period(text)
+
+
+def relative_period(kind: Period, label: str, now: dt.datetime, timezone: str) -> PeriodWindow:
+    """``current`` or ``previous`` period of ``kind`` as of ``now``."""
+    window = period_containing(kind, now, timezone)
+    return previous_period(window) if label == PREVIOUS else window
+
+
 def period_containing(kind: Period, at: dt.datetime, timezone: str) -> PeriodWindow:
     """The period of ``kind`` that contains ``at`` (for rolling: the 30 days ending at ``at``)."""
     _aware(at)
