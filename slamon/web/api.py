@@ -118,7 +118,12 @@ def read_period(ctx: WebContext, request: web.Request, default: str = "current")
     try:
         return check_label(label, ctx.now())
     except PeriodError as exc:
-        raise Problem(400, "Bad Request", str(exc)) from None
+        text = str(exc)
+        if text.startswith("unknown period"):
+            text = "bad period" + text.removeprefix("unknown period")
+        else:
+            text = f"bad period {label!r}: {text}"
+        raise Problem(400, "Bad Request", text) from None
 
 
 def _limit(request: web.Request) -> int:

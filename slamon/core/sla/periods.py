@@ -211,12 +211,11 @@ def check_label(label: str, now: dt.datetime) -> str:
         parse_period(text, "UTC", now)
         return text
     except PeriodError as exc:
+        message = str(exc).split(": use ")[0]
         guess = _period_guess(text)
-        if guess is not None and guess != text:
-            raise PeriodError(f"unknown period {label!r}; did you mean {guess!r}? (use {PERIOD_FORMS})") from None
-        if "biennium" in str(exc) or "even year" in str(exc):
-            raise
-        raise PeriodError(f"unknown period {label!r}: use {PERIOD_FORMS}") from None
+        if guess and guess != text and "did you mean" not in message:
+            message += f" (did you mean {guess!r}?)"
+        raise PeriodError(f"{message}: use {PERIOD_FORMS}") from None
 
 
 def _period_guess(text: str) -> str | None:
