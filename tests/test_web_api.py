@@ -137,7 +137,8 @@ async def test_services_with_filters_and_problems(api):
     assert [s["id"] for s in body["services"]] == [DOWN]
     assert body["services"][0]["open_breaches"] == 1
     snap = body["services"][0]["vantages"][0]["sla"]
-    assert snap["open_breaches"] == ["availability"] and snap["error_budget_remaining_ratio"] < 0
+    assert snap["open_breaches"] == ["availability"] and snap["error_budget_remaining_ratio"] == 0
+    assert snap["error_budget_overspent"] is True and snap["error_budget_note"] is None
     status, body = await api.get("/api/v1/services?office=atlantis")
     assert status == 400 and "unknown office 'atlantis'" in body["detail"]
     status, body = await api.get("/api/v1/services?state=sideways")
@@ -175,7 +176,7 @@ async def test_sla_of_a_service_and_of_an_office(api):
     assert status == 200 and body["period"] == "2026-11"
     m = body["level"]["vantages"][0]
     assert m["vantage"] == "unhq" and m["seconds"]["observed"] > 0
-    assert 0.9 < m["objectives"]["availability"]["actual"] <= 1.0
+    assert 0.9 < m["objectives"]["availability"]["actual_ratio"] <= 1.0
     status, body = await api.get("/api/v1/sla?office=unhq&period=2026-11", "/api/v1/sla")
     assert status == 200 and body["office"] == "unhq"
     ids = {s["service"] for s in body["services"]}

@@ -71,7 +71,7 @@ async def test_status_grid(site, catalogue):
     row = re.search(rf'<tr class="service-row has-breach" data-service="{DOWN}" data-state="down">(.*?)</tr>', html, re.S)
     assert row, "the down service with an open breach is highlighted"
     assert 'cell-breach' in row.group(1) and ">Down</span>" in row.group(1) and "breach</span>" in row.group(1)
-    assert "-40 %" in row.group(1)  # overspent budget shown as such
+    assert ">overspent" in row.group(1) and "budget-over" in row.group(1)  # overspent budget shown as such
     # every state has a text beside its colour
     assert html.count(">Up</span>") > 60
     retired = await fetch(site, "/?retired=1")

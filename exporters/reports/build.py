@@ -199,7 +199,8 @@ def _vantage(m: Measures) -> VantageSla:
     objectives = []
     for name, o in m.objectives.items():
         if name == UNPLANNED_OUTAGES:
-            objectives.append(ObjectiveRow(name, "bad_minutes", o.target, o.actual if o.met is not None else None, o.met))
+            bad = o.actual if o.met is not None else None
+            objectives.append(ObjectiveRow(name, "bad_minutes", None, None, o.met, o.target, bad))
         else:
             actual = None if o.actual is None else 100.0 * o.actual
             objectives.append(ObjectiveRow(name, "percent", o.target, actual, o.met))
@@ -222,8 +223,10 @@ def _vantage(m: Measures) -> VantageSla:
         budget_minutes=m.budget_seconds / 60,
         consumed_minutes=m.consumed_seconds / 60,
         remaining_minutes=m.remaining_seconds / 60,
-        remaining_percent=100.0 * m.remaining_ratio if finite and m.budget_seconds > 0 else None,
+        remaining_percent=None if m.budget_left_ratio is None else 100.0 * m.budget_left_ratio,
         burn_rate=burn if finite else None,
+        overspent=m.consumed_seconds > m.budget_seconds,
+        budget_note=m.budget_note,
     )
 
 
@@ -256,8 +259,10 @@ def _breaches(store: Store, windows: dict[str, PeriodWindow], since: dt.datetime
                 opened_at=row.opened_at,
                 resolved_at=row.resolved_at,
                 unit="bad_minutes" if outages else "percent",
-                measure=row.measure if outages else 100.0 * row.measure,
-                target=row.target,
+                measure_percent=None if outages else 100.0 * row.measure,
+                target_percent=None if outages else row.target,
+                bad_minutes=row.measure if outages else None,
+                allowed_bad_minutes=row.target if outages else None,
             )
         )
     return out

@@ -7,8 +7,10 @@ the same thing. Missing values show as an en dash, never as 0.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from exporters.reports.model import Trend
+from exporters.reports.model import BreachEntry, ObjectiveRow, Trend, VantageSla
+from slamon.core.numbers import percent_value_text
 
 DASH = "\u2013"
 OBJECTIVE_NAMES = {
@@ -86,18 +88,36 @@ def day(at: dt.datetime) -> str:
     return f"{at.day} {at:%B %Y}"
 
 
-def objective_target(unit: str, target: float) -> str:
-    if unit == "bad_minutes":
-        return f"\u2264 {target:g} bad min"
-    return f"{target:g} %"
+def objective_target(row: ObjectiveRow | BreachEntry) -> str:
+    """The target of an objective row or a breach: ``99.95 %``, ``\u2264 0 bad min``."""
+    if row.unit == "bad_minutes":
+        return DASH if row.allowed_bad_minutes is None else f"\u2264 {row.allowed_bad_minutes:g} bad min"
+    return DASH if row.target_percent is None else f"{Decimal(repr(row.target_percent)).normalize():f} %"
 
 
-def objective_actual(unit: str, actual: float | None) -> str:
-    if actual is None:
-        return DASH
-    if unit == "bad_minutes":
-        return f"{actual:g} bad min"
-    return f"{actual:.3f} %"
+def objective_actual(row: ObjectiveRow) -> str:
+    """The measure of an objective row, rounded toward its verdict (a measure below
+    its target never reads as the target: ``slamon.core.numbers``)."""
+    if row.unit == "bad_minutes":
+        return DASH if row.bad_minutes is None else f"{row.bad_minutes:g} bad min"
+    return percent_value_text(row.actual_percent, target_percent=row.target_percent, met=row.met)
+
+
+def breach_measure(b: BreachEntry) -> str:
+    """A breach's measure: below its target when opened, so rounded down."""
+    if b.unit == "bad_minutes":
+        return DASH if b.bad_minutes is None else f"{b.bad_minutes:g} bad min"
+    met = None
+    if b.measure_percent is not None and b.target_percent is not None:
+        met = b.measure_percent >= b.target_percent
+    return percent_value_text(b.measure_percent, target_percent=b.target_percent, met=met)
+
+
+def budget_left(v: VantageSla) -> str:
+    """``80.8 %``, ``0.0 % (overspent)``, or ``n/a (no budget: target 100 %)``."""
+    if v.remaining_percent is None:
+        return f"n/a ({v.budget_note})" if v.budget_note else DASH
+    return percent(v.remaining_percent) + (" (overspent)" if v.overspent else "")
 
 
 def percent(number: float | None, digits: int = 1) -> str:
@@ -121,6 +141,8 @@ def filters() -> dict:
         "day": day,
         "objective_target": objective_target,
         "objective_actual": objective_actual,
+        "breach_measure": breach_measure,
+        "budget_left": budget_left,
         "percent": percent,
         "burn": burn,
         "objective_name": lambda name: OBJECTIVE_NAMES.get(name, name),

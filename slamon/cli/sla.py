@@ -26,6 +26,7 @@ from slamon.cli.common import (
     valid_catalogue,
 )
 from slamon.core.catalogue import Catalogue
+from slamon.core.numbers import percent_text, target_text
 from slamon.core.sla.measure import Measures
 from slamon.core.sla.periods import PeriodError, parse_period
 
@@ -137,10 +138,6 @@ def _verdict(met: bool | None) -> str:
     return {True: "MET", False: "NOT MET", None: "UNKNOWN (nothing observed)"}[met]
 
 
-def _percent(ratio: float | None) -> str:
-    return "-" if ratio is None else f"{100 * ratio:.3f} %"
-
-
 def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, o in m.objectives.items():
@@ -148,8 +145,8 @@ def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
             target = f"<= {o.target:g} bad min"
             measure = "-" if o.met is None else f"{o.actual:g} bad min"
         else:
-            target = f"{o.target:g} %"
-            measure = _percent(o.actual)
+            target = target_text(o.target_ratio)
+            measure = percent_text(o.actual_ratio, target_ratio=o.target_ratio, met=o.met, missing="-")
         met = {True: "yes", False: "NO", None: "unknown"}[o.met]
         rows.append((name, target, measure, met))
     return rows
@@ -196,8 +193,8 @@ def as_text(a: Assessment, catalogue: Catalogue) -> str:
             for r in rows:
                 out.append("    " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
             burn = m.burn_rate
-            remaining = m.remaining_ratio
-            shown_remaining = "-" if math.isinf(remaining) else f"{100 * remaining:.1f} %"
+            left = m.budget_left_ratio
+            shown_remaining = f"n/a ({m.budget_note})" if left is None else percent_text(left, decimals=1)
             shown_burn = "inf" if math.isinf(burn) else f"{burn:.2f}"
             out.append(
                 f"    error budget {_seconds(m.budget_seconds)} (consumed {_seconds(m.consumed_seconds)}), "

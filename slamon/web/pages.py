@@ -21,6 +21,7 @@ from aiohttp import web
 
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
+from slamon.core.numbers import percent_text, target_text
 from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
@@ -49,6 +50,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = percent
+    env.filters["measure"] = measure
+    env.filters["target"] = target
     env.filters["ms"] = milliseconds
     env.filters["ago"] = ago
     env.filters["when"] = when
@@ -60,6 +63,19 @@ def percent(ratio: float | None, digits: int = 2) -> str:
     if ratio is None:
         return DASH
     return f"{ratio * 100:.{digits}f} %"
+
+
+def measure(ratio: float | None, target_ratio: float | None, breached: bool = False, digits: int = 3) -> str:
+    """A measure against its target, rounded toward the verdict (``slamon.core.numbers``):
+    below the target (or in breach) never reads as the target."""
+    if ratio is None or target_ratio is None:
+        return percent_text(ratio, decimals=digits)
+    met = not breached and ratio >= target_ratio
+    return percent_text(ratio, target_ratio=target_ratio, met=met, decimals=digits)
+
+
+def target(target_ratio: float | None) -> str:
+    return target_text(target_ratio)
 
 
 def number(x: float | None) -> str:

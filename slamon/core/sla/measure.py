@@ -48,6 +48,7 @@ from typing import Any
 
 from slamon.core.catalogue import EffectiveSLA
 from slamon.core.model import Budgeting
+from slamon.core.numbers import percent_to_ratio
 from slamon.core.sla.context import ServiceContext, TargetSegment
 from slamon.core.sla.masks import MaskCache, Scope
 from slamon.core.sla.periods import (
@@ -66,6 +67,8 @@ STEPS = "steps"
 UNPLANNED_OUTAGES = "unplanned_outages"
 OBJECTIVES = (AVAILABILITY, LATENCY, STEPS, UNPLANNED_OUTAGES)
 LAST_BIT = 1439
+NO_BUDGET_FULL_TARGET = "no budget: target 100 %"
+NO_BUDGET_UNOBSERVED = "no budget: nothing observed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,16 @@ class ObjectiveResult:
     total: float
     bad: float
     allowed_bad: float
+
+    @property
+    def target_ratio(self) -> float | None:
+        """The target as a ratio 0..1 (None for ``unplanned_outages``: a count)."""
+        return None if self.unit == "slices" else percent_to_ratio(self.target)
+
+    @property
+    def actual_ratio(self) -> float | None:
+        """The measure as a ratio 0..1 (None for ``unplanned_outages`` or nothing observed)."""
+        return None if self.unit == "slices" else self.actual
 
 
 @dataclass(frozen=True)
@@ -170,6 +183,25 @@ class Measures:
         return 1.0 - self.burn_rate
 
     @property
+    def budget_left_ratio(self) -> float | None:
+        """What outputs show as the budget remaining: the share left in [0, 1] (0 once
+        overspent; ``remaining_seconds`` then says by how much), or None when there is
+        no budget at all (a 100 % target, or nothing observed): see ``budget_note``.
+        ``remaining_ratio`` (the gauge) keeps the unclamped value."""
+        if self.budget_seconds <= 0:
+            return None
+        return min(1.0, max(0.0, self.remaining_ratio))
+
+    @property
+    def budget_note(self) -> str | None:
+        """Why there is no budget to speak of, in the words every output uses."""
+        if self.budget_seconds > 0:
+            return None
+        if self.observed_minutes == 0:
+            return NO_BUDGET_UNOBSERVED
+        return NO_BUDGET_FULL_TARGET
+
+    @property
     def met(self) -> bool | None:
         return combine_verdicts(o.met for o in self.objectives.values())
 
@@ -208,13 +240,15 @@ class Measures:
                 "budget_seconds": self.budget_seconds,
                 "consumed_seconds": self.consumed_seconds,
                 "remaining_seconds": self.remaining_seconds,
-                "remaining_ratio": num(self.remaining_ratio),
+                "remaining_ratio": self.budget_left_ratio,
+                "overspent": self.consumed_seconds > self.budget_seconds,
+                "note": self.budget_note,
                 "burn_rate": num(self.burn_rate),
             },
             "objectives": {
                 name: {
-                    "target": o.target,
-                    "actual": o.actual,
+                    "target_ratio": o.target_ratio,
+                    "actual_ratio": o.actual_ratio,
                     "met": o.met,
                     "unit": o.unit,
                     "total": o.total,
@@ -234,7 +268,7 @@ def part_dict(p: PartMeasure) -> dict[str, Any]:
         "start": p.start.isoformat(),
         "end": p.end.isoformat(),
         "targets": {
-            "availability": p.sla.availability,
+            "availability_percent": p.sla.availability,
             "latency_percent": p.sla.latency.percent if p.sla.latency else None,
             "latency_threshold_seconds": p.sla.latency.threshold if p.sla.latency else None,
             "steps_percent": p.sla.steps.percent if p.sla.steps else None,
