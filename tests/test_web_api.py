@@ -41,8 +41,8 @@ def store(tmp_path_factory, bundled):
     s = Store.open(f"sqlite:///{tmp_path_factory.mktemp('api')}/slamon.db")
     s.record_catalogue(bundled, NOW - dt.timedelta(days=400))
     fill_history(s, bundled, HISTORY, days=40)
-    s.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 0.995)
-    s.open_breach(HISTORY, "unhq", "availability", "2026-10", dt.datetime(2026, 10, 10, tzinfo=dt.UTC), 0.99, 0.998)
+    s.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 99.5)
+    s.open_breach(HISTORY, "unhq", "availability", "2026-10", dt.datetime(2026, 10, 10, tzinfo=dt.UTC), 0.99, 99.8)
     s.resolve_breach(HISTORY, "unhq", "availability", "2026-10", dt.datetime(2026, 10, 12, tzinfo=dt.UTC))
     s.add_exclusion(HISTORY, NOW - dt.timedelta(days=3), NOW - dt.timedelta(days=3, hours=-2),
                     "power works", "Chief ICT", NOW - dt.timedelta(days=4))
@@ -207,6 +207,10 @@ async def test_breaches_and_exclusions(api):
     assert status == 200 and [b["service"] for b in body["breaches"]] == [DOWN]
     status, body = await api.get("/api/v1/breaches")
     assert body["count"] == 2 and body["breaches"][0]["service"] == DOWN  # newest first
+    # one set of units: the store keeps the target in percent, the API gives ratios
+    (down,) = [b for b in body["breaches"] if b["service"] == DOWN]
+    assert (down["measure_ratio"], down["target_ratio"]) == (0.993, 0.995)
+    assert down["bad_minutes"] is None and down["allowed_bad_minutes"] is None
     status, body = await api.get(f"/api/v1/breaches?service={HISTORY}&since=2026-10-11")
     assert body["count"] == 1 and body["breaches"][0]["resolved_at"].startswith("2026-10-12")
     status, body = await api.get("/api/v1/breaches?since=yesterday")

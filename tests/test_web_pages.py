@@ -37,7 +37,7 @@ async def site(tmp_path_factory, catalogue):
     store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('web')}/slamon.db")
     store.record_catalogue(catalogue, NOW - dt.timedelta(days=400))
     fill_history(store, catalogue, HISTORY, days=DAYS)
-    store.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 0.995)
+    store.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 99.5)
     runtime = runtime_for(catalogue, down={DOWN})
     probe = catalogue.services[HISTORY].probes[0]
     runtime.observations.record(ProbeResult("unhq", HISTORY, probe.id, probe.kind, NOW.timestamp() - 5, ProbeOutcome(

@@ -195,6 +195,8 @@ def as_text(a: Assessment, catalogue: Catalogue) -> str:
             burn = m.burn_rate
             left = m.budget_left_ratio
             shown_remaining = f"n/a ({m.budget_note})" if left is None else percent_text(left, decimals=1)
+            if left is not None and m.consumed_seconds > m.budget_seconds:
+                shown_remaining += " (overspent)"
             shown_burn = "inf" if math.isinf(burn) else f"{burn:.2f}"
             out.append(
                 f"    error budget {_seconds(m.budget_seconds)} (consumed {_seconds(m.consumed_seconds)}), "
