@@ -90,6 +90,9 @@ class PartMeasure:
     outage_runs: int = 0
     results_total: int = 0
     results_good: int = 0
+    overrun: int = 0  # bad minutes in outages that began as a maintenance window ended
+    dependency: int = 0  # other bad minutes in which a dependency was bad from the same vantage
+    longest_outage: int = 0  # minutes (not additive: the longest of the parts)
 
     @property
     def bad(self) -> int:
@@ -146,6 +149,58 @@ class Measures:
     consumed_seconds: float
     objectives: dict[str, ObjectiveResult] = field(default_factory=dict)
     parts: tuple[PartMeasure, ...] = ()
+    overrun_minutes: int = 0  # downtime by cause: see ``downtime_by_cause``
+    dependency_minutes: int = 0
+    longest_outage_minutes: int = 0
+
+    # ---- availability measures (docs/sla.md, "Outages and restoration"): an outage is
+    # a maximal run of consecutive bad eligible minutes (``outage_runs`` counts them)
+
+    @property
+    def downtime_minutes(self) -> int:
+        return self.bad_minutes
+
+    @property
+    def mtrs_minutes(self) -> float | None:
+        """Mean time to restore service: downtime / outages (None: no outage)."""
+        return self.bad_minutes / self.outage_runs if self.outage_runs else None
+
+    @property
+    def mtbf_minutes(self) -> float | None:
+        """Mean time between failures: good (up) observed time / outages."""
+        return self.good_minutes / self.outage_runs if self.outage_runs else None
+
+    @property
+    def mtbsi_minutes(self) -> float | None:
+        """Mean time between service incidents: observed time / outages (MTBF + MTRS)."""
+        return self.observed_minutes / self.outage_runs if self.outage_runs else None
+
+    @property
+    def downtime_by_cause(self) -> dict[str, int]:
+        """Bad minutes by cause (each in one cause: overrun first, then dependency),
+        and beside them the unobserved minutes (neither up nor down)."""
+        return {
+            "service": self.bad_minutes - self.overrun_minutes - self.dependency_minutes,
+            "dependency": self.dependency_minutes,
+            "maintenance_overrun": self.overrun_minutes,
+            "unobserved": self.unobserved_minutes,
+        }
+
+    def outages_dict(self) -> dict[str, Any]:
+        """The availability measures as plain data, in seconds (None: no outage)."""
+
+        def sec(minutes: float | None) -> float | None:
+            return None if minutes is None else 60 * minutes
+
+        return {
+            "count": self.outage_runs,
+            "downtime_seconds": 60 * self.bad_minutes,
+            "mtrs_seconds": sec(self.mtrs_minutes),
+            "mtbf_seconds": sec(self.mtbf_minutes),
+            "mtbsi_seconds": sec(self.mtbsi_minutes),
+            "longest_seconds": 60 * self.longest_outage_minutes,
+            "by_cause_seconds": {k: 60 * v for k, v in self.downtime_by_cause.items()},
+        }
 
     @property
     def unobserved_minutes(self) -> int:
@@ -236,6 +291,7 @@ class Measures:
             },
             "results": {"total": self.results_total, "good": self.results_good},
             "outage_runs": self.outage_runs,
+            "outages": self.outages_dict(),
             "error_budget": {
                 "budget_seconds": self.budget_seconds,
                 "consumed_seconds": self.consumed_seconds,
@@ -276,7 +332,8 @@ def part_dict(p: PartMeasure) -> dict[str, Any]:
             "schedule": p.sla.schedule,
             "budgeting": str(p.sla.budgeting),
         },
-        "minutes": {k: getattr(p, k) for k in _ADDITIVE if k not in ("outage_runs", "results_total", "results_good")},
+        "minutes": {k: getattr(p, k) for k in _ADDITIVE if k not in ("outage_runs", "results_total", "results_good")}
+        | {"longest_outage": p.longest_outage},
         "outage_runs": p.outage_runs,
         "results": {"total": p.results_total, "good": p.results_good},
     }
@@ -335,6 +392,7 @@ def _measure_part(
     end: int,
     rollups: DaySeries,
     cache: MaskCache,
+    dependency_bad: Mapping[dt.date, int] | None = None,
 ) -> PartMeasure:
     """Count one part.
 
@@ -345,7 +403,12 @@ def _measure_part(
     observed or with some bad minute), taking their eligible minutes off and counting
     them bit by bit. An outage run spanning midnight continues only from the day
     before, which is then one of the visited days. Under ``occurrences`` every day is
-    visited (the per-minute result counts are summed over eligible minutes)."""
+    visited (the per-minute result counts are summed over eligible minutes).
+
+    On days with bad minutes each outage is followed run by run for the availability
+    measures: its length (the longest), whether it began in the minute after a
+    maintenance window (overrun), and its minutes in which ``dependency_bad`` (UTC day
+    -> minutes in which a dependency was bad from this vantage) is set."""
     plan = cache.plan(scope, first, end)
     occurrences = sla.budgeting == Budgeting.occurrences
     want_fast = sla.latency is not None  # counted only where an objective needs them
@@ -373,6 +436,8 @@ def _measure_part(
     carry = 0
     last = -2  # the last day visited with something observed (its bad bit 1439 is carry)
     lookup = rollups.days.get
+    longest = overrun_n = dependency_n = 0
+    open_len, open_over = 0, False  # the outage reaching the end of the last day visited
     for i in visit:
         rollup = lookup(days[i])
         elig = eligible[i]
@@ -411,6 +476,19 @@ def _measure_part(
             # starts once and ends once, and one more ends than starts when carried in
             bad = obs ^ good
             runs_n += ((bad ^ ((bad << 1) | carry)).bit_count() - carry) >> 1
+            dep = dependency_bad.get(days[i], 0) if dependency_bad else 0
+            for a, b in _runs(bad):
+                if a == 0 and carry:
+                    length, over = open_len + b, open_over
+                else:
+                    length, over = b - a, _after_maintenance(scope, cache, days[i], a)
+                if over:
+                    overrun_n += b - a
+                elif dep:
+                    dependency_n += (dep >> a & ((1 << (b - a)) - 1)).bit_count()
+                if length > longest:
+                    longest = length
+                open_len, open_over = length, over
             carry = bad >> LAST_BIT
         last = i
     return PartMeasure(
@@ -429,7 +507,22 @@ def _measure_part(
         outage_runs=runs_n,
         results_total=total_r,
         results_good=good_r,
+        overrun=overrun_n,
+        dependency=dependency_n,
+        longest_outage=longest,
     )
+
+
+_runs = runs_of.__wrapped__  # bad minutes rarely repeat: not through the memo of eligible masks
+
+
+def _after_maintenance(scope: Scope, cache: MaskCache, day: dt.date, minute: int) -> bool:
+    """Is the minute before ``minute`` of UTC ``day`` inside a maintenance window?"""
+    if scope.maintenance is None:
+        return False
+    if minute == 0:
+        day, minute = day - dt.timedelta(days=1), MINUTES_PER_DAY
+    return bool(cache.day(scope, day).maintenance >> (minute - 1) & 1)
 
 
 def _pct(value: float) -> Fraction:
@@ -556,11 +649,14 @@ def measure_service(
     rollups: Mapping[dt.date, DayRollup],
     now: dt.datetime,
     cache: MaskCache,
+    dependency_bad: Mapping[dt.date, int] | None = None,
 ) -> Measures:
     """Measures of ``context.service_id`` seen from ``vantage`` over ``period`` as of ``now``.
 
     ``rollups`` maps UTC days to that service's rollups at that vantage; a missing day
-    was not observed at all.
+    was not observed at all. ``dependency_bad`` maps UTC days to the minutes in which a
+    service it depends on was bad from the same vantage (``dependency_bad_minutes``);
+    without it no downtime is put down to a dependency.
     """
     if not targets:
         raise ValueError(f"{context.service_id}: no targets to measure against")
@@ -578,7 +674,7 @@ def measure_service(
         b = end if nxt is None else min(end, nxt)
         if b <= a:
             continue
-        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, series, cache))
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, series, cache, dependency_bad))
     if not parts:  # nothing elapsed yet: one empty part under the first target in force
         seg = bounds[0][1]
         for seg_start, candidate in bounds:
@@ -644,6 +740,9 @@ def assemble(
         consumed_seconds=consumed_s,
         objectives=objectives,
         parts=tuple(parts),
+        overrun_minutes=totals[12],
+        dependency_minutes=totals[13],
+        longest_outage_minutes=max(p.longest_outage for p in parts),
     )
 
 
@@ -660,6 +759,8 @@ _ADDITIVE = (
     "outage_runs",
     "results_total",
     "results_good",
+    "overrun",
+    "dependency",
 )
 _ADDITIVE_OF = operator.attrgetter(*_ADDITIVE)
 
@@ -687,8 +788,23 @@ def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.d
             if parts and parts[-1].sla == p.sla and parts[-1].end == p.start:
                 last = parts[-1]
                 counts = {k: getattr(last, k) + getattr(p, k) for k in _ADDITIVE}
-                parts[-1] = PartMeasure(last.start, p.end, p.sla, **counts)
+                longest = max(last.longest_outage, p.longest_outage)
+                parts[-1] = PartMeasure(last.start, p.end, p.sla, **counts, longest_outage=longest)
             elif p.window or not parts:
                 parts.append(p)
     service_id, vantage = ids.pop()
     return assemble(service_id, vantage, period, parts, ordered[-1].as_of, now)
+
+
+def dependency_bad_minutes(
+    dependencies: Iterable[Mapping[dt.date, DayRollup]],
+) -> dict[dt.date, int]:
+    """UTC day -> the minutes in which at least one of ``dependencies`` (each the day
+    rollups of one service at one vantage) was observed bad."""
+    out: dict[dt.date, int] = {}
+    for days in dependencies:
+        for day, r in days.items():
+            bad = r.observed & ~r.good
+            if bad:
+                out[day] = out.get(day, 0) | bad
+    return out
