@@ -23,6 +23,7 @@ from exporters.reports.model import (
     IndicatorRow,
     NotCounted,
     ObjectiveRow,
+    OfficeAvailability,
     OfficeSection,
     Report,
     ServiceRef,
@@ -125,7 +126,8 @@ def build_report(
     for oid in office_ids:
         office = catalogue.offices[oid]
         sections.append(
-            OfficeSection(oid, office.name, office.city, office.timezone, rows.get(oid, []), service_rows.get(oid, []))
+            OfficeSection(oid, office.name, office.city, office.timezone, rows.get(oid, []), service_rows.get(oid, []),
+                          availability=office_availability(service_rows.get(oid, [])))
         )
     total = None
     if chosen is None:
@@ -227,6 +229,36 @@ def _vantage(m: Measures) -> VantageSla:
         burn_rate=burn if finite else None,
         overspent=m.consumed_seconds > m.budget_seconds,
         budget_note=m.budget_note,
+        mtrs_minutes=m.mtrs_minutes,
+        mtbf_minutes=m.mtbf_minutes,
+        mtbsi_minutes=m.mtbsi_minutes,
+        longest_outage_minutes=m.longest_outage_minutes,
+        service_downtime_minutes=m.downtime_by_cause["service"],
+        dependency_downtime_minutes=m.dependency_minutes,
+        overrun_downtime_minutes=m.overrun_minutes,
+    )
+
+
+def office_availability(services: Sequence[ServiceSla]) -> OfficeAvailability:
+    """The availability measures of an office over all its services and vantages."""
+    vs = [v for s in services for v in s.vantages]
+    outages = sum(v.outage_runs for v in vs)
+    bad = sum(v.bad_minutes for v in vs)
+
+    def mean(total: int) -> float | None:
+        return total / outages if outages else None
+
+    return OfficeAvailability(
+        outages=outages,
+        downtime_minutes=bad,
+        mtrs_minutes=mean(bad),
+        mtbf_minutes=mean(sum(v.good_minutes for v in vs)),
+        mtbsi_minutes=mean(sum(v.observed_minutes for v in vs)),
+        longest_outage_minutes=max((v.longest_outage_minutes for v in vs), default=0),
+        service_downtime_minutes=sum(v.service_downtime_minutes for v in vs),
+        dependency_downtime_minutes=sum(v.dependency_downtime_minutes for v in vs),
+        overrun_downtime_minutes=sum(v.overrun_downtime_minutes for v in vs),
+        unobserved_minutes=sum(v.unobserved_minutes for v in vs),
     )
 
 

@@ -103,6 +103,14 @@ class VantageSla:
     burn_rate: float | None  # None: infinite (a zero budget overspent)
     overspent: bool = False  # more consumed than the budget (remaining_minutes < 0)
     budget_note: str | None = None  # why there is no budget: "no budget: target 100 %", ...
+    # availability measures (docs/sla.md, "Outages and restoration"); outages = outage_runs
+    mtrs_minutes: float | None = None  # None: no outage
+    mtbf_minutes: float | None = None
+    mtbsi_minutes: float | None = None
+    longest_outage_minutes: int = 0
+    service_downtime_minutes: int = 0  # bad minutes by cause (they add up to bad_minutes)
+    dependency_downtime_minutes: int = 0
+    overrun_downtime_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +153,23 @@ class ServiceSla:
 
 
 @dataclass(frozen=True)
+class OfficeAvailability:
+    """The availability measures of an office: every service and vantage together
+    (means over all their outages, not a mean of means)."""
+
+    outages: int
+    downtime_minutes: int
+    mtrs_minutes: float | None
+    mtbf_minutes: float | None
+    mtbsi_minutes: float | None
+    longest_outage_minutes: int
+    service_downtime_minutes: int
+    dependency_downtime_minutes: int
+    overrun_downtime_minutes: int
+    unobserved_minutes: int
+
+
+@dataclass(frozen=True)
 class OfficeSection:
     office: str  # an office id, or "all"
     name: str
@@ -152,6 +177,7 @@ class OfficeSection:
     timezone: str
     indicators: list[IndicatorRow]
     services: list[ServiceSla] = field(default_factory=list)
+    availability: OfficeAvailability | None = None  # None for the total
 
 
 @dataclass(frozen=True)

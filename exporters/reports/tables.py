@@ -100,6 +100,13 @@ SLA_COLUMNS = [
     "objective_bad_minutes",
     "overspent",
     "budget_note",
+    "mtrs_minutes",
+    "mtbf_minutes",
+    "mtbsi_minutes",
+    "longest_outage_minutes",
+    "service_downtime_minutes",
+    "dependency_downtime_minutes",
+    "overrun_downtime_minutes",
 ]
 
 TABLES = {"indicators": INDICATOR_COLUMNS, "services": SERVICE_COLUMNS, "sla": SLA_COLUMNS}

@@ -77,6 +77,14 @@ def duration(minutes: float | None) -> str:
     return ("\u2212" if negative and total else "") + text
 
 
+def mean_time(minutes: float | None) -> str:
+    """A mean time (MTRS, MTBF, MTBSI): ``16.8m`` under an hour, else as a duration; a
+    dash when there was no outage to average over."""
+    if minutes is None:
+        return DASH
+    return f"{minutes:.1f}m" if minutes < 60 else duration(minutes)
+
+
 def when(at: dt.datetime | None) -> str:
     """``2013-05-02 10:00 UTC``; a dash for nothing (e.g. a breach still open)."""
     if at is None:
@@ -137,6 +145,7 @@ def filters() -> dict:
         "status": target_status,
         "verdict": verdict,
         "duration": duration,
+        "mean_time": mean_time,
         "when": when,
         "day": day,
         "objective_target": objective_target,

@@ -152,6 +152,22 @@ def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _outage_lines(m: Measures) -> list[str]:
+    """Outages, MTRS, MTBF, MTBSI, the longest, and downtime by cause (docs/sla.md)."""
+    def mean(minutes: float | None) -> str:
+        if minutes is None:
+            return "-"
+        return f"{minutes:.1f}m" if minutes < 60 else duration(minutes)
+
+    cause = m.downtime_by_cause
+    return [
+        f"    outages {m.outage_runs}  downtime {duration(m.bad_minutes)}  MTRS {mean(m.mtrs_minutes)}  "
+        f"MTBF {mean(m.mtbf_minutes)}  MTBSI {mean(m.mtbsi_minutes)}  longest {duration(m.longest_outage_minutes)}",
+        f"    downtime by cause: service {duration(cause['service'])}, dependency {duration(cause['dependency'])}, "
+        f"maintenance overrun {duration(cause['maintenance_overrun'])}; unobserved {duration(cause['unobserved'])}",
+    ]
+
+
 def _seconds(value: float) -> str:
     if abs(value) >= 120:
         return duration(value / 60) if value >= 0 else "-" + duration(-value / 60)
@@ -188,6 +204,7 @@ def as_text(a: Assessment, catalogue: Catalogue) -> str:
                 f"    excluded {d(m.excluded_minutes)}  maintenance {d(m.maintenance_minutes)}  "
                 f"outside hours {d(m.outside_hours_minutes)}  outage runs {m.outage_runs}"
             )
+            out.extend(_outage_lines(m))
             rows = [("objective", "target", "measure", "met"), *_objective_rows(m)]
             widths = [max(len(r[i]) for r in rows) for i in range(3)]
             for r in rows:

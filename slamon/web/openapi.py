@@ -193,6 +193,19 @@ SCHEMAS: dict[str, dict] = {
             "seconds": {"type": "object", "additionalProperties": INT},
             "results": obj({"total": INT, "good": INT}),
             "outage_runs": INT,
+            "outages": obj(
+                {
+                    "count": INT,
+                    "downtime_seconds": NUM,
+                    "mtrs_seconds": nullable(NUM),
+                    "mtbf_seconds": nullable(NUM),
+                    "mtbsi_seconds": nullable(NUM),
+                    "longest_seconds": NUM,
+                    "by_cause_seconds": obj(
+                        {"service": NUM, "dependency": NUM, "maintenance_overrun": NUM, "unobserved": NUM}
+                    ),
+                }
+            ),
             "error_budget": obj(
                 {
                     "budget_seconds": NUM,
