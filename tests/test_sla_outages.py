@@ -214,18 +214,29 @@ def test_the_measures_in_slamon_sla_the_report_and_the_api(filled):
     assert (row["outage_runs"], row["mtrs_minutes"], row["dependency_downtime_minutes"],
             row["overrun_downtime_minutes"]) == ("2", "9", "5", "8")
 
-    async def api() -> dict:
+    async def api(*urls: str) -> list[dict]:
         rt = Runtime(catalogue=cat, ready=True)
         server = WebServer(build_app(rt, lambda accept: (b"", "text/plain"), store=store,
                                      clock=AS_OF.timestamp), "127.0.0.1", 0)
         host, port = await server.start()
+        out = []
         try:
-            async with aiohttp.ClientSession() as s, s.get(
-                    f"http://{host}:{port}/api/v1/services/{APP}/sla?period=2026-11") as r:
-                assert r.status == 200
-                return await r.json()
+            async with aiohttp.ClientSession() as s:
+                for url in urls:
+                    async with s.get(f"http://{host}:{port}{url}") as r:
+                        assert r.status == 200
+                        out.append(await r.json())
         finally:
             await server.close()
+        return out
 
-    body = asyncio.run(api())
-    assert body["level"]["vantages"][0]["outages"] == expected
+    one, office_doc = asyncio.run(api(f"/api/v1/services/{APP}/sla?period=2026-11",
+                                      "/api/v1/sla?office=unhq&period=2026-11"))
+    assert one["level"]["vantages"][0]["outages"] == expected
+    assert office_doc["summary"]["outages"] == {
+        "count": 3, "downtime_seconds": 28 * 60, "mtrs_seconds": pytest.approx(28 * 60 / 3),
+        "mtbf_seconds": pytest.approx(272 * 60 / 3), "mtbsi_seconds": pytest.approx(100 * 60),
+        "longest_seconds": 600,
+        "by_cause_seconds": {"service": 900, "dependency": 300, "maintenance_overrun": 480,
+                             "unobserved": 55_320 * 60},
+    }

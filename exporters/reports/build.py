@@ -12,6 +12,7 @@ holds for the period. Blocking (database reads).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
@@ -36,7 +37,7 @@ from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import DEFAULT_UNITS, IndicatorValue, biennium_of
 from slamon.core.model import IndicatorId
 from slamon.core.sla.masks import MaskCache
-from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures
+from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures, pool_outages
 from slamon.core.sla.periods import (
     ROLLING_LABEL,
     PeriodError,
@@ -94,10 +95,12 @@ def build_report(
 
     breaches = _breaches(store, assessment.windows, window.start)
     service_rows: dict[str, list[ServiceSla]] = {}
+    office_measures: dict[str, list[Measures]] = {}
     by_id = {s.id: s for s in services}
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]
         level = assessment.levels.get(sid)
+        office_measures.setdefault(svc.office, []).extend(level.per_vantage if level else ())
         service_rows.setdefault(svc.office, []).append(
             ServiceSla(
                 id=sid,
@@ -127,7 +130,7 @@ def build_report(
         office = catalogue.offices[oid]
         sections.append(
             OfficeSection(oid, office.name, office.city, office.timezone, rows.get(oid, []), service_rows.get(oid, []),
-                          availability=office_availability(service_rows.get(oid, [])))
+                          availability=office_availability(office_measures.get(oid, [])))
         )
     total = None
     if chosen is None:
@@ -239,27 +242,10 @@ def _vantage(m: Measures) -> VantageSla:
     )
 
 
-def office_availability(services: Sequence[ServiceSla]) -> OfficeAvailability:
+def office_availability(measures: Iterable[Measures]) -> OfficeAvailability:
     """The availability measures of an office over all its services and vantages."""
-    vs = [v for s in services for v in s.vantages]
-    outages = sum(v.outage_runs for v in vs)
-    bad = sum(v.bad_minutes for v in vs)
-
-    def mean(total: int) -> float | None:
-        return total / outages if outages else None
-
-    return OfficeAvailability(
-        outages=outages,
-        downtime_minutes=bad,
-        mtrs_minutes=mean(bad),
-        mtbf_minutes=mean(sum(v.good_minutes for v in vs)),
-        mtbsi_minutes=mean(sum(v.observed_minutes for v in vs)),
-        longest_outage_minutes=max((v.longest_outage_minutes for v in vs), default=0),
-        service_downtime_minutes=sum(v.service_downtime_minutes for v in vs),
-        dependency_downtime_minutes=sum(v.dependency_downtime_minutes for v in vs),
-        overrun_downtime_minutes=sum(v.overrun_downtime_minutes for v in vs),
-        unobserved_minutes=sum(v.unobserved_minutes for v in vs),
-    )
+    pooled = pool_outages(measures)
+    return OfficeAvailability(**{f.name: getattr(pooled, f.name) for f in dataclasses.fields(OfficeAvailability)})
 
 
 def _breaches(store: Store, windows: dict[str, PeriodWindow], since: dt.datetime) -> dict[str, list[BreachEntry]]:

@@ -193,19 +193,7 @@ SCHEMAS: dict[str, dict] = {
             "seconds": {"type": "object", "additionalProperties": INT},
             "results": obj({"total": INT, "good": INT}),
             "outage_runs": INT,
-            "outages": obj(
-                {
-                    "count": INT,
-                    "downtime_seconds": NUM,
-                    "mtrs_seconds": nullable(NUM),
-                    "mtbf_seconds": nullable(NUM),
-                    "mtbsi_seconds": nullable(NUM),
-                    "longest_seconds": NUM,
-                    "by_cause_seconds": obj(
-                        {"service": NUM, "dependency": NUM, "maintenance_overrun": NUM, "unobserved": NUM}
-                    ),
-                }
-            ),
+            "outages": ref("Outages"),
             "error_budget": obj(
                 {
                     "budget_seconds": NUM,
@@ -236,6 +224,19 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["service", "vantage", "period", "seconds", "error_budget", "objectives", "met"],
     },
+    "Outages": obj(
+        {
+            "count": INT,
+            "downtime_seconds": NUM,
+            "mtrs_seconds": nullable(NUM),
+            "mtbf_seconds": nullable(NUM),
+            "mtbsi_seconds": nullable(NUM),
+            "longest_seconds": NUM,
+            "by_cause_seconds": obj(
+                {"service": NUM, "dependency": NUM, "maintenance_overrun": NUM, "unobserved": NUM}
+            ),
+        }
+    ),
     "ServiceLevel": obj(
         {
             "service": STR,
@@ -259,7 +260,9 @@ SCHEMAS: dict[str, dict] = {
             "period": STR,
             "office": nullable(STR),
             "as_of": TIME,
-            "summary": obj({"services": INT, "met": INT, "not_met": INT, "unknown": INT}),
+            "summary": obj(
+                {"services": INT, "met": INT, "not_met": INT, "unknown": INT, "outages": ref("Outages")}
+            ),
             "services": array(ref("ServiceLevel")),
         }
     ),

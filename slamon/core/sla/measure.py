@@ -796,6 +796,67 @@ def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.d
     return assemble(service_id, vantage, period, parts, ordered[-1].as_of, now)
 
 
+@dataclass(frozen=True, slots=True)
+class PooledOutages:
+    """The availability measures of several services and vantages together (an
+    office): the means are over all their outages, never a mean of means."""
+
+    outages: int
+    downtime_minutes: int
+    mtrs_minutes: float | None
+    mtbf_minutes: float | None
+    mtbsi_minutes: float | None
+    longest_outage_minutes: int
+    service_downtime_minutes: int
+    dependency_downtime_minutes: int
+    overrun_downtime_minutes: int
+    unobserved_minutes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """In seconds, as ``Measures.outages_dict``."""
+
+        def sec(minutes: float | None) -> float | None:
+            return None if minutes is None else 60 * minutes
+
+        return {
+            "count": self.outages,
+            "downtime_seconds": 60 * self.downtime_minutes,
+            "mtrs_seconds": sec(self.mtrs_minutes),
+            "mtbf_seconds": sec(self.mtbf_minutes),
+            "mtbsi_seconds": sec(self.mtbsi_minutes),
+            "longest_seconds": 60 * self.longest_outage_minutes,
+            "by_cause_seconds": {
+                "service": 60 * self.service_downtime_minutes,
+                "dependency": 60 * self.dependency_downtime_minutes,
+                "maintenance_overrun": 60 * self.overrun_downtime_minutes,
+                "unobserved": 60 * self.unobserved_minutes,
+            },
+        }
+
+
+def pool_outages(measures: Iterable[Measures]) -> PooledOutages:
+    """The outages of ``measures`` (e.g. every service and vantage of an office) together."""
+    ms = list(measures)
+    outages = sum(m.outage_runs for m in ms)
+    bad = sum(m.bad_minutes for m in ms)
+
+    def mean(total: int) -> float | None:
+        return total / outages if outages else None
+
+    return PooledOutages(
+        outages=outages,
+        downtime_minutes=bad,
+        mtrs_minutes=mean(bad),
+        mtbf_minutes=mean(sum(m.good_minutes for m in ms)),
+        mtbsi_minutes=mean(sum(m.observed_minutes for m in ms)),
+        longest_outage_minutes=max((m.longest_outage_minutes for m in ms), default=0),
+        service_downtime_minutes=sum(m.downtime_by_cause["service"] for m in ms),
+        dependency_downtime_minutes=sum(m.dependency_minutes for m in ms),
+        overrun_downtime_minutes=sum(m.overrun_minutes for m in ms),
+        unobserved_minutes=sum(m.unobserved_minutes for m in ms),
+    )
+
+
 def dependency_bad_minutes(
     dependencies: Iterable[Mapping[dt.date, DayRollup]],
 ) -> dict[dt.date, int]:
