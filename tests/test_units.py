@@ -284,3 +284,13 @@ async def test_api_and_pages_name_their_units(site):
     assert edge_page.count(">99.949 %</td>") == 2 and edge_page.count(">99.95 %</td>") == 2
     assert ">99.950 %</td>\n            <td class=\"num\">90 %" in edge_page  # latency, met
     assert f"n/a ({NO_BUDGET})" in await _get(site, f"/services/{VAULT}")
+
+
+def test_indicator_percentages_round_toward_their_target_too():
+    from exporters.reports.text import value
+    from slamon.web.pages import indicator_percent
+
+    assert value(94.96, "percent", 95.0, False) == "94.9 %"  # nearest would say 95.0 %, the target
+    assert value(66.66666666666667, "percent", 85.0, False) == "66.7 %"  # far from it: nearest
+    assert value(95.0, "percent", 95.0, True) == "95.0 %" and value(12.0, "count") == "12"
+    assert indicator_percent(94.96, 95.0) == "94.9 %" and indicator_percent(None, 95.0) == "\u2013"

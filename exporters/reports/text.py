@@ -22,12 +22,13 @@ OBJECTIVE_NAMES = {
 KIND_NAMES = {"biennium": "biennium", "year": "year", "quarter": "quarter", "month": "month", "rolling 30d": "rolling 30 days"}
 
 
-def value(number: float | None, unit: str) -> str:
-    """``12``, ``66.7 %``; a dash for nothing."""
+def value(number: float | None, unit: str, target: float | None = None, met: bool | None = None) -> str:
+    """``12``, ``66.7 %``; a dash for nothing. A percentage with its target and verdict
+    is rounded toward the verdict (94.96 % against a 95 % target not met is ``94.9 %``)."""
     if number is None:
         return DASH
     if unit == "percent":
-        return f"{number:.1f} %"
+        return percent_value_text(number, target_percent=target, met=met, decimals=1)
     return f"{number:g}" if number != int(number) else str(int(number))
 
 

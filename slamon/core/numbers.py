@@ -2,8 +2,9 @@
 reports (HTML, Markdown) and the status pages.
 
 Machine outputs (JSON, CSV, the API) carry full precision and never go through here.
-Text rounds **toward the verdict**: a measure that failed its target never displays as
-the target or above it (99.949996 % against 99.95 % shows as ``99.949 %``, never
+Text rounds to the nearest, except where that would misstate the verdict: then it
+rounds **toward the verdict**. A measure that failed its target never displays as the
+target or above it (99.949996 % against 99.95 % shows as ``99.949 %``, never
 ``99.950 %``), and a measure that met it never displays below it. When the usual
 number of decimals cannot show the difference, more are used (up to 9); past that
 the text says ``< 99.95 %`` or ``>= 99.95 %`` rather than print a misleading figure.
@@ -61,15 +62,14 @@ def percent_value_text(
 def _text(value: Decimal, target: Decimal | None, met: bool | None, decimals: int) -> str:
     if met is None or target is None:
         return f"{_quantize(value, decimals, ROUND_HALF_EVEN)} %"
+    nearest = _quantize(value, decimals, ROUND_HALF_EVEN)
+    if (nearest < target) == (met is False):
+        return f"{nearest} %"  # nearest rounding already reads as the verdict
     rounding = ROUND_FLOOR if met is False else ROUND_CEILING
     for k in range(decimals, MAX_DECIMALS + 1):
         shown = _quantize(value, k, rounding)
-        if met is False and shown < target:
+        if (shown < target) == (met is False):
             return f"{shown} %"
-        if met is True and shown >= target:
-            # ceiling only where nearest rounding would read below the target
-            nearest = _quantize(value, k, ROUND_HALF_EVEN)
-            return f"{nearest if nearest >= target else shown} %"
     return f"{'<' if met is False else '>='} {target:f} %"
 
 

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
-from slamon.core.numbers import percent_text, target_text
+from slamon.core.numbers import percent_text, percent_value_text, target_text
 from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
@@ -52,6 +52,7 @@ def environment() -> jinja2.Environment:
     env.filters["pct"] = percent
     env.filters["measure"] = measure
     env.filters["target"] = target
+    env.filters["indicator_percent"] = indicator_percent
     env.filters["ms"] = milliseconds
     env.filters["ago"] = ago
     env.filters["when"] = when
@@ -72,6 +73,12 @@ def measure(ratio: float | None, target_ratio: float | None, breached: bool = Fa
         return percent_text(ratio, decimals=digits)
     met = not breached and ratio >= target_ratio
     return percent_text(ratio, target_ratio=target_ratio, met=met, decimals=digits)
+
+
+def indicator_percent(value: float | None, target_percent: float | None) -> str:
+    """An indicator percentage (0..100), one decimal, rounded toward its target's verdict."""
+    met = None if value is None or target_percent is None else value >= target_percent
+    return percent_value_text(value, target_percent=target_percent, met=met, decimals=1)
 
 
 def target(target_ratio: float | None) -> str:
