@@ -189,11 +189,23 @@ def test_the_measures_in_slamon_sla_the_report_and_the_api(filled):
                 "mtbsi_seconds": 60 * 60, "longest_seconds": 10 * 60,
                 "by_cause_seconds": {"service": 300, "dependency": 300, "maintenance_overrun": 480,
                                      "unobserved": 27_660 * 60}}
-    by_id = {s["service"]: s for s in as_json(a, cat)["services"]}
+    doc = as_json(a, cat)
+    by_id = {s["service"]: s for s in doc["services"]}
     assert by_id[APP]["vantages"][0]["outages"] == expected
+    office_expected = {
+        "count": 3, "downtime_seconds": 28 * 60, "mtrs_seconds": pytest.approx(28 * 60 / 3),
+        "mtbf_seconds": pytest.approx(272 * 60 / 3), "mtbsi_seconds": pytest.approx(100 * 60),
+        "longest_seconds": 600,
+        "by_cause_seconds": {"service": 900, "dependency": 300, "maintenance_overrun": 480,
+                             "unobserved": 55_320 * 60},
+    }
+    assert doc["offices"] == {"unhq": office_expected}
     text = as_text(a, cat)
     assert "outages 2  downtime 18m  MTRS 9.0m  MTBF 51.0m  MTBSI 1h 00m  longest 10m" in text
     assert "downtime by cause: service 5m, dependency 5m, maintenance overrun 8m; unobserved 19d 05h 00m" in text
+    assert text.endswith("office unhq: every service and vantage above together\n"
+                         "  outages 3  downtime 28m  MTRS 9.3m  MTBF 1h 31m  MTBSI 1h 40m  longest 10m\n"
+                         "  downtime by cause: service 15m, dependency 5m, maintenance overrun 8m; unobserved 38d 10h 00m\n\n")
 
     report = build_report(store, cat, "2026-11", AS_OF)
     unhq = report.offices[[s.office for s in report.offices].index("unhq")]
@@ -233,10 +245,4 @@ def test_the_measures_in_slamon_sla_the_report_and_the_api(filled):
     one, office_doc = asyncio.run(api(f"/api/v1/services/{APP}/sla?period=2026-11",
                                       "/api/v1/sla?office=unhq&period=2026-11"))
     assert one["level"]["vantages"][0]["outages"] == expected
-    assert office_doc["summary"]["outages"] == {
-        "count": 3, "downtime_seconds": 28 * 60, "mtrs_seconds": pytest.approx(28 * 60 / 3),
-        "mtbf_seconds": pytest.approx(272 * 60 / 3), "mtbsi_seconds": pytest.approx(100 * 60),
-        "longest_seconds": 600,
-        "by_cause_seconds": {"service": 900, "dependency": 300, "maintenance_overrun": 480,
-                             "unobserved": 55_320 * 60},
-    }
+    assert office_doc["summary"]["outages"] == office_expected

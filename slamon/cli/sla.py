@@ -27,7 +27,7 @@ from slamon.cli.common import (
 )
 from slamon.core.catalogue import Catalogue
 from slamon.core.numbers import percent_text, target_text
-from slamon.core.sla.measure import Measures
+from slamon.core.sla.measure import Measures, PooledOutages, pool_outages
 from slamon.core.sla.periods import PeriodError, parse_period
 
 
@@ -119,7 +119,20 @@ def as_json(a: Assessment, catalogue: Catalogue) -> dict[str, Any]:
                 ],
             }
         )
-    return {"period": a.period, "as_of": a.now.isoformat(), "services": services}
+    return {
+        "period": a.period,
+        "as_of": a.now.isoformat(),
+        "services": services,
+        "offices": {office: pooled.to_dict() for office, pooled in _office_outages(a, catalogue).items()},
+    }
+
+
+def _office_outages(a: Assessment, catalogue: Catalogue) -> dict[str, PooledOutages]:
+    """Per office: the outages of its services shown, every vantage together."""
+    by_office: dict[str, list[Measures]] = {}
+    for sid, level in sorted(a.levels.items()):
+        by_office.setdefault(catalogue.services[sid].office, []).extend(level.per_vantage)
+    return {office: pool_outages(ms) for office, ms in sorted(by_office.items())}
 
 
 def duration(minutes: float) -> str:
@@ -152,19 +165,21 @@ def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _outage_lines(m: Measures) -> list[str]:
-    """Outages, MTRS, MTBF, MTBSI, the longest, and downtime by cause (docs/sla.md)."""
-    def mean(minutes: float | None) -> str:
-        if minutes is None:
-            return "-"
-        return f"{minutes:.1f}m" if minutes < 60 else duration(minutes)
+def _mean(minutes: float | None) -> str:
+    if minutes is None:
+        return "-"
+    return f"{minutes:.1f}m" if minutes < 60 else duration(minutes)
 
-    cause = m.downtime_by_cause
+
+def _outage_lines(m: Measures | PooledOutages, indent: str = "    ") -> list[str]:
+    """Outages, MTRS, MTBF, MTBSI, the longest, and downtime by cause (docs/sla.md)."""
+    p = m if isinstance(m, PooledOutages) else pool_outages([m])
     return [
-        f"    outages {m.outage_runs}  downtime {duration(m.bad_minutes)}  MTRS {mean(m.mtrs_minutes)}  "
-        f"MTBF {mean(m.mtbf_minutes)}  MTBSI {mean(m.mtbsi_minutes)}  longest {duration(m.longest_outage_minutes)}",
-        f"    downtime by cause: service {duration(cause['service'])}, dependency {duration(cause['dependency'])}, "
-        f"maintenance overrun {duration(cause['maintenance_overrun'])}; unobserved {duration(cause['unobserved'])}",
+        f"{indent}outages {p.outages}  downtime {duration(p.downtime_minutes)}  MTRS {_mean(p.mtrs_minutes)}  "
+        f"MTBF {_mean(p.mtbf_minutes)}  MTBSI {_mean(p.mtbsi_minutes)}  longest {duration(p.longest_outage_minutes)}",
+        f"{indent}downtime by cause: service {duration(p.service_downtime_minutes)}, "
+        f"dependency {duration(p.dependency_downtime_minutes)}, "
+        f"maintenance overrun {duration(p.overrun_downtime_minutes)}; unobserved {duration(p.unobserved_minutes)}",
     ]
 
 
@@ -230,5 +245,11 @@ def as_text(a: Assessment, catalogue: Catalogue) -> str:
                 f"  excluded {r.starts_at:%Y-%m-%d %H:%M} to {r.ends_at:%Y-%m-%d %H:%M} UTC"
                 f" ({r.vantage or 'every vantage'}), approved by {r.approver}: {r.reason}"
             )
+        out.append("")
+    offices = _office_outages(a, catalogue)
+    if len(a.levels) > 1:
+        for office, pooled in offices.items():
+            out.append(f"office {office}: every service and vantage above together")
+            out.extend(_outage_lines(pooled, "  "))
         out.append("")
     return "\n".join(out) + "\n" if out else ""
