@@ -21,7 +21,7 @@ from aiohttp import web
 
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
-from slamon.core.numbers import percent_text, percent_value_text, target_text
+from slamon.core.numbers import percent_text, percent_to_ratio, percent_value_text, target_text
 from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
@@ -205,7 +205,7 @@ async def service_page(request: web.Request) -> web.Response:
     failures: list[dict] = []
     breaches: list[dict] = []
     exclusions: list[dict] = []
-    target = detail["effective_sla"]["availability_percent"] / 100.0
+    target = percent_to_ratio(detail["effective_sla"]["availability_percent"])  # 99.9 -> 0.999 exactly
     if ctx.store is not None:
         history = await ctx.in_thread(("history", sid, now.date()), daily_availability, ctx.store, catalogue, service, now)
         for vantage, points in history.items():
