@@ -215,6 +215,7 @@ async def service_page(request: web.Request) -> web.Response:
                 "days": len(points),
                 "worst": min((p.availability for p in seen), default=None),
                 "below": sum(1 for p in seen if p.availability < target),
+                "target": target,
             }
             charts.append((vantage, availability_chart(points, target, f"daily availability of {service.name} from {vantage}"), stats))
         rows = await ctx.in_thread(None, recent_results, ctx.store, sid, now, 1000)
