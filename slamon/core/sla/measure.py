@@ -16,6 +16,11 @@ Definitions (docs/sla.md says the same in plain words):
 - unplanned outages: the number of bad eligible minutes (slices), as the catalogue
   field ``unplanned_outages`` counts them; ``0`` means any bad minute breaches. Runs of
   consecutive bad minutes are reported beside it (``outage_runs``) for people.
+- outages (docs/sla.md, "Outages and restoration"): an outage is a maximal run of
+  bad eligible minutes (any other minute ends it); MTRS = bad / outages, MTBF = good /
+  outages, MTBSI = observed / outages; downtime by cause: a run that begins in the
+  minute after maintenance is an overrun, then a bad minute in which a dependency was
+  bad (``dependency_bad``) is the dependency's, the rest the service's.
 - error budget = (1 - target) x observed eligible time; consumed = bad time (for
   occurrences: the bad share of results times observed time); burn rate = consumed /
   budget, i.e. the consumed share of the period's budget over the elapsed share, both
@@ -188,19 +193,7 @@ class Measures:
 
     def outages_dict(self) -> dict[str, Any]:
         """The availability measures as plain data, in seconds (None: no outage)."""
-
-        def sec(minutes: float | None) -> float | None:
-            return None if minutes is None else 60 * minutes
-
-        return {
-            "count": self.outage_runs,
-            "downtime_seconds": 60 * self.bad_minutes,
-            "mtrs_seconds": sec(self.mtrs_minutes),
-            "mtbf_seconds": sec(self.mtbf_minutes),
-            "mtbsi_seconds": sec(self.mtbsi_minutes),
-            "longest_seconds": 60 * self.longest_outage_minutes,
-            "by_cause_seconds": {k: 60 * v for k, v in self.downtime_by_cause.items()},
-        }
+        return pool_outages([self]).to_dict()
 
     @property
     def unobserved_minutes(self) -> int:
