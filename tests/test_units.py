@@ -294,3 +294,10 @@ def test_indicator_percentages_round_toward_their_target_too():
     assert value(66.66666666666667, "percent", 85.0, False) == "66.7 %"  # far from it: nearest
     assert value(95.0, "percent", 95.0, True) == "95.0 %" and value(12.0, "count") == "12"
     assert indicator_percent(94.96, 95.0) == "94.9 %" and indicator_percent(None, 95.0) == "\u2013"
+
+
+def test_csv_numbers_are_plain_and_exact():
+    from exporters.reports.tables import _cell
+
+    assert _cell(99.94997498749375) == "99.94997498749375"  # never 6 significant figures
+    assert _cell(1e-05) == "0.00001" and _cell(2.0) == "2" and _cell(float("inf")) == ""

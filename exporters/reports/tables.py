@@ -20,7 +20,9 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import math
 from collections.abc import Iterable
+from decimal import Decimal
 
 from exporters.reports.model import Report, VantageSla, _plain
 
@@ -117,8 +119,11 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):  # full precision: the shortest text that reads back the same
-        return repr(value) if value != int(value) else str(int(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""  # no figure (an infinite burn rate is written empty, as in JSON)
+    if isinstance(value, float):  # full precision: the shortest text that reads back the same,
+        # never in exponent notation (1e-05 is written 0.00001)
+        return format(Decimal(repr(value)), "f") if value != int(value) else str(int(value))
     return _plain(value)
 
 
