@@ -54,7 +54,7 @@ from slamon.core.sla.calendar import office_calendars
 from slamon.core.sla.context import ServiceContext, TargetSegment, service_context
 from slamon.core.sla.exclusions import Exclusion
 from slamon.core.sla.masks import MaskCache
-from slamon.core.sla.measure import Measures, measure_service
+from slamon.core.sla.measure import Measures, dependency_bad_minutes, measure_service
 from slamon.core.sla.periods import (
     CURRENT,
     PREVIOUS,
@@ -276,6 +276,7 @@ def assess_period(
     by_office: dict[str, list[Service]] = defaultdict(list)
     for s in chosen:
         by_office[s.office].append(s)
+    dependencies = _dependency_series(store, chosen, windows)
     for office_id, members in by_office.items():
         office = catalogue.offices[office_id]
         calendars = office_calendars(office)
@@ -299,8 +300,10 @@ def assess_period(
                 contexts = _vantage_contexts(base, exclusion_rows.get(s.id, ()), wanted)
                 per_vantage = []
                 for vantage in sorted(wanted):
+                    dep_bad = _union([dependencies[(d, vantage)] for d in s.depends_on if (d, vantage) in dependencies])
                     m = measure_service(
-                        contexts[vantage], vantage, windows[s.id], targets[s.id], stored.get(vantage, {}), now, cache
+                        contexts[vantage], vantage, windows[s.id], targets[s.id], stored.get(vantage, {}), now, cache,
+                        dependency_bad=dep_bad,
                     )
                     measures[(s.id, vantage)] = m
                     per_vantage.append(m)
@@ -466,6 +469,35 @@ def period_verdicts(results: Mapping[str, Sequence[SlaPeriodResult]]) -> dict[st
             per = verdicts_of([ServiceLevel(sid, r.measures)]).of(sid) if r.measures else {}
             rows.append(PeriodVerdict(r.window.label, r.window.start, r.window.end, r.closed, per))
         out[sid] = rows
+    return out
+
+
+def _dependency_series(
+    store: Store, chosen: Sequence[Service], windows: dict[str, PeriodWindow]
+) -> dict[tuple[str, str], dict[dt.date, int]]:
+    """(service, vantage) -> UTC day -> bad minutes, of the services the chosen ones
+    depend on, over their windows: for putting downtime down to a dependency
+    (docs/sla.md, "Outages and restoration")."""
+    needed = sorted({d for s in chosen for d in s.depends_on})
+    if not needed:
+        return {}
+    first_day = min(windows[s.id].start for s in chosen if s.depends_on).astimezone(dt.UTC).date()
+    last_day = max(windows[s.id].end - _MICRO for s in chosen if s.depends_on).astimezone(dt.UTC).date()
+    out: dict[tuple[str, str], dict[dt.date, int]] = {}
+    for i in range(0, len(needed), _IDS_PER_QUERY):
+        chunk = needed[i : i + _IDS_PER_QUERY]
+        for key, days in store.day_series_between(first_day, last_day, service_ids=chunk, with_counts=False).items():
+            out[key] = dependency_bad_minutes([days])
+    return out
+
+
+def _union(maps: list[dict[dt.date, int]]) -> dict[dt.date, int] | None:
+    if len(maps) <= 1:
+        return maps[0] if maps else None
+    out: dict[dt.date, int] = {}
+    for m in maps:
+        for day, bits in m.items():
+            out[day] = out.get(day, 0) | bits
     return out
 
 

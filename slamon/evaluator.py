@@ -85,7 +85,8 @@ def snapshot_of(m: Measures, office: str, open_objectives: Iterable[str]) -> Sla
         office=office,
         period_end_timestamp_seconds=m.period.end.timestamp(),
         objectives=tuple(objectives),
-        error_budget_remaining_ratio=m.remaining_ratio if observed else None,
+        # no budget (a 100 % target, or nothing observed): no figure, as in every output
+        error_budget_remaining_ratio=m.remaining_ratio if observed and m.budget_seconds > 0 else None,
         burn_rate=m.burn_rate if observed else None,
         open_breaches=frozenset(open_objectives),
     )

@@ -39,6 +39,7 @@ def service(
     tier: str = "gold",
     sla: dict | None = None,
     category: str = "infrastructure",
+    extra: dict | None = None,
 ) -> Service:
     office = sid.split("-", 1)[0]
     doc: dict[str, Any] = {
@@ -61,6 +62,7 @@ def service(
     }
     if sla:
         doc["sla"] = sla
+    doc.update(extra or {})
     return Service.model_validate(doc)
 
 

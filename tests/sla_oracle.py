@@ -88,6 +88,9 @@ class Tally:
     outage_runs: int = 0
     results_total: int = 0
     results_good: int = 0
+    longest_outage: int = 0
+    overrun: int = 0  # bad minutes of outages that began the minute after maintenance
+    dependency: int = 0  # other bad minutes in which a dependency was bad
     eligible_at: set[dt.datetime] = field(default_factory=set)
 
     @property
@@ -107,11 +110,14 @@ def oracle(
     maintenance: list,
     exclusions: list[Exclusion],
     rollups: dict[dt.date, DayRollup],
+    dependency_bad: dict[dt.date, int] | None = None,
 ) -> Tally:
     zone = ZoneInfo(timezone)
     t = Tally()
     at = start.astimezone(UTC)
     previous_bad = False
+    run = 0
+    over = False
     while at < end:
         wall = at.astimezone(zone).replace(tzinfo=None)
         t.window += 1
@@ -140,6 +146,15 @@ def oracle(
                         bad_now = True
                         if not previous_bad:
                             t.outage_runs += 1
+                            run = 0
+                            before = at - dt.timedelta(minutes=1)
+                            over = in_maintenance(maintenance, before.astimezone(zone).replace(tzinfo=None), before)
+                        run += 1
+                        t.longest_outage = max(t.longest_outage, run)
+                        if over:
+                            t.overrun += 1
+                        elif dependency_bad and bit(dependency_bad.get(at.date(), 0), i):
+                            t.dependency += 1
         previous_bad = bad_now
         at += dt.timedelta(minutes=1)
     return t

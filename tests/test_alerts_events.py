@@ -102,7 +102,10 @@ def test_a_breach_opens_and_resolves_with_its_objective():
     assert opened.labels["severity"] == "ticket"
     assert opened.labels["office"] == "unhq" and opened.labels["vantage"] == "unon"
     assert "99.620 %" in opened.annotations["description"]
-    assert "99.900 %" in opened.annotations["description"]
+    assert "below its target of 99.9 %" in opened.annotations["description"]
+    # a measure just below its target never reads as the target (docs/sla.md, units)
+    close = event_for_breach(dataclasses.replace(change, measure_ratio=0.99949996, target_ratio=0.9995), cat)
+    assert close is not None and "is 99.949 %, below its target of 99.95 %" in close.annotations["description"]
     assert opened.annotations["runbook_url"].endswith("#slamonslabreached")
     assert resolved.status is AlertStatus.resolved and resolved.identity == opened.identity
     assert resolved.ends_at == AT + dt.timedelta(hours=2)

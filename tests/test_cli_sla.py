@@ -51,7 +51,8 @@ def test_json_for_one_service(db, capsys):
     # New York: November starts 04:00Z; to 12:00Z on the 2nd is 32 hours, all 24x7
     assert unhq["seconds"]["eligible"] == 32 * 3600
     assert unhq["seconds"]["unobserved"] == 31 * 3600
-    assert unhq["objectives"]["availability"]["actual"] == pytest.approx(0.95)
+    assert unhq["objectives"]["availability"]["actual_ratio"] == pytest.approx(0.95)
+    assert unhq["objectives"]["availability"]["target_ratio"] == 0.995
     assert unhq["objectives"]["availability"]["met"] is False
     assert unhq["error_budget"]["budget_seconds"] == pytest.approx(0.005 * 3600)
     assert unhq["error_budget"]["burn_rate"] == pytest.approx(180 / 18)

@@ -90,12 +90,13 @@ def test_sla_tables_with_breaches_and_exclusions_of_the_period(report):
     (v,) = mail.vantages
     assert (v.vantage, v.observed_minutes, v.good_minutes, v.excluded_minutes) == ("unhq", 98, 93, 2)
     (availability,) = v.objectives
-    assert availability.target == 99.0
-    assert availability.actual == pytest.approx(100 * 93 / 98)
+    assert availability.target_percent == 99.0
+    assert availability.actual_percent == pytest.approx(100 * 93 / 98)
     assert v.budget_minutes == pytest.approx(0.98)
     assert v.remaining_minutes == pytest.approx(0.98 - 5)
     (breach,) = mail.breaches
-    assert (breach.period, breach.measure, breach.unit) == ("2013-05", pytest.approx(93.0), "percent")
+    assert (breach.period, breach.measure_percent, breach.target_percent, breach.unit) == (
+        "2013-05", pytest.approx(93.0), 99.0, "percent")
     assert breach.resolved_at is not None
     (exclusion,) = mail.exclusions
     assert (exclusion.reason, exclusion.approver) == (estate.EXCLUSION_REASON, "Chief, ICT operations")

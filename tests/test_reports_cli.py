@@ -161,7 +161,7 @@ def test_the_command_line_entry_point(estate):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["schema"] == "slamon-report/v1"
+    assert json.loads(ok.stdout)["schema"] == "slamon-report/v2"
     bad = subprocess.run(
         [sys.executable, "-m", "slamon", "report", "--period", "someday", "--catalogue", str(catalogue), "--db", url],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,

@@ -41,8 +41,8 @@ def store(tmp_path_factory, bundled):
     s = Store.open(f"sqlite:///{tmp_path_factory.mktemp('api')}/slamon.db")
     s.record_catalogue(bundled, NOW - dt.timedelta(days=400))
     fill_history(s, bundled, HISTORY, days=40)
-    s.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 0.995)
-    s.open_breach(HISTORY, "unhq", "availability", "2026-10", dt.datetime(2026, 10, 10, tzinfo=dt.UTC), 0.99, 0.998)
+    s.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 99.5)
+    s.open_breach(HISTORY, "unhq", "availability", "2026-10", dt.datetime(2026, 10, 10, tzinfo=dt.UTC), 0.99, 99.8)
     s.resolve_breach(HISTORY, "unhq", "availability", "2026-10", dt.datetime(2026, 10, 12, tzinfo=dt.UTC))
     s.add_exclusion(HISTORY, NOW - dt.timedelta(days=3), NOW - dt.timedelta(days=3, hours=-2),
                     "power works", "Chief ICT", NOW - dt.timedelta(days=4))
@@ -137,7 +137,8 @@ async def test_services_with_filters_and_problems(api):
     assert [s["id"] for s in body["services"]] == [DOWN]
     assert body["services"][0]["open_breaches"] == 1
     snap = body["services"][0]["vantages"][0]["sla"]
-    assert snap["open_breaches"] == ["availability"] and snap["error_budget_remaining_ratio"] < 0
+    assert snap["open_breaches"] == ["availability"] and snap["error_budget_remaining_ratio"] == 0
+    assert snap["error_budget_overspent"] is True and snap["error_budget_note"] is None
     status, body = await api.get("/api/v1/services?office=atlantis")
     assert status == 400 and "unknown office 'atlantis'" in body["detail"]
     status, body = await api.get("/api/v1/services?state=sideways")
@@ -175,7 +176,7 @@ async def test_sla_of_a_service_and_of_an_office(api):
     assert status == 200 and body["period"] == "2026-11"
     m = body["level"]["vantages"][0]
     assert m["vantage"] == "unhq" and m["seconds"]["observed"] > 0
-    assert 0.9 < m["objectives"]["availability"]["actual"] <= 1.0
+    assert 0.9 < m["objectives"]["availability"]["actual_ratio"] <= 1.0
     status, body = await api.get("/api/v1/sla?office=unhq&period=2026-11", "/api/v1/sla")
     assert status == 200 and body["office"] == "unhq"
     ids = {s["service"] for s in body["services"]}
@@ -206,6 +207,10 @@ async def test_breaches_and_exclusions(api):
     assert status == 200 and [b["service"] for b in body["breaches"]] == [DOWN]
     status, body = await api.get("/api/v1/breaches")
     assert body["count"] == 2 and body["breaches"][0]["service"] == DOWN  # newest first
+    # one set of units: the store keeps the target in percent, the API gives ratios
+    (down,) = [b for b in body["breaches"] if b["service"] == DOWN]
+    assert (down["measure_ratio"], down["target_ratio"]) == (0.993, 0.995)
+    assert down["bad_minutes"] is None and down["allowed_bad_minutes"] is None
     status, body = await api.get(f"/api/v1/breaches?service={HISTORY}&since=2026-10-11")
     assert body["count"] == 1 and body["breaches"][0]["resolved_at"].startswith("2026-10-12")
     status, body = await api.get("/api/v1/breaches?since=yesterday")

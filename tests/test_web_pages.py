@@ -37,7 +37,7 @@ async def site(tmp_path_factory, catalogue):
     store = Store.open(f"sqlite:///{tmp_path_factory.mktemp('web')}/slamon.db")
     store.record_catalogue(catalogue, NOW - dt.timedelta(days=400))
     fill_history(store, catalogue, HISTORY, days=DAYS)
-    store.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 0.995)
+    store.open_breach(DOWN, "unhq", "availability", "2026-11", NOW - dt.timedelta(hours=3), 0.993, 99.5)
     runtime = runtime_for(catalogue, down={DOWN})
     probe = catalogue.services[HISTORY].probes[0]
     runtime.observations.record(ProbeResult("unhq", HISTORY, probe.id, probe.kind, NOW.timestamp() - 5, ProbeOutcome(
@@ -71,7 +71,7 @@ async def test_status_grid(site, catalogue):
     row = re.search(rf'<tr class="service-row has-breach" data-service="{DOWN}" data-state="down">(.*?)</tr>', html, re.S)
     assert row, "the down service with an open breach is highlighted"
     assert 'cell-breach' in row.group(1) and ">Down</span>" in row.group(1) and "breach</span>" in row.group(1)
-    assert "-40 %" in row.group(1)  # overspent budget shown as such
+    assert ">overspent" in row.group(1) and "budget-over" in row.group(1)  # overspent budget shown as such
     # every state has a text beside its colour
     assert html.count(">Up</span>") > 60
     retired = await fetch(site, "/?retired=1")

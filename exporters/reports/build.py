@@ -14,6 +14,7 @@ holds for the period. Blocking (database reads).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from exporters.reports.model import (
     IndicatorRow,
     NotCounted,
     ObjectiveRow,
+    OfficeAvailability,
     OfficeSection,
     Report,
     ServicePeriods,
@@ -48,7 +50,7 @@ from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import DEFAULT_UNITS, IndicatorValue, biennium_of
 from slamon.core.model import IndicatorId, Service
 from slamon.core.sla.masks import MaskCache
-from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures, combine_verdicts
+from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures, combine_verdicts, pool_outages
 from slamon.core.sla.periods import (
     ROLLING_LABEL,
     PeriodError,
@@ -134,6 +136,7 @@ def build_report(
 
     breaches = _breaches(store, assessment.windows, window.start)
     service_rows: dict[str, list[ServiceSla]] = {}
+    office_measures: dict[str, list[Measures]] = {}
     by_id = {s.id: s for s in services}
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]
@@ -146,6 +149,7 @@ def build_report(
             met = judged.met
             vantage_rows = [_rejudged(v, judged) for v in vantage_rows]
             extra = {"sla_periods": judged.rows, "sla_periods_met": judged.met_n, "sla_periods_in_scope": len(judged.rows)}
+        office_measures.setdefault(svc.office, []).extend(level.per_vantage if level else ())
         service_rows.setdefault(svc.office, []).append(
             ServiceSla(
                 id=sid,
@@ -177,7 +181,8 @@ def build_report(
     for oid in office_ids:
         office = catalogue.offices[oid]
         sections.append(
-            OfficeSection(oid, office.name, office.city, office.timezone, rows.get(oid, []), service_rows.get(oid, []))
+            OfficeSection(oid, office.name, office.city, office.timezone, rows.get(oid, []), service_rows.get(oid, []),
+                          availability=office_availability(office_measures.get(oid, [])))
         )
     total = None
     if chosen is None:
@@ -335,7 +340,8 @@ def _vantage(m: Measures) -> VantageSla:
     objectives = []
     for name, o in m.objectives.items():
         if name == UNPLANNED_OUTAGES:
-            objectives.append(ObjectiveRow(name, "bad_minutes", o.target, o.actual if o.met is not None else None, o.met))
+            bad = o.actual if o.met is not None else None
+            objectives.append(ObjectiveRow(name, "bad_minutes", None, None, o.met, o.target, bad))
         else:
             actual = None if o.actual is None else 100.0 * o.actual
             objectives.append(ObjectiveRow(name, "percent", o.target, actual, o.met))
@@ -358,9 +364,24 @@ def _vantage(m: Measures) -> VantageSla:
         budget_minutes=m.budget_seconds / 60,
         consumed_minutes=m.consumed_seconds / 60,
         remaining_minutes=m.remaining_seconds / 60,
-        remaining_percent=100.0 * m.remaining_ratio if finite and m.budget_seconds > 0 else None,
+        remaining_percent=None if m.budget_left_ratio is None else 100.0 * m.budget_left_ratio,
         burn_rate=burn if finite else None,
+        overspent=m.consumed_seconds > m.budget_seconds,
+        budget_note=m.budget_note,
+        mtrs_minutes=m.mtrs_minutes,
+        mtbf_minutes=m.mtbf_minutes,
+        mtbsi_minutes=m.mtbsi_minutes,
+        longest_outage_minutes=m.longest_outage_minutes,
+        service_downtime_minutes=m.downtime_by_cause["service"],
+        dependency_downtime_minutes=m.dependency_minutes,
+        overrun_downtime_minutes=m.overrun_minutes,
     )
+
+
+def office_availability(measures: Iterable[Measures]) -> OfficeAvailability:
+    """The availability measures of an office over all its services and vantages."""
+    pooled = pool_outages(measures)
+    return OfficeAvailability(**{f.name: getattr(pooled, f.name) for f in dataclasses.fields(OfficeAvailability)})
 
 
 def _breaches(store: Store, windows: dict[str, PeriodWindow], since: dt.datetime) -> dict[str, list[BreachEntry]]:
@@ -392,8 +413,10 @@ def _breaches(store: Store, windows: dict[str, PeriodWindow], since: dt.datetime
                 opened_at=row.opened_at,
                 resolved_at=row.resolved_at,
                 unit="bad_minutes" if outages else "percent",
-                measure=row.measure if outages else 100.0 * row.measure,
-                target=row.target,
+                measure_percent=None if outages else 100.0 * row.measure,
+                target_percent=None if outages else row.target,
+                bad_minutes=row.measure if outages else None,
+                allowed_bad_minutes=row.target if outages else None,
             )
         )
     return out

@@ -1,8 +1,9 @@
 """The report model: plain dataclasses, built once and rendered in every format.
 
 Field names are the JSON keys (``Report.to_dict``), so they are a public contract:
-add fields, never rename them. Times are UTC-aware datetimes (ISO 8601 in JSON);
-durations are whole minutes (``*_minutes``); percentages are 0..100.
+add fields, never rename them (v2 renamed the figures so that each names its unit).
+Times are UTC-aware datetimes (ISO 8601 in JSON); durations are minutes
+(``*_minutes``); a field holding a percentage 0..100 is named ``*_percent``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = "slamon-report/v1"
+SCHEMA = "slamon-report/v2"
 TOTAL = "all"  # the office id of the totals
 
 
@@ -96,9 +97,11 @@ class IndicatorRow:
 class ObjectiveRow:
     objective: str  # availability | latency | steps | unplanned_outages
     unit: str  # "percent", or "bad_minutes" for unplanned_outages
-    target: float  # percent; or the allowed bad minutes
-    actual: float | None  # same unit as target; None: nothing observed
+    target_percent: float | None  # None for unplanned_outages
+    actual_percent: float | None  # None: nothing observed, or unplanned_outages
     met: bool | None
+    allowed_bad_minutes: float | None = None  # unplanned_outages only: the limit
+    bad_minutes: float | None = None  # unplanned_outages only: None when nothing observed
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,18 @@ class VantageSla:
     budget_minutes: float
     consumed_minutes: float
     remaining_minutes: float
-    remaining_percent: float | None  # 100 untouched, 0 used up, below 0 overspent; None: no budget
+    remaining_percent: float | None  # 100 untouched, 0 used up (or overspent); None: no budget
     burn_rate: float | None  # None: infinite (a zero budget overspent)
+    overspent: bool = False  # more consumed than the budget (remaining_minutes < 0)
+    budget_note: str | None = None  # why there is no budget: "no budget: target 100 %", ...
+    # availability measures (docs/sla.md, "Outages and restoration"); outages = outage_runs
+    mtrs_minutes: float | None = None  # None: no outage
+    mtbf_minutes: float | None = None
+    mtbsi_minutes: float | None = None
+    longest_outage_minutes: int = 0
+    service_downtime_minutes: int = 0  # bad minutes by cause (they add up to bad_minutes)
+    dependency_downtime_minutes: int = 0
+    overrun_downtime_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,8 +146,10 @@ class BreachEntry:
     opened_at: dt.datetime
     resolved_at: dt.datetime | None  # None: still open
     unit: str  # "percent", or "bad_minutes" for unplanned_outages
-    measure: float  # when opened (or last measured), in ``unit``
-    target: float
+    measure_percent: float | None  # when opened (or last measured); None for unplanned_outages
+    target_percent: float | None
+    bad_minutes: float | None = None  # unplanned_outages only
+    allowed_bad_minutes: float | None = None  # unplanned_outages only
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,23 @@ class ServiceSla:
 
 
 @dataclass(frozen=True)
+class OfficeAvailability:
+    """The availability measures of an office: every service and vantage together
+    (means over all their outages, not a mean of means)."""
+
+    outages: int
+    downtime_minutes: int
+    mtrs_minutes: float | None
+    mtbf_minutes: float | None
+    mtbsi_minutes: float | None
+    longest_outage_minutes: int
+    service_downtime_minutes: int
+    dependency_downtime_minutes: int
+    overrun_downtime_minutes: int
+    unobserved_minutes: int
+
+
+@dataclass(frozen=True)
 class OfficeSection:
     office: str  # an office id, or "all"
     name: str
@@ -189,6 +221,7 @@ class OfficeSection:
     timezone: str
     indicators: list[IndicatorRow]
     services: list[ServiceSla] = field(default_factory=list)
+    availability: OfficeAvailability | None = None  # None for the total
 
 
 @dataclass(frozen=True)

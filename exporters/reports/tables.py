@@ -8,7 +8,8 @@ Three tables (``TABLES``), each a file of its own, so each parses with any CSV r
 - ``sla``: one row per service, vantage and objective, with the time buckets and the
   error budget of that vantage repeated on each of its objective rows.
 
-Numbers are plain (``66.6667``, no unit, no thousands separator); missing values are
+Numbers are plain and carry full precision (``66.66666666666667``, no unit, no
+thousands separator; a whole number without decimals); missing values are
 empty; booleans are ``true`` / ``false`` (empty: unknown); times are ISO 8601 UTC;
 service lists inside a cell are separated by spaces (ids have none), reasons by ``; ``.
 The columns below are the contract: new columns are added at the end.
@@ -17,10 +18,13 @@ The columns below are the contract: new columns are added at the end.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 from collections.abc import Iterable
+from decimal import Decimal
 
-from exporters.reports.model import Report, _plain
+from exporters.reports.model import Report, VantageSla, _plain
 
 INDICATOR_COLUMNS = [
     "period",
@@ -81,8 +85,8 @@ SLA_COLUMNS = [
     "vantage_met",
     "objective",
     "unit",
-    "target",
-    "actual",
+    "target_percent",
+    "actual_percent",
     "objective_met",
     "window_minutes",
     "eligible_minutes",
@@ -102,6 +106,17 @@ SLA_COLUMNS = [
     "breaches",
     "open_breaches",
     "exclusions",
+    "allowed_bad_minutes",
+    "objective_bad_minutes",
+    "overspent",
+    "budget_note",
+    "mtrs_minutes",
+    "mtbf_minutes",
+    "mtbsi_minutes",
+    "longest_outage_minutes",
+    "service_downtime_minutes",
+    "dependency_downtime_minutes",
+    "overrun_downtime_minutes",
     "sla_periods_met",
     "sla_periods_in_scope",
     "breached_periods",
@@ -115,8 +130,11 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}" if value != int(value) else str(int(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""  # no figure (an infinite burn rate is written empty, as in JSON)
+    if isinstance(value, float):  # full precision: the shortest text that reads back the same,
+        # never in exponent notation (1e-05 is written 0.00001)
+        return format(Decimal(repr(value)), "f") if value != int(value) else str(int(value))
     return _plain(value)
 
 
@@ -183,6 +201,9 @@ def _periods(p) -> dict:
     return {"periods_met": p.periods_met, "periods_in_scope": p.periods_in_scope, "breached_periods": " ".join(p.breached)}
 
 
+_VANTAGE_FIELDS = {f.name for f in dataclasses.fields(VantageSla)} - {"vantage", "met", "objectives"}
+
+
 def _sla_rows(report: Report):
     for sec in report.offices:
         for s in sec.services:
@@ -207,14 +228,16 @@ def _sla_rows(report: Report):
                 per_vantage = {
                     "vantage": v.vantage,
                     "vantage_met": v.met,
-                    **{k: getattr(v, k) for k in SLA_COLUMNS if k.endswith("_minutes") or k in ("outage_runs", "remaining_percent", "burn_rate")},
+                    **{k: getattr(v, k) for k in SLA_COLUMNS if k in _VANTAGE_FIELDS},
                     "breaches": len(mine),
                     "open_breaches": sum(1 for b in mine if b.resolved_at is None),
                     "exclusions": len(excluded),
                 }
                 for o in v.objectives:
                     yield {**base, **per_vantage, "objective": o.objective, "unit": o.unit,
-                           "target": o.target, "actual": o.actual, "objective_met": o.met}
+                           "target_percent": o.target_percent, "actual_percent": o.actual_percent,
+                           "objective_met": o.met, "allowed_bad_minutes": o.allowed_bad_minutes,
+                           "objective_bad_minutes": o.bad_minutes}
 
 
 def render_csv(report: Report, table: str = "indicators") -> str:

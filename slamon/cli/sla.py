@@ -26,7 +26,8 @@ from slamon.cli.common import (
     valid_catalogue,
 )
 from slamon.core.catalogue import Catalogue
-from slamon.core.sla.measure import Measures
+from slamon.core.numbers import percent_text, target_text
+from slamon.core.sla.measure import Measures, PooledOutages, pool_outages
 from slamon.core.sla.periods import PeriodError, check_label
 
 
@@ -151,7 +152,20 @@ def as_json(
                 "sla_periods": [_sla_period_dict(r) for r in periods.get(sid, ())],
             }
         )
-    return {"period": a.period, "as_of": a.now.isoformat(), "services": services}
+    return {
+        "period": a.period,
+        "as_of": a.now.isoformat(),
+        "services": services,
+        "offices": {office: pooled.to_dict() for office, pooled in _office_outages(a, catalogue).items()},
+    }
+
+
+def _office_outages(a: Assessment, catalogue: Catalogue) -> dict[str, PooledOutages]:
+    """Per office: the outages of its services shown, every vantage together."""
+    by_office: dict[str, list[Measures]] = {}
+    for sid, level in sorted(a.levels.items()):
+        by_office.setdefault(catalogue.services[sid].office, []).extend(level.per_vantage)
+    return {office: pool_outages(ms) for office, ms in sorted(by_office.items())}
 
 
 def duration(minutes: float) -> str:
@@ -170,10 +184,6 @@ def _verdict(met: bool | None) -> str:
     return {True: "MET", False: "NOT MET", None: "UNKNOWN (nothing observed)"}[met]
 
 
-def _percent(ratio: float | None) -> str:
-    return "-" if ratio is None else f"{100 * ratio:.3f} %"
-
-
 def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, o in m.objectives.items():
@@ -181,11 +191,29 @@ def _objective_rows(m: Measures) -> list[tuple[str, str, str, str]]:
             target = f"<= {o.target:g} bad min"
             measure = "-" if o.met is None else f"{o.actual:g} bad min"
         else:
-            target = f"{o.target:g} %"
-            measure = _percent(o.actual)
+            target = target_text(o.target_ratio)
+            measure = percent_text(o.actual_ratio, target_ratio=o.target_ratio, met=o.met, missing="-")
         met = {True: "yes", False: "NO", None: "unknown"}[o.met]
         rows.append((name, target, measure, met))
     return rows
+
+
+def _mean(minutes: float | None) -> str:
+    if minutes is None:
+        return "-"
+    return f"{minutes:.1f}m" if minutes < 60 else duration(minutes)
+
+
+def _outage_lines(m: Measures | PooledOutages, indent: str = "    ") -> list[str]:
+    """Outages, MTRS, MTBF, MTBSI, the longest, and downtime by cause (docs/sla.md)."""
+    p = m if isinstance(m, PooledOutages) else pool_outages([m])
+    return [
+        f"{indent}outages {p.outages}  downtime {duration(p.downtime_minutes)}  MTRS {_mean(p.mtrs_minutes)}  "
+        f"MTBF {_mean(p.mtbf_minutes)}  MTBSI {_mean(p.mtbsi_minutes)}  longest {duration(p.longest_outage_minutes)}",
+        f"{indent}downtime by cause: service {duration(p.service_downtime_minutes)}, "
+        f"dependency {duration(p.dependency_downtime_minutes)}, "
+        f"maintenance overrun {duration(p.overrun_downtime_minutes)}; unobserved {duration(p.unobserved_minutes)}",
+    ]
 
 
 def _seconds(value: float) -> str:
@@ -225,13 +253,16 @@ def as_text(a: Assessment, catalogue: Catalogue, periods: dict[str, list[SlaPeri
                 f"    excluded {d(m.excluded_minutes)}  maintenance {d(m.maintenance_minutes)}  "
                 f"outside hours {d(m.outside_hours_minutes)}  outage runs {m.outage_runs}"
             )
+            out.extend(_outage_lines(m))
             rows = [("objective", "target", "measure", "met"), *_objective_rows(m)]
             widths = [max(len(r[i]) for r in rows) for i in range(3)]
             for r in rows:
                 out.append("    " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
             burn = m.burn_rate
-            remaining = m.remaining_ratio
-            shown_remaining = "-" if math.isinf(remaining) else f"{100 * remaining:.1f} %"
+            left = m.budget_left_ratio
+            shown_remaining = f"n/a ({m.budget_note})" if left is None else percent_text(left, decimals=1)
+            if left is not None and m.consumed_seconds > m.budget_seconds:
+                shown_remaining += " (overspent)"
             shown_burn = "inf" if math.isinf(burn) else f"{burn:.2f}"
             out.append(
                 f"    error budget {_seconds(m.budget_seconds)} (consumed {_seconds(m.consumed_seconds)}), "
@@ -255,5 +286,11 @@ def as_text(a: Assessment, catalogue: Catalogue, periods: dict[str, list[SlaPeri
                 f"  excluded {r.starts_at:%Y-%m-%d %H:%M} to {r.ends_at:%Y-%m-%d %H:%M} UTC"
                 f" ({r.vantage or 'every vantage'}), approved by {r.approver}: {r.reason}"
             )
+        out.append("")
+    offices = _office_outages(a, catalogue)
+    if len(a.levels) > 1:
+        for office, pooled in offices.items():
+            out.append(f"office {office}: every service and vantage above together")
+            out.extend(_outage_lines(pooled, "  "))
         out.append("")
     return "\n".join(out) + "\n" if out else ""

@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Lifecycle, Service
+from slamon.core.numbers import percent_text, target_text
 from slamon.core.observed import Transition
 from slamon.core.state import State
 
@@ -184,8 +185,9 @@ def event_for_breach(
     labels = {"alertname": SLA_BREACHED, **_service_labels(service, change.vantage, Severity.ticket)}
     labels["objective"] = change.objective
     period = catalogue.sla(service).period
-    measure = f"{change.measure_ratio * 100:.3f} %"
-    target = f"{change.target_ratio * 100:.3f} %"
+    # an opened breach is below its target: rounded toward that verdict (docs/sla.md)
+    measure = percent_text(change.measure_ratio, target_ratio=change.target_ratio, met=False if change.opened else None)
+    target = target_text(change.target_ratio)
     if change.opened:
         summary = f"{service.name} ({service.id}) breaches its {change.objective} objective at {change.vantage}"
         description = (

@@ -177,6 +177,8 @@ class BreachRow(StoreModel, table=True):
     period: str = Field(sa_column=Column(String(32), nullable=False))
     opened_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     resolved_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # as the engine gives them (ObjectiveResult): a ratio objective's measure as a ratio
+    # 0..1 and its target in percent; unplanned_outages: bad minutes and the number allowed
     measure: float = Field(sa_column=Column(Float(precision=53), nullable=False))
     target: float = Field(sa_column=Column(Float(precision=53), nullable=False))
 

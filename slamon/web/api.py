@@ -24,6 +24,7 @@ from aiohttp import web
 
 from slamon.assess import assess_indicators, assess_period, assess_sla_periods
 from slamon.core.model import Lifecycle
+from slamon.core.sla.measure import pool_outages
 from slamon.core.sla.periods import PeriodError, check_label
 from slamon.core.state import State
 from slamon.web import views
@@ -249,6 +250,7 @@ async def sla(request: web.Request) -> web.Response:
     a = await ctx.in_thread(("sla-all", period, office), assess_period, store, catalogue, period, ctx.now(), offices=offices)
     services = [level_dict(a.levels[sid]) for sid in sorted(a.levels)]
     met = sum(1 for s in services if s["met"] is True)
+    outages = pool_outages(m for level in a.levels.values() for m in level.per_vantage)
     return ok(
         {
             "period": period,
@@ -259,6 +261,7 @@ async def sla(request: web.Request) -> web.Response:
                 "met": met,
                 "not_met": sum(1 for s in services if s["met"] is False),
                 "unknown": sum(1 for s in services if s["met"] is None),
+                "outages": outages.to_dict(),
             },
             "services": services,
         }

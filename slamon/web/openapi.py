@@ -16,6 +16,10 @@ INT = {"type": "integer"}
 STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 TIME = {"type": "string", "format": "date-time"}
+# units: every field named *_ratio is a ratio 0..1, every *_percent a percentage 0..100
+RATIO = {"type": "number", "minimum": 0, "maximum": 1, "description": "a ratio 0..1 (0.999 is 99.9 %)"}
+PERCENT = {"type": "number", "minimum": 0, "maximum": 100, "description": "a percentage 0..100"}
+MINUTES = {"type": "number", "minimum": 0}
 
 
 def nullable(schema: dict) -> dict:
@@ -76,13 +80,15 @@ SCHEMAS: dict[str, dict] = {
                 obj(
                     {
                         "objective": STR,
-                        "target_ratio": NUM,
-                        "measure_ratio": nullable(NUM),
+                        "target_ratio": RATIO,
+                        "measure_ratio": nullable(RATIO),
                         "breached": BOOL,
                     }
                 )
             ),
-            "error_budget_remaining_ratio": nullable(NUM),
+            "error_budget_remaining_ratio": nullable(RATIO),
+            "error_budget_overspent": BOOL,
+            "error_budget_note": nullable(STR),
             "burn_rate": nullable(NUM),
             "open_breaches": array(STR),
         }
@@ -97,7 +103,7 @@ SCHEMAS: dict[str, dict] = {
             "tier": STR,
             "state": STATE,
             "sla_target": obj(
-                {"availability_percent": NUM, "period": STR, "schedule": STR, "budgeting": STR}
+                {"availability_percent": PERCENT, "period": STR, "schedule": STR, "budgeting": STR}
             ),
             "vantages": array(obj({"vantage": STR, "state": STATE, "sla": nullable(ref("SlaSnapshot"))})),
             "open_breaches": INT,
@@ -157,9 +163,9 @@ SCHEMAS: dict[str, dict] = {
             "automation": STR,
             "effective_sla": obj(
                 {
-                    "availability_percent": NUM,
-                    "latency": nullable(obj({"threshold_seconds": NUM, "percent": NUM})),
-                    "steps": nullable(obj({"max_duration_seconds": NUM, "percent": NUM})),
+                    "availability_percent": PERCENT,
+                    "latency": nullable(obj({"threshold_seconds": NUM, "percent": PERCENT})),
+                    "steps": nullable(obj({"max_duration_seconds": NUM, "percent": PERCENT})),
                     "unplanned_outages": nullable(INT),
                     "schedule": STR,
                     "period": STR,
@@ -183,16 +189,19 @@ SCHEMAS: dict[str, dict] = {
             "end": TIME,
             "as_of": TIME,
             "closed": BOOL,
-            "elapsed_ratio": NUM,
+            "elapsed_ratio": RATIO,
             "seconds": {"type": "object", "additionalProperties": INT},
             "results": obj({"total": INT, "good": INT}),
             "outage_runs": INT,
+            "outages": ref("Outages"),
             "error_budget": obj(
                 {
                     "budget_seconds": NUM,
                     "consumed_seconds": NUM,
                     "remaining_seconds": NUM,
-                    "remaining_ratio": nullable(NUM),
+                    "remaining_ratio": nullable(RATIO),
+                    "overspent": BOOL,
+                    "note": nullable(STR),
                     "burn_rate": nullable(NUM),
                 }
             ),
@@ -200,8 +209,8 @@ SCHEMAS: dict[str, dict] = {
                 "type": "object",
                 "additionalProperties": obj(
                     {
-                        "target": NUM,
-                        "actual": nullable(NUM),
+                        "target_ratio": nullable(RATIO),
+                        "actual_ratio": nullable(RATIO),
                         "met": nullable(BOOL),
                         "unit": STR,
                         "total": NUM,
@@ -215,6 +224,19 @@ SCHEMAS: dict[str, dict] = {
         },
         "required": ["service", "vantage", "period", "seconds", "error_budget", "objectives", "met"],
     },
+    "Outages": obj(
+        {
+            "count": INT,
+            "downtime_seconds": NUM,
+            "mtrs_seconds": nullable(NUM),
+            "mtbf_seconds": nullable(NUM),
+            "mtbsi_seconds": nullable(NUM),
+            "longest_seconds": NUM,
+            "by_cause_seconds": obj(
+                {"service": NUM, "dependency": NUM, "maintenance_overrun": NUM, "unobserved": NUM}
+            ),
+        }
+    ),
     "ServiceLevel": obj(
         {
             "service": STR,
@@ -253,7 +275,9 @@ SCHEMAS: dict[str, dict] = {
             "period": STR,
             "office": nullable(STR),
             "as_of": TIME,
-            "summary": obj({"services": INT, "met": INT, "not_met": INT, "unknown": INT}),
+            "summary": obj(
+                {"services": INT, "met": INT, "not_met": INT, "unknown": INT, "outages": ref("Outages")}
+            ),
             "services": array(ref("ServiceLevel")),
         }
     ),
@@ -304,8 +328,10 @@ SCHEMAS: dict[str, dict] = {
             "opened_at": TIME,
             "resolved_at": nullable(TIME),
             "open": BOOL,
-            "measure": nullable(NUM),
-            "target": nullable(NUM),
+            "measure_ratio": nullable(RATIO),
+            "target_ratio": nullable(RATIO),
+            "bad_minutes": nullable(MINUTES),
+            "allowed_bad_minutes": nullable(MINUTES),
         }
     ),
     "BreachList": obj({"count": INT, "breaches": array(ref("Breach"))}),

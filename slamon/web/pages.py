@@ -21,6 +21,7 @@ from aiohttp import web
 
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
+from slamon.core.numbers import percent_text, percent_to_ratio, percent_value_text, target_text
 from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
@@ -49,6 +50,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = percent
+    env.filters["measure"] = measure
+    env.filters["target"] = target
+    env.filters["indicator_percent"] = indicator_percent
     env.filters["ms"] = milliseconds
     env.filters["ago"] = ago
     env.filters["when"] = when
@@ -60,6 +64,25 @@ def percent(ratio: float | None, digits: int = 2) -> str:
     if ratio is None:
         return DASH
     return f"{ratio * 100:.{digits}f} %"
+
+
+def measure(ratio: float | None, target_ratio: float | None, breached: bool = False, digits: int = 3) -> str:
+    """A measure against its target, rounded toward the verdict (``slamon.core.numbers``):
+    below the target (or in breach) never reads as the target."""
+    if ratio is None or target_ratio is None:
+        return percent_text(ratio, decimals=digits)
+    met = not breached and ratio >= target_ratio
+    return percent_text(ratio, target_ratio=target_ratio, met=met, decimals=digits)
+
+
+def indicator_percent(value: float | None, target_percent: float | None) -> str:
+    """An indicator percentage (0..100), one decimal, rounded toward its target's verdict."""
+    met = None if value is None or target_percent is None else value >= target_percent
+    return percent_value_text(value, target_percent=target_percent, met=met, decimals=1)
+
+
+def target(target_ratio: float | None) -> str:
+    return target_text(target_ratio)
 
 
 def number(x: float | None) -> str:
@@ -182,7 +205,7 @@ async def service_page(request: web.Request) -> web.Response:
     failures: list[dict] = []
     breaches: list[dict] = []
     exclusions: list[dict] = []
-    target = detail["effective_sla"]["availability_percent"] / 100.0
+    target = percent_to_ratio(detail["effective_sla"]["availability_percent"])  # 99.9 -> 0.999 exactly
     if ctx.store is not None:
         history = await ctx.in_thread(("history", sid, now.date()), daily_availability, ctx.store, catalogue, service, now)
         for vantage, points in history.items():
@@ -192,6 +215,7 @@ async def service_page(request: web.Request) -> web.Response:
                 "days": len(points),
                 "worst": min((p.availability for p in seen), default=None),
                 "below": sum(1 for p in seen if p.availability < target),
+                "target": target,
             }
             charts.append((vantage, availability_chart(points, target, f"daily availability of {service.name} from {vantage}"), stats))
         rows = await ctx.in_thread(None, recent_results, ctx.store, sid, now, 1000)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
+from slamon.core.numbers import percent_text, target_text
 from slamon.web.history import DayPoint
 
 WIDTH = 900
@@ -58,12 +59,13 @@ def availability_chart(points: Sequence[DayPoint], target_ratio: float, label: s
         top = y(a) if css != "bad" else HEIGHT - 10
         parts.append(
             f'<rect class="{css}" x="{x:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{HEIGHT - top:.1f}">'
-            f"<title>{day}: {a * 100:.3f} % of {p.observed_minutes} observed minutes</title></rect>"
+            f"<title>{day}: {percent_text(a, target_ratio=target_ratio, met=a >= target_ratio)} "
+            f"of {p.observed_minutes} observed minutes</title></rect>"
         )
     ty = y(target_ratio)
     parts.append(
         f'<line class="target" x1="0" x2="{WIDTH}" y1="{ty:.1f}" y2="{ty:.1f}">'
-        f"<title>target {target_ratio * 100:g} %</title></line>"
+        f"<title>target {target_text(target_ratio)}</title></line>"
     )
     parts.append("</svg>")
     ticks = [

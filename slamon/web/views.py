@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Service
+from slamon.core.numbers import percent_to_ratio
 from slamon.core.results import ProbeResult
+from slamon.core.sla.measure import NO_BUDGET_FULL_TARGET, NO_BUDGET_UNOBSERVED, UNPLANNED_OUTAGES
 from slamon.core.state import State, worst
 from slamon.runtime import Runtime, SlaSnapshot
 
@@ -58,10 +60,30 @@ def sla_snapshot(snap: SlaSnapshot | None) -> dict | None:
             }
             for o in snap.objectives
         ],
-        "error_budget_remaining_ratio": finite(snap.error_budget_remaining_ratio),
+        "error_budget_remaining_ratio": budget_left(snap.error_budget_remaining_ratio),
+        "error_budget_overspent": (
+            snap.error_budget_remaining_ratio is not None and snap.error_budget_remaining_ratio < 0
+        ),
+        "error_budget_note": _budget_note(snap),
         "burn_rate": finite(snap.burn_rate),
         "open_breaches": sorted(snap.open_breaches),
     }
+
+
+def _budget_note(snap: SlaSnapshot) -> str | None:
+    """Why a snapshot has no budget figure, in the words of ``Measures.budget_note``."""
+    if budget_left(snap.error_budget_remaining_ratio) is not None:
+        return None
+    full = any(o.objective == "availability" and o.target_ratio >= 1.0 for o in snap.objectives)
+    return NO_BUDGET_FULL_TARGET if full and snap.burn_rate is not None else NO_BUDGET_UNOBSERVED
+
+
+def budget_left(remaining: float | None) -> float | None:
+    """The budget left as shown: a ratio in [0, 1] (0 once overspent, which
+    ``error_budget_overspent`` says); None without a budget (a 100 % target)."""
+    if remaining is None or math.isnan(remaining) or math.isinf(remaining):
+        return None
+    return min(1.0, max(0.0, remaining))
 
 
 def availability_of(snap: dict | None) -> float | None:
@@ -230,8 +252,20 @@ def breach_dict(row) -> dict:
         "opened_at": iso(row.opened_at),
         "resolved_at": iso(row.resolved_at),
         "open": row.resolved_at is None,
-        "measure": finite(row.measure),
-        "target": finite(row.target),
+        **breach_figures(row.objective, row.measure, row.target),
+    }
+
+
+def breach_figures(objective: str, measure: float | None, target: float | None) -> dict:
+    """A breach's figures in named units. The store keeps a ratio objective's measure
+    as a ratio and its target as the catalogue's percent; ``unplanned_outages`` keeps
+    the count of bad minutes and the number allowed."""
+    outages = objective == UNPLANNED_OUTAGES
+    return {
+        "measure_ratio": None if outages else finite(measure),
+        "target_ratio": None if outages or target is None else finite(percent_to_ratio(target)),
+        "bad_minutes": finite(measure) if outages else None,
+        "allowed_bad_minutes": finite(target) if outages else None,
     }
 
 

@@ -16,6 +16,11 @@ Definitions (docs/sla.md says the same in plain words):
 - unplanned outages: the number of bad eligible minutes (slices), as the catalogue
   field ``unplanned_outages`` counts them; ``0`` means any bad minute breaches. Runs of
   consecutive bad minutes are reported beside it (``outage_runs``) for people.
+- outages (docs/sla.md, "Outages and restoration"): an outage is a maximal run of
+  bad eligible minutes (any other minute ends it); MTRS = bad / outages, MTBF = good /
+  outages, MTBSI = observed / outages; downtime by cause: a run that begins in the
+  minute after maintenance is an overrun, then a bad minute in which a dependency was
+  bad (``dependency_bad``) is the dependency's, the rest the service's.
 - error budget = (1 - target) x observed eligible time; consumed = bad time (for
   occurrences: the bad share of results times observed time); burn rate = consumed /
   budget, i.e. the consumed share of the period's budget over the elapsed share, both
@@ -48,6 +53,7 @@ from typing import Any
 
 from slamon.core.catalogue import EffectiveSLA
 from slamon.core.model import Budgeting
+from slamon.core.numbers import percent_to_ratio
 from slamon.core.sla.context import ServiceContext, TargetSegment
 from slamon.core.sla.masks import MaskCache, Scope
 from slamon.core.sla.periods import (
@@ -66,6 +72,8 @@ STEPS = "steps"
 UNPLANNED_OUTAGES = "unplanned_outages"
 OBJECTIVES = (AVAILABILITY, LATENCY, STEPS, UNPLANNED_OUTAGES)
 LAST_BIT = 1439
+NO_BUDGET_FULL_TARGET = "no budget: target 100 %"
+NO_BUDGET_UNOBSERVED = "no budget: nothing observed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,9 @@ class PartMeasure:
     outage_runs: int = 0
     results_total: int = 0
     results_good: int = 0
+    overrun: int = 0  # bad minutes in outages that began as a maintenance window ended
+    dependency: int = 0  # other bad minutes in which a dependency was bad from the same vantage
+    longest_outage: int = 0  # minutes (not additive: the longest of the parts)
 
     @property
     def bad(self) -> int:
@@ -107,6 +118,16 @@ class ObjectiveResult:
     total: float
     bad: float
     allowed_bad: float
+
+    @property
+    def target_ratio(self) -> float | None:
+        """The target as a ratio 0..1 (None for ``unplanned_outages``: a count)."""
+        return None if self.unit == "slices" else percent_to_ratio(self.target)
+
+    @property
+    def actual_ratio(self) -> float | None:
+        """The measure as a ratio 0..1 (None for ``unplanned_outages`` or nothing observed)."""
+        return None if self.unit == "slices" else self.actual
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,46 @@ class Measures:
     consumed_seconds: float
     objectives: dict[str, ObjectiveResult] = field(default_factory=dict)
     parts: tuple[PartMeasure, ...] = ()
+    overrun_minutes: int = 0  # downtime by cause: see ``downtime_by_cause``
+    dependency_minutes: int = 0
+    longest_outage_minutes: int = 0
+
+    # ---- availability measures (docs/sla.md, "Outages and restoration"): an outage is
+    # a maximal run of consecutive bad eligible minutes (``outage_runs`` counts them)
+
+    @property
+    def downtime_minutes(self) -> int:
+        return self.bad_minutes
+
+    @property
+    def mtrs_minutes(self) -> float | None:
+        """Mean time to restore service: downtime / outages (None: no outage)."""
+        return self.bad_minutes / self.outage_runs if self.outage_runs else None
+
+    @property
+    def mtbf_minutes(self) -> float | None:
+        """Mean time between failures: good (up) observed time / outages."""
+        return self.good_minutes / self.outage_runs if self.outage_runs else None
+
+    @property
+    def mtbsi_minutes(self) -> float | None:
+        """Mean time between service incidents: observed time / outages (MTBF + MTRS)."""
+        return self.observed_minutes / self.outage_runs if self.outage_runs else None
+
+    @property
+    def downtime_by_cause(self) -> dict[str, int]:
+        """Bad minutes by cause (each in one cause: overrun first, then dependency),
+        and beside them the unobserved minutes (neither up nor down)."""
+        return {
+            "service": self.bad_minutes - self.overrun_minutes - self.dependency_minutes,
+            "dependency": self.dependency_minutes,
+            "maintenance_overrun": self.overrun_minutes,
+            "unobserved": self.unobserved_minutes,
+        }
+
+    def outages_dict(self) -> dict[str, Any]:
+        """The availability measures as plain data, in seconds (None: no outage)."""
+        return pool_outages([self]).to_dict()
 
     @property
     def unobserved_minutes(self) -> int:
@@ -170,6 +231,25 @@ class Measures:
         return 1.0 - self.burn_rate
 
     @property
+    def budget_left_ratio(self) -> float | None:
+        """What outputs show as the budget remaining: the share left in [0, 1] (0 once
+        overspent; ``remaining_seconds`` then says by how much), or None when there is
+        no budget at all (a 100 % target, or nothing observed): see ``budget_note``.
+        ``remaining_ratio`` (the gauge) keeps the unclamped value."""
+        if self.budget_seconds <= 0:
+            return None
+        return min(1.0, max(0.0, self.remaining_ratio))
+
+    @property
+    def budget_note(self) -> str | None:
+        """Why there is no budget to speak of, in the words every output uses."""
+        if self.budget_seconds > 0:
+            return None
+        if self.observed_minutes == 0:
+            return NO_BUDGET_UNOBSERVED
+        return NO_BUDGET_FULL_TARGET
+
+    @property
     def met(self) -> bool | None:
         return combine_verdicts(o.met for o in self.objectives.values())
 
@@ -204,17 +284,20 @@ class Measures:
             },
             "results": {"total": self.results_total, "good": self.results_good},
             "outage_runs": self.outage_runs,
+            "outages": self.outages_dict(),
             "error_budget": {
                 "budget_seconds": self.budget_seconds,
                 "consumed_seconds": self.consumed_seconds,
                 "remaining_seconds": self.remaining_seconds,
-                "remaining_ratio": num(self.remaining_ratio),
+                "remaining_ratio": self.budget_left_ratio,
+                "overspent": self.consumed_seconds > self.budget_seconds,
+                "note": self.budget_note,
                 "burn_rate": num(self.burn_rate),
             },
             "objectives": {
                 name: {
-                    "target": o.target,
-                    "actual": o.actual,
+                    "target_ratio": o.target_ratio,
+                    "actual_ratio": o.actual_ratio,
                     "met": o.met,
                     "unit": o.unit,
                     "total": o.total,
@@ -234,7 +317,7 @@ def part_dict(p: PartMeasure) -> dict[str, Any]:
         "start": p.start.isoformat(),
         "end": p.end.isoformat(),
         "targets": {
-            "availability": p.sla.availability,
+            "availability_percent": p.sla.availability,
             "latency_percent": p.sla.latency.percent if p.sla.latency else None,
             "latency_threshold_seconds": p.sla.latency.threshold if p.sla.latency else None,
             "steps_percent": p.sla.steps.percent if p.sla.steps else None,
@@ -242,7 +325,8 @@ def part_dict(p: PartMeasure) -> dict[str, Any]:
             "schedule": p.sla.schedule,
             "budgeting": str(p.sla.budgeting),
         },
-        "minutes": {k: getattr(p, k) for k in _ADDITIVE if k not in ("outage_runs", "results_total", "results_good")},
+        "minutes": {k: getattr(p, k) for k in _ADDITIVE if k not in ("outage_runs", "results_total", "results_good")}
+        | {"longest_outage": p.longest_outage},
         "outage_runs": p.outage_runs,
         "results": {"total": p.results_total, "good": p.results_good},
     }
@@ -301,6 +385,7 @@ def _measure_part(
     end: int,
     rollups: DaySeries,
     cache: MaskCache,
+    dependency_bad: Mapping[dt.date, int] | None = None,
 ) -> PartMeasure:
     """Count one part.
 
@@ -311,7 +396,12 @@ def _measure_part(
     observed or with some bad minute), taking their eligible minutes off and counting
     them bit by bit. An outage run spanning midnight continues only from the day
     before, which is then one of the visited days. Under ``occurrences`` every day is
-    visited (the per-minute result counts are summed over eligible minutes)."""
+    visited (the per-minute result counts are summed over eligible minutes).
+
+    On days with bad minutes each outage is followed run by run for the availability
+    measures: its length (the longest), whether it began in the minute after a
+    maintenance window (overrun), and its minutes in which ``dependency_bad`` (UTC day
+    -> minutes in which a dependency was bad from this vantage) is set."""
     plan = cache.plan(scope, first, end)
     occurrences = sla.budgeting == Budgeting.occurrences
     want_fast = sla.latency is not None  # counted only where an objective needs them
@@ -339,6 +429,8 @@ def _measure_part(
     carry = 0
     last = -2  # the last day visited with something observed (its bad bit 1439 is carry)
     lookup = rollups.days.get
+    longest = overrun_n = dependency_n = 0
+    open_len, open_over = 0, False  # the outage reaching the end of the last day visited
     for i in visit:
         rollup = lookup(days[i])
         elig = eligible[i]
@@ -377,6 +469,19 @@ def _measure_part(
             # starts once and ends once, and one more ends than starts when carried in
             bad = obs ^ good
             runs_n += ((bad ^ ((bad << 1) | carry)).bit_count() - carry) >> 1
+            dep = dependency_bad.get(days[i], 0) if dependency_bad else 0
+            for a, b in _runs(bad):
+                if a == 0 and carry:
+                    length, over = open_len + b, open_over
+                else:
+                    length, over = b - a, _after_maintenance(scope, cache, days[i], a)
+                if over:
+                    overrun_n += b - a
+                elif dep:
+                    dependency_n += (dep >> a & ((1 << (b - a)) - 1)).bit_count()
+                if length > longest:
+                    longest = length
+                open_len, open_over = length, over
             carry = bad >> LAST_BIT
         last = i
     return PartMeasure(
@@ -395,7 +500,22 @@ def _measure_part(
         outage_runs=runs_n,
         results_total=total_r,
         results_good=good_r,
+        overrun=overrun_n,
+        dependency=dependency_n,
+        longest_outage=longest,
     )
+
+
+_runs = runs_of.__wrapped__  # bad minutes rarely repeat: not through the memo of eligible masks
+
+
+def _after_maintenance(scope: Scope, cache: MaskCache, day: dt.date, minute: int) -> bool:
+    """Is the minute before ``minute`` of UTC ``day`` inside a maintenance window?"""
+    if scope.maintenance is None:
+        return False
+    if minute == 0:
+        day, minute = day - dt.timedelta(days=1), MINUTES_PER_DAY
+    return bool(cache.day(scope, day).maintenance >> (minute - 1) & 1)
 
 
 def _pct(value: float) -> Fraction:
@@ -522,11 +642,14 @@ def measure_service(
     rollups: Mapping[dt.date, DayRollup],
     now: dt.datetime,
     cache: MaskCache,
+    dependency_bad: Mapping[dt.date, int] | None = None,
 ) -> Measures:
     """Measures of ``context.service_id`` seen from ``vantage`` over ``period`` as of ``now``.
 
     ``rollups`` maps UTC days to that service's rollups at that vantage; a missing day
-    was not observed at all.
+    was not observed at all. ``dependency_bad`` maps UTC days to the minutes in which a
+    service it depends on was bad from the same vantage (``dependency_bad_minutes``);
+    without it no downtime is put down to a dependency.
     """
     if not targets:
         raise ValueError(f"{context.service_id}: no targets to measure against")
@@ -544,7 +667,7 @@ def measure_service(
         b = end if nxt is None else min(end, nxt)
         if b <= a:
             continue
-        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, series, cache))
+        parts.append(_measure_part(context.scope(seg.sla.schedule), seg.sla, a, b, series, cache, dependency_bad))
     if not parts:  # nothing elapsed yet: one empty part under the first target in force
         seg = bounds[0][1]
         for seg_start, candidate in bounds:
@@ -610,6 +733,9 @@ def assemble(
         consumed_seconds=consumed_s,
         objectives=objectives,
         parts=tuple(parts),
+        overrun_minutes=totals[12],
+        dependency_minutes=totals[13],
+        longest_outage_minutes=max(p.longest_outage for p in parts),
     )
 
 
@@ -626,6 +752,8 @@ _ADDITIVE = (
     "outage_runs",
     "results_total",
     "results_good",
+    "overrun",
+    "dependency",
 )
 _ADDITIVE_OF = operator.attrgetter(*_ADDITIVE)
 
@@ -653,8 +781,84 @@ def combine_measures(pieces: Sequence[Measures], period: PeriodWindow, now: dt.d
             if parts and parts[-1].sla == p.sla and parts[-1].end == p.start:
                 last = parts[-1]
                 counts = {k: getattr(last, k) + getattr(p, k) for k in _ADDITIVE}
-                parts[-1] = PartMeasure(last.start, p.end, p.sla, **counts)
+                longest = max(last.longest_outage, p.longest_outage)
+                parts[-1] = PartMeasure(last.start, p.end, p.sla, **counts, longest_outage=longest)
             elif p.window or not parts:
                 parts.append(p)
     service_id, vantage = ids.pop()
     return assemble(service_id, vantage, period, parts, ordered[-1].as_of, now)
+
+
+@dataclass(frozen=True, slots=True)
+class PooledOutages:
+    """The availability measures of several services and vantages together (an
+    office): the means are over all their outages, never a mean of means."""
+
+    outages: int
+    downtime_minutes: int
+    mtrs_minutes: float | None
+    mtbf_minutes: float | None
+    mtbsi_minutes: float | None
+    longest_outage_minutes: int
+    service_downtime_minutes: int
+    dependency_downtime_minutes: int
+    overrun_downtime_minutes: int
+    unobserved_minutes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """In seconds, as ``Measures.outages_dict``."""
+
+        def sec(minutes: float | None) -> float | None:
+            return None if minutes is None else 60 * minutes
+
+        return {
+            "count": self.outages,
+            "downtime_seconds": 60 * self.downtime_minutes,
+            "mtrs_seconds": sec(self.mtrs_minutes),
+            "mtbf_seconds": sec(self.mtbf_minutes),
+            "mtbsi_seconds": sec(self.mtbsi_minutes),
+            "longest_seconds": 60 * self.longest_outage_minutes,
+            "by_cause_seconds": {
+                "service": 60 * self.service_downtime_minutes,
+                "dependency": 60 * self.dependency_downtime_minutes,
+                "maintenance_overrun": 60 * self.overrun_downtime_minutes,
+                "unobserved": 60 * self.unobserved_minutes,
+            },
+        }
+
+
+def pool_outages(measures: Iterable[Measures]) -> PooledOutages:
+    """The outages of ``measures`` (e.g. every service and vantage of an office) together."""
+    ms = list(measures)
+    outages = sum(m.outage_runs for m in ms)
+    bad = sum(m.bad_minutes for m in ms)
+
+    def mean(total: int) -> float | None:
+        return total / outages if outages else None
+
+    return PooledOutages(
+        outages=outages,
+        downtime_minutes=bad,
+        mtrs_minutes=mean(bad),
+        mtbf_minutes=mean(sum(m.good_minutes for m in ms)),
+        mtbsi_minutes=mean(sum(m.observed_minutes for m in ms)),
+        longest_outage_minutes=max((m.longest_outage_minutes for m in ms), default=0),
+        service_downtime_minutes=sum(m.downtime_by_cause["service"] for m in ms),
+        dependency_downtime_minutes=sum(m.dependency_minutes for m in ms),
+        overrun_downtime_minutes=sum(m.overrun_minutes for m in ms),
+        unobserved_minutes=sum(m.unobserved_minutes for m in ms),
+    )
+
+
+def dependency_bad_minutes(
+    dependencies: Iterable[Mapping[dt.date, DayRollup]],
+) -> dict[dt.date, int]:
+    """UTC day -> the minutes in which at least one of ``dependencies`` (each the day
+    rollups of one service at one vantage) was observed bad."""
+    out: dict[dt.date, int] = {}
+    for days in dependencies:
+        for day, r in days.items():
+            bad = r.observed & ~r.good
+            if bad:
+                out[day] = out.get(day, 0) | bad
+    return out
