@@ -144,8 +144,8 @@ def test_slamon_sla_gives_the_hand_figures(estate, capsys):
     (svc,) = json.loads(out)["services"]
     (v,) = svc["vantages"]
     avail = v["objectives"]["availability"]
-    assert (avail["actual"], avail["met"], avail["allowed_bad"], avail["bad"]) == (2998 / 3000, True, 2.5, 2.0)
-    assert [p["targets"]["availability"] for p in v["parts"]] == [99.9, 99.95]
+    assert (avail["actual_ratio"], avail["met"], avail["allowed_bad"], avail["bad"]) == (2998 / 3000, True, 2.5, 2.0)
+    assert [p["targets"]["availability_percent"] for p in v["parts"]] == [99.9, 99.95]
 
     status, out, _ = _cli(estate, capsys, "sla", "--office", "unog", "--period", "2026-2027", "--format", "json")
     assert status == 0
@@ -186,7 +186,7 @@ def test_slamon_report_json_and_csv_give_the_hand_figures(estate, capsys):
         ("2027-05", True, [])]
     (fin,) = services["unog-finance"]["vantages"]
     outages = next(o for o in fin["objectives"] if o["objective"] == "unplanned_outages")
-    assert (outages["actual"], outages["met"], fin["met"]) == (4, True, True)  # 4 in all, 2 per SLA period
+    assert (outages["bad_minutes"], outages["met"], fin["met"]) == (4, True, True)  # 4 in all, 2 per SLA period
     total = next(r for r in doc["total"]["indicators"] if r["indicator"] == "services-meeting-levels")
     assert total["actual"] == 87.5 and total["service_periods_in_scope"] == 8
 
@@ -246,7 +246,7 @@ async def test_the_api_gives_the_hand_figures(api):
         assert r.status == 200
         level = (await r.json())["level"]
     avail = level["vantages"][0]["objectives"]["availability"]
-    assert (level["met"], avail["actual"], avail["allowed_bad"]) == (True, 2998 / 3000, 2.5)
+    assert (level["met"], avail["actual_ratio"], avail["allowed_bad"]) == (True, 2998 / 3000, 2.5)
     async with session.get(f"{base}/api/v1/services/unog-mail/sla?period=2026-2027") as r:
         assert r.status == 200
         body = await r.json()
@@ -334,11 +334,11 @@ def test_past_counts_come_from_the_catalogues_git_history(tmp_path, capsys):
     feb = report("2015-02")
     mail = next(x for x in feb["offices"][1]["services"] if x["id"] == "unog-mail")
     availability = next(o for o in mail["vantages"][1]["objectives"] if o["objective"] == "availability")
-    assert (mail["vantages"][1]["vantage"], availability["target"], availability["met"], mail["met"]) == (
+    assert (mail["vantages"][1]["vantage"], availability["target_percent"], availability["met"], mail["met"]) == (
         "unog", 99.9, True, True)
     march = report("2015-03")  # from the commit on: 99.95 %
     assert next(x for x in march["offices"][1]["services"] if x["id"] == "unog-mail")["vantages"][0][
-        "objectives"][0]["target"] == 99.95
+        "objectives"][0]["target_percent"] == 99.95
 
 
 def test_the_method_belongs_to_a_ii_only(tmp_path):
