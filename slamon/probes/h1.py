@@ -388,6 +388,10 @@ class Response(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.headers_done:  # trailers and anything after the response: not headers
+            if b"\t" in value or b"  " in value:
+                # an obs-fold's line break is gone (the parser unfolds); its whitespace
+                # becomes one space, as RFC 9112 5.2 says, and as Go reads it
+                value = b" ".join(value.split())
             self.raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
