@@ -242,14 +242,13 @@ LENIENT = {
     "/interim": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n"
     + response("200 OK", {"Content-Length": "2"}, b"OK"),
     "/gzip-members": response("200 OK", {"Content-Encoding": "gzip", "Content-Length": str(len(gzip.compress(b"O") + gzip.compress(b"K")))}, gzip.compress(b"O") + gzip.compress(b"K")),
-    "/same-length-twice": response("200 OK", {"Content-Length": "2"}, b"OK"),
+    "/same-length-twice": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nOKmore",
 }  # fmt: skip
 FAILING = {
     "/gzip-truncated": (response("200 OK", {"Content-Encoding": "gzip", "Content-Length": "20"}, gzip.compress(b"OK" * 50)[:20]), Reason.protocol, "truncated"),
     "/gzip-truncated-close": (b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + gzip.compress(b"OK" * 50)[:20], Reason.protocol, "truncated"),
     "/deflate-truncated": (response("200 OK", {"Content-Encoding": "deflate", "Content-Length": "8"}, zlib.compress(b"OK" * 50)[:8]), Reason.protocol, "truncated"),
     "/conflicting-lengths": (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nOK", Reason.protocol, "Content-Length"),
-    "/repeated-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nOK", Reason.protocol, "Content-Length"),
     "/bad-length": (b"HTTP/1.1 200 OK\r\nContent-Length: two\r\n\r\nOK", Reason.protocol, "Content-Length"),
     "/no-colon": (b"HTTP/1.1 200 OK\r\nThis is not a header\r\nContent-Length: 2\r\n\r\nOK", Reason.protocol, "header"),
     "/bad-chunk-size": (response("200 OK", {"Transfer-Encoding": "chunked"}, b"zz\r\nOK\r\n0\r\n\r\n"), Reason.protocol, "chunk size"),
@@ -260,9 +259,7 @@ FAILING = {
 
 @pytest.mark.parametrize("split", [0, 1, 7])
 async def test_accepted_like_curl_go_and_aiohttp(ctx, split):
-    routes = dict(LENIENT)
-    routes["/same-length-twice"] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
-    async with Scripted(routes) as srv:
+    async with Scripted(LENIENT) as srv:
         srv.split = split
         for path in LENIENT:
             expect = {} if path.startswith("/stray-after-3") or "204" in path else {"body": "^OK$"}

@@ -64,7 +64,7 @@ from slamon.probes.certs import earliest_expiry, ip_protocol_of
 from slamon.probes.expect import BodyTooLarge
 from slamon.probes.h1parse import CALLBACK_ERRORS, PARSE_ERRORS, UPGRADES, new_parser
 
-DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # Go's net/http reads at most 1 MiB, curl 300 KiB
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # docs/probes.md says why (Go: 10 MiB, curl: 100 KiB a header)
 HAPPY_EYEBALLS_DELAY_SECONDS = 0.25  # aiohttp's and RFC 8305's connection attempt delay
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 _FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
@@ -285,6 +285,7 @@ class Response(asyncio.Protocol):
         "decoder",
         "done_at",
         "failure",
+        "head_data",
         "head_only",
         "head_room",
         "headers_at",
@@ -316,6 +317,9 @@ class Response(asyncio.Protocol):
         self.max_head = max_head
         self.head_room = max_head  # header bytes still allowed
         self.parser = new_parser(self, parser)
+        # what llhttp was fed of the head, kept (within the cap) until the headers are
+        # complete: should llhttp refuse the head, the pure-Python parser reads it again
+        self.head_data: list[bytes] | None = [] if parser == "httptools" else None
         self.transport: Any = None
         self.waiter: asyncio.Future | None = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
@@ -358,6 +362,9 @@ class Response(asyncio.Protocol):
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
+        head_data = self.head_data
+        if head_data is not None and not self.headers_done:
+            head_data.append(data)
         try:
             self.parser.feed_data(data)
         except UPGRADES:
@@ -365,8 +372,21 @@ class Response(asyncio.Protocol):
         except CALLBACK_ERRORS:
             raise  # a bug in the callbacks below, not the peer's fault
         except PARSE_ERRORS as exc:
-            if not self.complete:  # after a complete response: ignored, however split
-                self._fail(BadResponse(f"bad HTTP response: {_parser_message(exc)}"))
+            if self.complete:
+                return  # after a complete response: ignored, however split
+            if self.head_data is not None and not self.headers_done:
+                self._reparse_head()  # llhttp refused the head: the slower parser decides
+                return
+            self._fail(BadResponse(f"bad HTTP response: {_parser_message(exc)}"))
+
+    def _reparse_head(self) -> None:
+        """Read the head again with the pure-Python parser, whose leniencies are a
+        superset of llhttp's switches (equal repeated ``Content-Length`` values)."""
+        data = b"".join(self.head_data or ())
+        self.head_data = None
+        self.raw_headers = []
+        self.parser = new_parser(self, "python")
+        self._feed(data)
 
     def eof_received(self) -> bool:
         return False  # close the transport: connection_lost decides what it means
@@ -405,6 +425,7 @@ class Response(asyncio.Protocol):
         self.version = self.parser.get_http_version()
         self.headers_at = _monotonic()
         self.headers_done = True
+        self.head_data = None
         for name, value in self.raw_headers:
             if len(name) == 14 and name.lower() == b"content-length":
                 try:

@@ -15,9 +15,14 @@ Both accept (the verdict table in docs/probes.md says why): obs-fold continuatio
 extensions and trailers (ignored), ``Transfer-Encoding: chunked`` beside a
 ``Content-Length`` (chunked wins), interim 1xx answers before the final one. Both
 refuse: a status line that is not HTTP, a header line without a colon or with a
-malformed name, a repeated ``Content-Length`` or one that is not a number, a chunk size
+malformed name, ``Content-Length`` values that differ or are not numbers, a chunk size
 that is not hexadecimal. Data after a complete response is the caller's to ignore
 (both parsers may raise on it; by then the response is complete).
+
+llhttp refuses a ``Content-Length`` repeated with the same value, which curl and Go
+accept (RFC 9110 8.6 allows either): the client (``h1.Response``) then reads the head
+again with the pure-Python parser, which has the last word on every head llhttp
+refuses. That costs nothing on a head llhttp accepts.
 """
 
 from __future__ import annotations
@@ -229,10 +234,10 @@ class PythonResponseParser:
         for name, value in headers:
             low = name.lower()
             if low == b"content-length":
-                if length is not None:
-                    raise ParseError("duplicate Content-Length")
                 if not value or not value.isdigit():
                     raise ParseError("invalid character in Content-Length")
+                if length is not None and int(value) != length:
+                    raise ParseError("conflicting Content-Length values")
                 length = int(value)
             elif low == b"transfer-encoding":
                 chunked = value.rsplit(b",", 1)[-1].strip(b" \t").lower() == b"chunked"
