@@ -23,8 +23,11 @@ import pytest_asyncio
 
 from slamon.core.results import Reason
 from slamon.probes import ProbeContext, run_probe
+from slamon.probes.h1parse import HTTPTOOLS_USABLE, ParseError, ResponseParser, Upgrade
 from tests.probe_helpers import make_probe
-from tests.servers import start_tcp
+
+pytest.register_assert_rewrite("tests.servers")  # also a plugin of other test modules
+from tests.servers import start_tcp  # noqa: E402
 
 
 def response(status: str, headers: dict[str, str], body: bytes = b"") -> bytes:
@@ -243,6 +246,10 @@ LENIENT = {
     + response("200 OK", {"Content-Length": "2"}, b"OK"),
     "/gzip-members": response("200 OK", {"Content-Encoding": "gzip", "Content-Length": str(len(gzip.compress(b"O") + gzip.compress(b"K")))}, gzip.compress(b"O") + gzip.compress(b"K")),
     "/same-length-twice": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nOKmore",
+    "/chunks-bare-lf": b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nOK\n0\n\n",
+    "/bare-cr-in-value": b"HTTP/1.1 200 OK\r\nX-Odd: a\rb\r\nContent-Length: 2\r\n\r\nOK",
+    "/no-reason-phrase": b"HTTP/1.1 200\r\nContent-Length: 2 \r\n\r\nOK",
+    "/http-1.0-until-close": b"HTTP/1.0 200 OK\r\n\r\nOK",
 }  # fmt: skip
 FAILING = {
     "/gzip-truncated": (response("200 OK", {"Content-Encoding": "gzip", "Content-Length": "20"}, gzip.compress(b"OK" * 50)[:20]), Reason.protocol, "truncated"),
@@ -253,6 +260,10 @@ FAILING = {
     "/no-colon": (b"HTTP/1.1 200 OK\r\nThis is not a header\r\nContent-Length: 2\r\n\r\nOK", Reason.protocol, "header"),
     "/bad-chunk-size": (response("200 OK", {"Transfer-Encoding": "chunked"}, b"zz\r\nOK\r\n0\r\n\r\n"), Reason.protocol, "chunk size"),
     "/not-http": (b"SSH-2.0-OpenSSH_9.6\r\n", Reason.protocol, "bad HTTP response"),
+    "/four-digit-status": (b"HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nOK", Reason.protocol, "status"),
+    "/space-in-header-name": (b"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 2\r\n\r\nOK", Reason.protocol, "header"),
+    "/space-before-colon": (b"HTTP/1.1 200 OK\r\nX-A : x\r\nContent-Length: 2\r\n\r\nOK", Reason.protocol, "header"),
+    "/chunk-without-line-end": (response("200 OK", {"Transfer-Encoding": "chunked"}, b"2\r\nOKX0\r\n\r\n"), Reason.protocol, "chunk"),
     "/short-body": (response("200 OK", {"Content-Length": "10"}, b"OK"), Reason.reset, "before the body was complete"),
 }  # fmt: skip
 
@@ -263,7 +274,7 @@ async def test_accepted_like_curl_go_and_aiohttp(ctx, split):
         srv.split = split
         for path in LENIENT:
             expect = {} if path.startswith("/stray-after-3") or "204" in path else {"body": "^OK$"}
-            if "fold" in path or "lf" in path:
+            if path in ("/obs-fold", "/bare-lf"):
                 expect["headers"] = {"X-Folded": "^one two three$"}  # unfolded into one value
             out = await run_probe(http(srv.url(path), expect=expect), ctx)
             assert out.success, (path, split, out.reason, out.detail)
@@ -385,3 +396,44 @@ async def test_the_header_section_is_capped(ctx):
             assert out.reason is Reason.protocol and "1024-byte cap" in out.detail
             out = await run_probe(http(srv.url("/small"), max_header_bytes=2048), ctx)
             assert out.success, out.detail
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.events: list = []
+
+    def on_head(self, status, version, headers, length, chunked) -> None:
+        self.events.append((status, version, headers, length, chunked))
+
+    def on_body(self, data) -> None:
+        self.events.append(bytes(data))
+
+    def on_message_complete(self) -> None:
+        self.events.append("complete")
+
+
+def _parse(data: bytes, llhttp: bool, split: int) -> tuple:
+    events = _Events()
+    parser = ResponseParser(events, llhttp)
+    try:
+        for i in range(0, len(data), split):
+            parser.feed_data(data[i : i + split])
+    except ParseError:
+        return ("refused", events.events)
+    except Upgrade:
+        return ("upgrade", events.events)
+    return ("read", events.events)
+
+
+@pytest.mark.skipif(not HTTPTOOLS_USABLE, reason="httptools with leniency switches not installed")
+def test_both_parsers_read_every_case_alike():
+    """llhttp for the head and the Python head parser give the same heads, bodies and
+    refusals on every case of the table, whole and split byte by byte."""
+    cases = dict(LENIENT)
+    cases.update({path: answer for path, (answer, _, _) in FAILING.items()})
+    cases["/upgrade"] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+    for path, data in cases.items():
+        for split in (len(data), 1):
+            fast = _parse(data, True, split)
+            assert fast == _parse(data, False, split), (path, split)
+    assert _parse(LENIENT["/obs-fold"], True, 1)[1][0][2][0] == (b"X-Folded", b"one two three")

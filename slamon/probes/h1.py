@@ -1,10 +1,11 @@
 """The HTTP/1.1 client of the ``http`` probe and of journey steps: one request per
 fresh connection, timed.
 
-An asyncio ``Protocol`` (uvloop's when installed) with a response parser from
-``slamon.probes.h1parse``: ``httptools`` (llhttp, the parser uvicorn uses) made lenient
-through its public switches, or a pure-Python parser with the same verdicts when
-httptools is missing (``ProbeContext.create(http_parser="python")`` forces it). A
+An asyncio ``Protocol`` (uvloop's when installed) with the response parser of
+``slamon.probes.h1parse``: heads read by ``httptools`` (llhttp, the parser uvicorn uses)
+made lenient through its public switches, by a Python head parser where llhttp refuses
+or is missing (``ProbeContext.create(http_parser="python")`` forces it), bodies framed
+by our own code; the verdicts never depend on which is installed. A
 probe needs a small part of a client: one request, no pooling, no streaming API;
 written for that, it costs a fraction of aiohttp's CPU per request and takes the phase
 timings where they happen. Journeys use it too, so a URL gets the same verdict from an
@@ -62,7 +63,7 @@ import yarl
 from slamon.probes.attempt import Attempt
 from slamon.probes.certs import earliest_expiry, ip_protocol_of
 from slamon.probes.expect import BodyTooLarge
-from slamon.probes.h1parse import CALLBACK_ERRORS, PARSE_ERRORS, UPGRADES, new_parser
+from slamon.probes.h1parse import ParseError, ResponseParser, Upgrade
 
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # docs/probes.md says why (Go: 10 MiB, curl: 100 KiB a header)
 HAPPY_EYEBALLS_DELAY_SECONDS = 0.25  # aiohttp's and RFC 8305's connection attempt delay
@@ -285,7 +286,6 @@ class Response(asyncio.Protocol):
         "decoder",
         "done_at",
         "failure",
-        "head_data",
         "head_only",
         "head_room",
         "headers_at",
@@ -316,10 +316,7 @@ class Response(asyncio.Protocol):
         self.head_only = head_only
         self.max_head = max_head
         self.head_room = max_head  # header bytes still allowed
-        self.parser = new_parser(self, parser)
-        # what llhttp was fed of the head, kept (within the cap) until the headers are
-        # complete: should llhttp refuse the head, the pure-Python parser reads it again
-        self.head_data: list[bytes] | None = [] if parser == "httptools" else None
+        self.parser: ResponseParser | None = ResponseParser(self, parser == "httptools")
         self.transport: Any = None
         self.waiter: asyncio.Future | None = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
@@ -362,31 +359,13 @@ class Response(asyncio.Protocol):
         self._feed(data)
 
     def _feed(self, data: bytes) -> None:
-        head_data = self.head_data
-        if head_data is not None and not self.headers_done:
-            head_data.append(data)
         try:
-            self.parser.feed_data(data)
-        except UPGRADES:
+            self.parser.feed_data(data)  # type: ignore[union-attr]
+        except Upgrade:
             self._finish()  # 101 Switching Protocols: the answer is the headers
-        except CALLBACK_ERRORS:
-            raise  # a bug in the callbacks below, not the peer's fault
-        except PARSE_ERRORS as exc:
-            if self.complete:
-                return  # after a complete response: ignored, however split
-            if self.head_data is not None and not self.headers_done:
-                self._reparse_head()  # llhttp refused the head: the slower parser decides
-                return
-            self._fail(BadResponse(f"bad HTTP response: {_parser_message(exc)}"))
-
-    def _reparse_head(self) -> None:
-        """Read the head again with the pure-Python parser, whose leniencies are a
-        superset of llhttp's switches (equal repeated ``Content-Length`` values)."""
-        data = b"".join(self.head_data or ())
-        self.head_data = None
-        self.raw_headers = []
-        self.parser = new_parser(self, "python")
-        self._feed(data)
+        except ParseError as exc:
+            if not self.complete:  # after a complete response: ignored, however split
+                self._fail(BadResponse(f"bad HTTP response: {_parser_message(exc)}"))
 
     def eof_received(self) -> bool:
         return False  # close the transport: connection_lost decides what it means
@@ -406,46 +385,36 @@ class Response(asyncio.Protocol):
 
     # ------------------------------------------------------------ parser callbacks
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.headers_done:  # trailers and anything after the response: not headers
-            if b"\t" in value or b"  " in value:
-                # an obs-fold's line break is gone (the parser unfolds); its whitespace
-                # becomes one space, as RFC 9112 5.2 says, and as Go reads it
-                value = b" ".join(value.split())
-            self.raw_headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
+    def on_head(
+        self,
+        status: int,
+        version: str,
+        headers: list[tuple[bytes, bytes]],
+        length: int | None,
+        chunked: bool,
+    ) -> None:
         if self.headers_done or self.complete:
             return
-        status = self.parser.get_status_code()
         if 100 <= status < 200 and status != 101:
-            self.raw_headers = []  # an interim answer: the final one follows
-            return
+            return  # an interim answer: the final one follows
         self.status = status
-        self.version = self.parser.get_http_version()
+        self.version = version
+        self.raw_headers = headers
+        self.length = length
+        self.chunked = chunked
         self.headers_at = _monotonic()
         self.headers_done = True
-        self.head_data = None
-        for name, value in self.raw_headers:
-            if len(name) == 14 and name.lower() == b"content-length":
-                try:
-                    self.length = int(value)
-                except ValueError:
-                    pass  # the parser rejects it
-            elif len(name) == 17 and name.lower() == b"transfer-encoding":
-                self.chunked = b"chunked" in value.lower()
-            elif len(name) == 16 and name.lower() == b"content-encoding":
+        for name, value in headers:
+            if len(name) == 16 and name.lower() == b"content-encoding":
                 encoding = value.strip().lower()
                 if encoding in (b"gzip", b"x-gzip"):
                     self.decoder = _Gzip()
                 elif encoding == b"deflate":
                     self.decoder = _Deflate()
-        if self.chunked:
-            self.length = None  # Transfer-Encoding wins over Content-Length (RFC 9112 6.3)
         if self.head_only or status in (204, 304):
             self._finish()
-        elif self.length is not None and self.length > self.limit:
-            self._fail(BodyTooLarge(self.limit, self.length))
+        elif length is not None and length > self.limit:
+            self._fail(BodyTooLarge(self.limit, length))
         else:
             self._wake()
 

@@ -1,58 +1,80 @@
-"""HTTP/1.x response parsers for ``slamon.probes.h1``, with the same leniencies.
+"""The HTTP/1.x response parser of ``slamon.probes.h1``: one set of verdicts.
 
-Two parsers with one interface (httptools'): ``parser = new_parser(protocol, kind)``,
-``parser.feed_data(data)``, ``get_status_code()``, ``get_http_version()``, and the
-callbacks ``on_header(name, value)``, ``on_headers_complete()``, ``on_body(data)``,
-``on_message_complete()`` on the protocol.
+``parser = ResponseParser(protocol, llhttp=True)`` and ``parser.feed_data(data)``,
+calling back ``on_head(status, version, headers, length, chunked)`` once per head
+(interim 1xx heads included; ``headers`` a list of ``(name, value)`` bytes, values
+unfolded), ``on_body(data)`` and ``on_message_complete()`` on the protocol. Raises
+``ParseError`` when the bytes are not an HTTP/1.x response and ``Upgrade`` on a 101
+(after ``on_head``).
 
-- ``httptools`` (llhttp, compiled), made as lenient as curl, Go's net/http and
-  aiohttp through its public ``set_dangerous_leniencies``;
-- ``PythonResponseParser``, a pure-Python one for where httptools is not importable
-  (or too old to have the leniency switches), accepting and refusing the same things.
+How it is split:
 
-Both accept (the verdict table in docs/probes.md says why): obs-fold continuation lines
-(unfolded with one space), bare LF line endings, spaces after a chunk size, chunk
+- **the head** (status line and headers, found by looking for the empty line) is
+  parsed by llhttp (``httptools``, compiled, made lenient through its public
+  ``set_dangerous_leniencies``) when available; a head llhttp refuses, or every head
+  when httptools is missing or ``llhttp=False`` (``ProbeContext.create(
+  http_parser="python")``), is parsed by the Python code below, whose leniencies are a
+  superset of llhttp's switches. So the verdict on a head never depends on which
+  parser is installed.
+- **the body** (Content-Length, chunked, until the close) is framed by the Python code
+  below in both modes: llhttp's chunk parser has quirks of its own (a bare LF after a
+  chunk size is refused, after a chunk extension accepted), and one framing for both
+  modes keeps the verdicts identical.
+
+Accepted (docs/probes.md has the verdict table and why): obs-fold continuation lines,
+bare LF line endings (head and chunk framing), spaces after a chunk size, chunk
 extensions and trailers (ignored), ``Transfer-Encoding: chunked`` beside a
-``Content-Length`` (chunked wins), interim 1xx answers before the final one. Both
-refuse: a status line that is not HTTP, a header line without a colon or with a
-malformed name, ``Content-Length`` values that differ or are not numbers, a chunk size
-that is not hexadecimal. Data after a complete response is the caller's to ignore
-(both parsers may raise on it; by then the response is complete).
-
-llhttp refuses a ``Content-Length`` repeated with the same value, which curl and Go
-accept (RFC 9110 8.6 allows either): the client (``h1.Response``) then reads the head
-again with the pure-Python parser, which has the last word on every head llhttp
-refuses. That costs nothing on a head llhttp accepts.
+``Content-Length`` (chunked wins), a ``Content-Length`` repeated with the same value,
+interim 1xx answers before the final one. Refused: a status line that is not
+``HTTP/x.y NNN``, a header line without a colon or with a malformed name,
+``Content-Length`` values that differ or are not numbers, a chunk size that is not
+hexadecimal. Bytes after a complete response raise ``ParseError``, which the caller
+ignores (the response is complete by then).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 try:
     import httptools
-except ImportError:  # the pure-Python parser takes over
+except ImportError:  # the Python head parser takes over
     httptools = None
 
 PARSERS = ("auto", "httptools", "python")
-_LENIENT = getattr(getattr(httptools, "HttpResponseParser", None), "set_dangerous_leniencies", None)
-HTTPTOOLS_USABLE = _LENIENT is not None
+LENIENCIES = {
+    "lenient_headers": True,  # obs-fold, and header bytes curl and Go let through
+    "lenient_optional_cr_before_lf": True,  # bare LF line endings
+    "lenient_chunked_length": True,  # Transfer-Encoding beside Content-Length
+    "lenient_data_after_close": True,
+}
+MAX_CHUNK_LINE_BYTES = 4096
+
+
+def _httptools_usable() -> bool:
+    """httptools is importable and has the leniency switches we need (0.6.2 and later)."""
+    if httptools is None:
+        return False
+    try:
+        httptools.HttpResponseParser(object()).set_dangerous_leniencies(**LENIENCIES)
+    except (AttributeError, TypeError):
+        return False
+    return True
+
+
+HTTPTOOLS_USABLE = _httptools_usable()
+_LLHTTP_ERRORS: tuple[type[Exception], ...] = (
+    (httptools.HttpParserError,) if httptools is not None else ()
+)
 
 
 class ParseError(Exception):
-    """The bytes are not an HTTP/1.x response (the pure-Python parser's error)."""
+    """The bytes are not an HTTP/1.x response."""
 
 
 class Upgrade(Exception):
     """A 101 Switching Protocols: what follows is not HTTP."""
-
-
-if httptools is not None:
-    PARSE_ERRORS: tuple[type[Exception], ...] = (ParseError, httptools.HttpParserError)
-    UPGRADES: tuple[type[Exception], ...] = (Upgrade, httptools.HttpParserUpgrade)
-    CALLBACK_ERRORS: tuple[type[Exception], ...] = (httptools.HttpParserCallbackError,)
-else:
-    PARSE_ERRORS, UPGRADES, CALLBACK_ERRORS = (ParseError,), (Upgrade,), ()
 
 
 def resolve_kind(kind: str) -> str:
@@ -62,128 +84,134 @@ def resolve_kind(kind: str) -> str:
     if kind == "auto":
         return "httptools" if HTTPTOOLS_USABLE else "python"
     if kind == "httptools" and not HTTPTOOLS_USABLE:
-        raise ValueError("http_parser 'httptools' asked for, but httptools>=0.6.2 is not importable")
+        raise ValueError("http_parser 'httptools' asked for, but no httptools with leniency switches")
     return kind
 
 
-def new_parser(protocol: Any, kind: str) -> Any:
-    """A response parser calling back ``protocol``; ``kind`` from ``resolve_kind``."""
-    if kind == "python":
-        return PythonResponseParser(protocol)
-    parser = httptools.HttpResponseParser(protocol)
-    parser.set_dangerous_leniencies(
-        lenient_headers=True,  # obs-fold, and header bytes curl and Go let through
-        lenient_optional_cr_before_lf=True,  # bare LF line endings
-        lenient_spaces_after_chunk_size=True,
-        lenient_chunked_length=True,  # Transfer-Encoding wins over Content-Length
-        lenient_data_after_close=True,
-    )
-    return parser
+def _clean(value: bytes) -> bytes:
+    """An obs-fold's whitespace (and any run of spaces and tabs) as one space: RFC 9112
+    5.2 replaces a fold with SP, and Go reads folded values so."""
+    if b"\t" in value or b"  " in value:
+        return b" ".join(value.split())
+    return value
 
 
-# ---------------------------------------------------------------- pure Python
+class _Head:
+    """What llhttp reports of one head."""
 
-_TOKEN = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_HEX = frozenset(b"0123456789abcdefABCDEF")
+    __slots__ = ("headers",)
+
+    def __init__(self) -> None:
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if b"\t" in value or b"  " in value:  # _clean, inlined: this runs per header
+            value = b" ".join(value.split())
+        elif value[-1:] == b" ":  # llhttp keeps a trailing space in the value
+            value = value.rstrip(b" ")
+        self.headers.append((name, value))
+
+
+_TOKEN_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_STATUS_RE = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})(?:[ \t].*)?")
+_HEX_RE = re.compile(rb"[0-9A-Fa-f]+")
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
 
 
-class PythonResponseParser:
-    """An incremental HTTP/1.x response parser in Python, with llhttp's interface."""
+class ResponseParser:
+    """An incremental HTTP/1.x response parser with httptools' interface."""
 
-    def __init__(self, protocol: Any) -> None:
+    __slots__ = ("_buf", "_llhttp", "_proto", "_remaining", "_scanned", "_state", "_status", "_version")
+
+    def __init__(self, protocol: Any, llhttp: bool = True) -> None:
         self._proto = protocol
-        self._buf = bytearray()
+        self._llhttp = llhttp and HTTPTOOLS_USABLE
+        self._buf = b""
         self._state = _HEAD
         self._scanned = 0  # where the search for the end of the head resumes
         self._status = 0
         self._version = "1.1"
         self._remaining = 0
 
-    def get_status_code(self) -> int:
-        return self._status
-
-    def get_http_version(self) -> str:
-        return self._version
-
     def feed_data(self, data: bytes) -> None:
-        if self._state == _DONE:
-            raise ParseError("data after a complete response")
-        if self._state == _UNTIL_CLOSE:
-            if data:
-                self._proto.on_body(bytes(data))
-            return
-        self._buf += data
-        while self._buf and self._state != _DONE:
-            if not self._step():
+        state = self._state
+        if state == _LENGTH and not self._buf:  # the common case, without copies
+            remaining = self._remaining
+            if len(data) < remaining:
+                self._remaining = remaining - len(data)
+                self._proto.on_body(data)
                 return
+            self._remaining = 0
+            self._proto.on_body(data[:remaining])
+            self._buf = data[remaining:]
+            self._complete()
+            return
+        if state == _UNTIL_CLOSE:
+            if data:
+                self._proto.on_body(data)
+            return
+        if state == _DONE:
+            raise ParseError("data after a complete response")
+        self._buf = self._buf + data if self._buf else data
+        while self._buf and self._state != _DONE and self._step():
+            pass
 
-    # each step consumes what it can from the buffer; False when it needs more bytes
+    # each step consumes what it can of the buffer; False when it needs more bytes
 
     def _step(self) -> bool:
         state = self._state
         buf = self._buf
         if state == _HEAD:
             return self._head()
-        if state == _LENGTH:
-            take = min(self._remaining, len(buf))
-            self._proto.on_body(bytes(buf[:take]))
-            del buf[:take]
+        if state == _LENGTH or state == _CHUNK_DATA:
+            take = self._remaining if self._remaining < len(buf) else len(buf)
+            self._proto.on_body(buf[:take])
+            self._buf = buf[take:]
             self._remaining -= take
             if not self._remaining:
-                self._complete()
+                if state == _LENGTH:
+                    self._complete()
+                else:
+                    self._state = _CHUNK_END
             return True
         if state == _UNTIL_CLOSE:
-            self._proto.on_body(bytes(buf))
-            buf.clear()
+            self._buf = b""
+            self._proto.on_body(buf)
             return False
-        if state == _CHUNK_SIZE:
+        if state == _CHUNK_SIZE or state == _TRAILERS:
             end = buf.find(b"\n")
             if end < 0:
-                if len(buf) > 4096:
+                if len(buf) > MAX_CHUNK_LINE_BYTES:
                     raise ParseError("chunk size line too long")
                 return False
-            line = bytes(buf[:end]).rstrip(b"\r")
-            del buf[: end + 1]
+            line = buf[:end].rstrip(b"\r")
+            self._buf = buf[end + 1 :]
+            if state == _TRAILERS:
+                if not line:
+                    self._complete()
+                return True
             size = line.split(b";", 1)[0].rstrip(b" \t")
-            if not size or not all(c in _HEX for c in size):
+            if not _HEX_RE.fullmatch(size):
                 raise ParseError("invalid character in chunk size")
             self._remaining = int(size, 16)
             self._state = _CHUNK_DATA if self._remaining else _TRAILERS
             return True
-        if state == _CHUNK_DATA:
-            take = min(self._remaining, len(buf))
-            self._proto.on_body(bytes(buf[:take]))
-            del buf[:take]
-            self._remaining -= take
-            if not self._remaining:
-                self._state = _CHUNK_END
-            return True
         if state == _CHUNK_END:
             if buf[:1] == b"\n":
-                del buf[:1]
+                self._buf = buf[1:]
             elif buf[:2] == b"\r\n":
-                del buf[:2]
-            elif len(buf) < 2 and buf[:1] == b"\r":
+                self._buf = buf[2:]
+            elif buf == b"\r":
                 return False
             else:
                 raise ParseError("expected a line ending after chunk data")
             self._state = _CHUNK_SIZE
             return True
-        if state == _TRAILERS:
-            end = buf.find(b"\n")
-            if end < 0:
-                return False
-            line = bytes(buf[:end]).rstrip(b"\r")
-            del buf[: end + 1]
-            if not line:
-                self._complete()
-            return True
         raise AssertionError(state)
 
     def _head(self) -> bool:
         buf = self._buf
-        start = max(0, self._scanned - 3)
+        start = self._scanned - 3 if self._scanned > 3 else 0
         end = buf.find(b"\n\n", start)
         end2 = buf.find(b"\n\r\n", start)
         if end < 0 and end2 < 0:
@@ -191,59 +219,75 @@ class PythonResponseParser:
                 raise ParseError("expected HTTP/")
             self._scanned = len(buf)
             return False
-        if end < 0 or (0 <= end2 < end):
-            head, cut = bytes(buf[:end2]), end2 + 3
-        else:
-            head, cut = bytes(buf[:end]), end + 2
-        del buf[:cut]
+        cut = end2 + 3 if end < 0 or (0 <= end2 < end) else end + 2
+        head = buf[:cut]
+        self._buf = buf[cut:]
         self._scanned = 0
+        headers = self._llhttp_head(head) if self._llhttp else None
+        if headers is None:
+            headers = self._python_head(head)
+        return self._headers_done(headers)
+
+    def _llhttp_head(self, head: bytes) -> list[tuple[bytes, bytes]] | None:
+        """The head as llhttp reads it, or None when llhttp refuses it."""
+        collector = _Head()
+        parser = httptools.HttpResponseParser(collector)
+        parser.set_dangerous_leniencies(  # LENIENCIES, spelt out: this runs per response
+            lenient_headers=True,
+            lenient_optional_cr_before_lf=True,
+            lenient_chunked_length=True,
+            lenient_data_after_close=True,
+        )
+        try:
+            parser.feed_data(head)
+        except httptools.HttpParserUpgrade:
+            pass  # a 101: llhttp read the whole head
+        except _LLHTTP_ERRORS:
+            return None
+        self._status = parser.get_status_code()
+        self._version = parser.get_http_version()
+        return collector.headers
+
+    def _python_head(self, head: bytes) -> list[tuple[bytes, bytes]]:
         lines = head.split(b"\n")
-        self._status_line(lines[0].rstrip(b"\r"))
+        status = _STATUS_RE.fullmatch(lines[0].rstrip(b"\r"))
+        if status is None:
+            raise ParseError("expected HTTP/x.y and a status code")
+        self._version = f"{int(status[1])}.{int(status[2])}"
+        self._status = int(status[3])
         headers: list[tuple[bytes, bytes]] = []
         for raw in lines[1:]:
             line = raw.rstrip(b"\r")
-            if line[:1] in (b" ", b"\t"):  # obs-fold: continues the previous value
-                if not headers:
-                    raise ParseError("a continuation line before the first header")
-                name, value = headers[-1]
-                folded = line.strip(b" \t")
-                headers[-1] = (name, value + b" " + folded if value and folded else value + folded)
+            if not line:
                 continue
-            name, colon, value = line.partition(b":")
-            if not colon or not name or not all(c in _TOKEN for c in name):
+            if line[:1] in (b" ", b"\t") and headers:  # obs-fold: continues the value
+                name, value = headers[-1]
+                headers[-1] = (name, value + b" " + line.strip(b" \t"))
+                continue
+            name, colon, value = line.lstrip(b" \t").partition(b":")
+            if not colon or not _TOKEN_RE.fullmatch(name):
                 raise ParseError("invalid header token")
-            headers.append((name, value.strip(b" \t")))
-        return self._headers_done(headers)
-
-    def _status_line(self, line: bytes) -> None:
-        version, _, rest = line.partition(b" ")
-        code = rest.lstrip(b" ")[:3]
-        if (
-            len(version) != 8 or not version.startswith(b"HTTP/") or version[6:7] != b"."
-            or not version[5:6].isdigit() or not version[7:8].isdigit()
-            or len(code) != 3 or not code.isdigit()
-        ):  # fmt: skip
-            raise ParseError("expected HTTP/ and a status code")
-        self._version = version[5:].decode()
-        self._status = int(code)
+            # a bare CR inside a value is read as a space (RFC 9112 2.2)
+            headers.append((name, value.strip(b" \t").replace(b"\r", b" ")))
+        return [(name, _clean(value)) for name, value in headers]
 
     def _headers_done(self, headers: list[tuple[bytes, bytes]]) -> bool:
         length: int | None = None
         chunked = False
-        on_header = self._proto.on_header
         for name, value in headers:
-            low = name.lower()
-            if low == b"content-length":
-                if not value or not value.isdigit():
+            if len(name) == 14 and name.lower() == b"content-length":
+                value = value.strip(b" \t")
+                if not value.isdigit():
                     raise ParseError("invalid character in Content-Length")
                 if length is not None and int(value) != length:
                     raise ParseError("conflicting Content-Length values")
                 length = int(value)
-            elif low == b"transfer-encoding":
+            elif len(name) == 17 and name.lower() == b"transfer-encoding":
                 chunked = value.rsplit(b",", 1)[-1].strip(b" \t").lower() == b"chunked"
-            on_header(name, value)
         status = self._status
-        self._proto.on_headers_complete()
+        if chunked:
+            length = None  # Transfer-Encoding wins over Content-Length (RFC 9112 6.3)
+        self._proto.on_head(status, self._version, headers, length, chunked)
         if status == 101:
             self._state = _DONE
             raise Upgrade("switching protocols")
