@@ -437,3 +437,30 @@ def test_both_parsers_read_every_case_alike():
             fast = _parse(data, True, split)
             assert fast == _parse(data, False, split), (path, split)
     assert _parse(LENIENT["/obs-fold"], True, 1)[1][0][2][0] == (b"X-Folded", b"one two three")
+
+
+@pytest.mark.parametrize("llhttp", [True, False])
+def test_any_split_gives_the_same_response(llhttp):
+    """Interim heads, chunk extensions and trailers cut at random places, 300 ways."""
+    import random
+
+    data = (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n1;x=y\r\nd\r\n0\r\nTrailer: 1\r\n\r\n"
+    )
+    whole = _parse(data, llhttp, len(data))
+    assert whole[0] == "read" and b"".join(e for e in whole[1] if isinstance(e, bytes)) == b"abcd"
+    for seed in range(300):
+        rnd = random.Random(seed)
+        events = _Events()
+        parser = ResponseParser(events, llhttp)
+        i = 0
+        while i < len(data):
+            n = rnd.randint(1, 20)
+            parser.feed_data(data[i : i + n])
+            i += n
+        heads = [e for e in events.events if isinstance(e, tuple)]
+        body = b"".join(e for e in events.events if isinstance(e, bytes))
+        assert [h[0] for h in heads] == [100, 103, 200] and body == b"abcd", seed
+        assert events.events.count("complete") == 3

@@ -126,16 +126,17 @@ class ResponseParser:
     def __init__(self, protocol: Any, llhttp: bool = True) -> None:
         self._proto = protocol
         self._llhttp = llhttp and HTTPTOOLS_USABLE
-        self._buf = b""
+        self._buf = bytearray()  # what a feed left unread (a head, a chunk line in pieces)
         self._state = _HEAD
-        self._scanned = 0  # where the search for the end of the head resumes
+        self._scanned = 0  # head bytes already searched for its end
         self._status = 0
         self._version = "1.1"
         self._remaining = 0
 
     def feed_data(self, data: bytes) -> None:
         state = self._state
-        if state == _LENGTH and not self._buf:  # the common case, without copies
+        pending = self._buf
+        if state == _LENGTH and not pending:  # the common case, without copies
             remaining = self._remaining
             if len(data) < remaining:
                 self._remaining = remaining - len(data)
@@ -143,8 +144,7 @@ class ResponseParser:
                 return
             self._remaining = 0
             self._proto.on_body(data[:remaining])
-            self._buf = data[remaining:]
-            self._complete()
+            self._complete(len(data) > remaining)
             return
         if state == _UNTIL_CLOSE:
             if data:
@@ -152,81 +152,97 @@ class ResponseParser:
             return
         if state == _DONE:
             raise ParseError("data after a complete response")
-        self._buf = self._buf + data if self._buf else data
-        while self._buf and self._state != _DONE and self._step():
-            pass
+        if pending:
+            pending += data  # a bytearray: a head arriving in many pieces costs linear time
+            buf = pending
+        else:
+            buf = data
+        end = len(buf)
+        pos = 0
+        while pos < end and self._state != _DONE:
+            moved = self._step(buf, pos, end)
+            if moved < 0:
+                break
+            pos = moved
+        if pos >= end or self._state == _DONE:
+            self._buf = bytearray()
+        elif buf is pending:
+            if pos:
+                del pending[:pos]
+        else:
+            self._buf = bytearray(memoryview(buf)[pos:])
 
-    # each step consumes what it can of the buffer; False when it needs more bytes
+    # each step reads buf from pos; it returns where the next one starts, or -1 when
+    # it needs more bytes (what is left from pos is kept for the next feed)
 
-    def _step(self) -> bool:
+    def _step(self, buf: Any, pos: int, end: int) -> int:
         state = self._state
-        buf = self._buf
         if state == _HEAD:
-            return self._head()
+            return self._head(buf, pos, end)
         if state == _LENGTH or state == _CHUNK_DATA:
-            take = self._remaining if self._remaining < len(buf) else len(buf)
-            self._proto.on_body(buf[:take])
-            self._buf = buf[take:]
+            take = min(self._remaining, end - pos)
+            self._proto.on_body(bytes(buf[pos : pos + take]))
             self._remaining -= take
+            pos += take
             if not self._remaining:
                 if state == _LENGTH:
-                    self._complete()
+                    self._complete(pos < end)
                 else:
                     self._state = _CHUNK_END
-            return True
+            return pos
         if state == _UNTIL_CLOSE:
-            self._buf = b""
-            self._proto.on_body(buf)
-            return False
+            self._proto.on_body(bytes(buf[pos:end]))
+            return end
         if state == _CHUNK_SIZE or state == _TRAILERS:
-            end = buf.find(b"\n")
-            if end < 0:
-                if len(buf) > MAX_CHUNK_LINE_BYTES:
+            nl = buf.find(b"\n", pos, pos + MAX_CHUNK_LINE_BYTES)
+            if nl < 0:
+                if end - pos >= MAX_CHUNK_LINE_BYTES:
                     raise ParseError("chunk size line too long")
-                return False
-            line = buf[:end].rstrip(b"\r")
-            self._buf = buf[end + 1 :]
+                return -1
+            line = bytes(buf[pos:nl]).rstrip(b"\r")
+            pos = nl + 1
             if state == _TRAILERS:
                 if not line:
-                    self._complete()
-                return True
+                    self._complete(pos < end)
+                return pos
             size = line.split(b";", 1)[0].rstrip(b" \t")
             if not _HEX_RE.fullmatch(size):
                 raise ParseError("invalid character in chunk size")
             self._remaining = int(size, 16)
             self._state = _CHUNK_DATA if self._remaining else _TRAILERS
-            return True
+            return pos
         if state == _CHUNK_END:
-            if buf[:1] == b"\n":
-                self._buf = buf[1:]
-            elif buf[:2] == b"\r\n":
-                self._buf = buf[2:]
-            elif buf == b"\r":
-                return False
+            first = buf[pos]
+            if first == 10:  # LF
+                pos += 1
+            elif first == 13 and pos + 1 < end and buf[pos + 1] == 10:  # CRLF
+                pos += 2
+            elif first == 13 and pos + 1 == end:
+                return -1
             else:
                 raise ParseError("expected a line ending after chunk data")
             self._state = _CHUNK_SIZE
-            return True
+            return pos
         raise AssertionError(state)
 
-    def _head(self) -> bool:
-        buf = self._buf
-        start = self._scanned - 3 if self._scanned > 3 else 0
-        end = buf.find(b"\n\n", start)
-        end2 = buf.find(b"\n\r\n", start)
-        if end < 0 and end2 < 0:
-            if not buf.startswith(b"HTTP/"[: len(buf)]):
+    def _head(self, buf: Any, pos: int, end: int) -> int:
+        start = pos + max(0, self._scanned - 3)  # _scanned counts from the head's start
+        lf2 = buf.find(b"\n\n", start)
+        crlf = buf.find(b"\n\r\n", start)
+        if lf2 < 0 and crlf < 0:
+            seen = bytes(buf[pos : pos + 5])
+            if not b"HTTP/".startswith(seen):
                 raise ParseError("expected HTTP/")
-            self._scanned = len(buf)
-            return False
-        cut = end2 + 3 if end < 0 or (0 <= end2 < end) else end + 2
-        head = buf[:cut]
-        self._buf = buf[cut:]
+            self._scanned = end - pos  # kept from pos: the next feed's buffer starts there
+            return -1
+        cut = crlf + 3 if lf2 < 0 or (0 <= crlf < lf2) else lf2 + 2
+        head = bytes(buf[pos:cut])
         self._scanned = 0
         headers = self._llhttp_head(head) if self._llhttp else None
         if headers is None:
             headers = self._python_head(head)
-        return self._headers_done(headers)
+        self._headers_done(headers, cut < end)
+        return cut
 
     def _llhttp_head(self, head: bytes) -> list[tuple[bytes, bytes]] | None:
         """The head as llhttp reads it, or None when llhttp refuses it."""
@@ -271,7 +287,7 @@ class ResponseParser:
             headers.append((name, value.strip(b" \t").replace(b"\r", b" ")))
         return [(name, _clean(value)) for name, value in headers]
 
-    def _headers_done(self, headers: list[tuple[bytes, bytes]]) -> bool:
+    def _headers_done(self, headers: list[tuple[bytes, bytes]], more: bool) -> None:
         length: int | None = None
         chunked = False
         for name, value in headers:
@@ -294,23 +310,19 @@ class ResponseParser:
         if 100 <= status < 200:  # interim: the message ends here, the final one follows
             self._proto.on_message_complete()
             self._state = _HEAD
-            return True
-        if status in (204, 304):
-            self._complete()
+        elif status in (204, 304) or length == 0:
+            self._complete(more)
         elif chunked:
             self._state = _CHUNK_SIZE
         elif length is not None:
             self._remaining = length
-            if length:
-                self._state = _LENGTH
-            else:
-                self._complete()
+            self._state = _LENGTH
         else:
             self._state = _UNTIL_CLOSE
-        return True
 
-    def _complete(self) -> None:
+    def _complete(self, more: bool) -> None:
+        """The response is complete; ``more``: bytes follow it (ignored by the caller)."""
         self._state = _DONE
         self._proto.on_message_complete()
-        if self._buf:
+        if more:
             raise ParseError("data after a complete response")
