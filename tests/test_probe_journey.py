@@ -189,3 +189,12 @@ async def test_journey_with_the_pure_python_parser_and_url_credentials(http_serv
         assert PASSWORD not in repr(out)
     finally:
         await c.close()
+
+
+async def test_a_redirect_loop_in_a_step_is_a_redirects_failure(ctx, http_server):
+    probe = make_probe(
+        kind="journey", follow_redirects=True, steps=[{"name": "loop", "url": f"{http_server.url}/loop"}]
+    )
+    out = await run_probe(probe, ctx)
+    assert out.reason is Reason.redirects and "more than 10 redirects" in out.detail
+    assert out.steps[0].reason is Reason.redirects and not out.steps[0].success
