@@ -25,8 +25,9 @@ Accepted (docs/probes.md has the verdict table and why): obs-fold continuation l
 bare LF line endings (head and chunk framing), spaces after a chunk size, chunk
 extensions and trailers (ignored), ``Transfer-Encoding: chunked`` beside a
 ``Content-Length`` (chunked wins), a ``Content-Length`` repeated with the same value,
+header names with spaces in them or before the colon (as curl and Go read them),
 interim 1xx answers before the final one. Refused: a status line that is not
-``HTTP/x.y NNN``, a header line without a colon or with a malformed name,
+``HTTP/x.y NNN``, a header line without a colon or with control bytes in its name,
 ``Content-Length`` values that differ or are not numbers, a chunk size that is not
 hexadecimal. Bytes after a complete response raise ``ParseError``, which the caller
 ignores (the response is complete by then).
@@ -112,7 +113,7 @@ class _Head:
         self.headers.append((name, value))
 
 
-_TOKEN_RE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CTL_RE = re.compile(rb"[\x00-\x1f\x7f]")
 _STATUS_RE = re.compile(rb"HTTP/(\d)\.(\d) +(\d{3})(?:[ \t].*)?")
 _HEX_RE = re.compile(rb"[0-9A-Fa-f]+")
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
@@ -280,8 +281,10 @@ class ResponseParser:
                 name, value = headers[-1]
                 headers[-1] = (name, value + b" " + line.strip(b" \t"))
                 continue
-            name, colon, value = line.lstrip(b" \t").partition(b":")
-            if not colon or not _TOKEN_RE.fullmatch(name):
+            name, colon, value = line.partition(b":")
+            # curl and Go take a name with spaces in it or before the colon; so do we
+            name = name.strip(b" \t")
+            if not colon or not name or _CTL_RE.search(name):
                 raise ParseError("invalid header token")
             # a bare CR inside a value is read as a space (RFC 9112 2.2)
             headers.append((name, value.strip(b" \t").replace(b"\r", b" ")))
