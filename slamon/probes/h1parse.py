@@ -120,7 +120,7 @@ _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _
 
 
 class ResponseParser:
-    """An incremental HTTP/1.x response parser with httptools' interface."""
+    """An incremental HTTP/1.x response parser (see the module docstring for its callbacks)."""
 
     __slots__ = ("_buf", "_llhttp", "_proto", "_remaining", "_scanned", "_state", "_status", "_version")
 
