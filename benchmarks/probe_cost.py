@@ -8,8 +8,10 @@ Run by ``benchmarks.run`` in fresh subprocesses, each pinned to one core:
   (observations, state) -> result sink (the store's writer when the store is in this
   build) and a ``/metrics`` render every few seconds, as the daemon wires them.
   ``probe`` chooses the probe function: ``slamon`` (``slamon.probes.run_probe``),
-  ``bare`` (the bare aiohttp GET, a stand-in while the probes package is missing), or
-  ``null`` (answers at once: the cost of everything but the probe).
+  ``bare`` (the bare aiohttp GET, a stand-in while the probes package is missing),
+  ``slamon-python`` (``run_probe`` with the pure-Python HTTP response parser, the
+  fallback when httptools is missing), or ``null`` (answers at once: the cost of
+  everything but the probe).
 
 Saturation: more probes are due than one core can run, so the rate measured is the
 most the pipeline sustains. Lag: the scheduler's own start lag (start minus due) at
@@ -138,7 +140,7 @@ def _probe_function(kind: str, ctx_holder: dict):
             return ProbeOutcome(success=True, duration_seconds=0.0, status_code=200)
 
         return run, None, "null probe (answers at once)"
-    if kind == "slamon":
+    if kind in ("slamon", "slamon-python"):
         try:
             from slamon.probes import ProbeContext, run_probe
         except ImportError as exc:
@@ -148,13 +150,15 @@ def _probe_function(kind: str, ctx_holder: dict):
             return await run_probe(task.probe, ctx_holder["ctx"])
 
         async def open_ctx():
-            ctx = ProbeContext.create(max_body_bytes=1 << 20, env=os.environ)
+            parser = {"http_parser": "python"} if kind == "slamon-python" else {}
+            ctx = ProbeContext.create(max_body_bytes=1 << 20, env=os.environ, **parser)
             if inspect.isawaitable(ctx):
                 ctx = await ctx
             ctx_holder["ctx"] = ctx
             return ctx
 
-        return run, open_ctx, "slamon.probes.run_probe"
+        suffix = " (pure-Python parser)" if kind == "slamon-python" else ""
+        return run, open_ctx, f"slamon.probes.run_probe{suffix}"
     import aiohttp
 
     async def open_session():

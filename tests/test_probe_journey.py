@@ -146,3 +146,55 @@ async def test_following_redirects_when_asked(ctx, http_server):
     )
     out = await run_probe(probe, ctx)
     assert out.success and out.steps[0].status_code == 200
+
+
+async def test_a_step_and_an_http_probe_give_the_same_verdict(ctx):
+    """One HTTP engine: every case of the verdict table gets the same verdict, reason
+    and status from a journey step as from an http probe."""
+    from tests.test_probe_h1 import FAILING, LENIENT, Scripted
+
+    routes = dict(LENIENT)
+    routes.update({path: answer for path, (answer, _, _) in FAILING.items()})
+    routes["/redirect-with-cookie"] = (
+        b"HTTP/1.1 302 Found\r\nLocation: /needs-cookie\r\nSet-Cookie: s=1\r\nContent-Length: 0\r\n\r\n"
+    )
+    routes["/needs-cookie"] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+    async with Scripted(routes) as srv:
+        for path in routes:
+            http_out = await run_probe(make_probe(kind="http", url=srv.url(path)), ctx)
+            step = {"name": "s", "url": srv.url(path)}
+            journey_out = await run_probe(
+                make_probe(kind="journey", follow_redirects=True, steps=[step]), ctx
+            )
+            assert (journey_out.success, journey_out.reason, journey_out.status_code) == (
+                http_out.success, http_out.reason, http_out.status_code
+            ), (path, http_out.detail, journey_out.detail)
+    # the redirect's cookie reached its target in both; asked directly, no cookie is left
+    cookies = [h.get("cookie") for line, h, _ in srv.requests if line == "GET /needs-cookie"]
+    assert cookies == ["s=1", "s=1", None, None]
+
+
+async def test_journey_with_the_pure_python_parser_and_url_credentials(http_server):
+    c = ProbeContext.create(env={"PROBE_PASSWORD": PASSWORD}, http_parser="python")
+    try:
+        out = await run_probe(login_journey(http_server.url), c)
+        assert out.success, (out.detail, out.steps)
+        base = http_server.url.replace("http://", "http://probe:${env:PROBE_PASSWORD}@")
+        probe = make_probe(
+            kind="journey",
+            steps=[{"name": "echo", "url": f"{base}/echo", "expect": {"body": '"Authorization": "Basic '}}],
+        )
+        out = await run_probe(probe, c)
+        assert out.success, out.detail
+        assert PASSWORD not in repr(out)
+    finally:
+        await c.close()
+
+
+async def test_a_redirect_loop_in_a_step_is_a_redirects_failure(ctx, http_server):
+    probe = make_probe(
+        kind="journey", follow_redirects=True, steps=[{"name": "loop", "url": f"{http_server.url}/loop"}]
+    )
+    out = await run_probe(probe, ctx)
+    assert out.reason is Reason.redirects and "more than 10 redirects" in out.detail
+    assert out.steps[0].reason is Reason.redirects and not out.steps[0].success

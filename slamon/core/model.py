@@ -756,6 +756,7 @@ class HttpProbe(ProbeBase):
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0, le=50)
     ip_version: IpVersion = "any"
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     proxy: ProxyUrl | None = None
     basic_auth: BasicAuth | None = None
     client_cert: str | None = Field(default=None, min_length=1, description="PEM file: client certificate for mutual TLS")

@@ -29,7 +29,6 @@ from slamon.probes.journey import probe_journey
 from slamon.probes.secrets import Secrets
 from slamon.probes.tcp import probe_tcp
 from slamon.probes.tls import probe_tls
-from slamon.probes.tracing import close_open_phases
 
 __all__ = ["ProbeContext", "ProbeOutcome", "run_probe"]
 
@@ -102,7 +101,6 @@ async def run_probe(
         finally:
             time_limit.end()
     except TimeoutError:
-        close_open_phases(attempt)
         step = attempt.step_name
         _record_step_in_progress(attempt)
         where = f" in step {step!r}" if step else ""
@@ -116,7 +114,6 @@ async def run_probe(
             if masked != str(exc):
                 raise ProbeBug(f"{type(exc).__name__}: {masked}") from None
             raise
-        close_open_phases(attempt)
         reason, detail = found
         _record_step_in_progress(attempt, reason, detail)
         return attempt.outcome(reason, detail)

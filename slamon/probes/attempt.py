@@ -5,9 +5,8 @@ the stage it is in). Whether the run ends normally or is cut short by its deadli
 or a network error, ``run_probe`` builds the ``ProbeOutcome`` from the same record,
 so a timeout still reports the phases that completed and where it got stuck.
 
-Journey phase marks (``mark_*``) are written by the aiohttp trace callbacks in
-``slamon.probes.tracing``; they are per request hop and summed over redirects and
-journey steps. The http probe's client (``slamon.probes.h1``) adds its phases directly.
+The HTTP client (``slamon.probes.h1``, for http probes and journey steps) adds its
+phases as each ends, or is cut short; they are summed over redirects and journey steps.
 """
 
 from __future__ import annotations
@@ -24,13 +23,6 @@ class Attempt:
         "dns_lookup_seconds",
         "http_version",
         "ip_protocol",
-        "mark_conn_done",
-        "mark_conn_start",
-        "mark_dns_start",
-        "mark_https",
-        "mark_protocol",
-        "mark_resolve_at_conn",
-        "mark_tcp_done",
         "phases",
         "secrets",
         "stage",
@@ -56,13 +48,6 @@ class Attempt:
         self.steps: list[StepOutcome] = []
         self.step_name: str | None = None  # journey step in progress
         self.step_started = 0.0
-        self.mark_dns_start = 0.0
-        self.mark_conn_start = 0.0
-        self.mark_tcp_done = 0.0
-        self.mark_conn_done = 0.0
-        self.mark_resolve_at_conn = 0.0
-        self.mark_https = False
-        self.mark_protocol: object = None
 
     def add_phase(self, phase: str, seconds: float) -> None:
         if seconds < 0.0:

@@ -4,13 +4,11 @@
 awaits ``close()`` on shutdown. Nothing here is global: each daemon or test builds
 its own.
 
-- For the ``http`` probe (``slamon.probes.h1``): a connection limit per address
-  family, and the DNS answers cached when ``dns_cache_seconds`` is set.
-- HTTP sessions for journeys, one per address family (``ip_version`` any / 4 / 6), each on its
-  own connector with explicit limits. Connectors use ``force_close``: every probe
-  opens a fresh connection, like blackbox_exporter, so each result measures the
-  connect and the TLS handshake. Shared sessions use a dummy cookie jar: no cookie
-  leaks from one probe to another (journeys bring their own jar).
+- For the HTTP client of ``http`` probes and journeys (``slamon.probes.h1``): a
+  connection limit per address family, the DNS answers cached when
+  ``dns_cache_seconds`` is set, and the response parser (``http_parser``). Every
+  request opens a fresh connection, like blackbox_exporter, so each result measures
+  the connect and the TLS handshake; no cookie is kept between runs.
 - SSL contexts, cached per ``(verify, ca_file)``: building one loads the system trust
   store, which costs far more than a probe. A context with a client certificate
   (mutual TLS, ``slamon.probes.connect.ClientCert``) is cached apart and rebuilt when
@@ -22,24 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import ssl
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-from aiohttp.abc import AbstractCookieJar
-
 from slamon import __version__
 from slamon.probes.connect import ClientCert
-from slamon.probes.tracing import TimedTCPConnector, build_trace_config
+from slamon.probes.h1parse import resolve_kind
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_CONNECTION_LIMIT = 100
 USER_AGENT = f"slamon/{__version__} (probe)"
-
-_FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
 
 
 class CaFileError(Exception):
@@ -109,6 +101,7 @@ class ProbeContext:
         connection_limit: int,
         user_agent: str,
         dns_cache_seconds: int | None,
+        http_parser: str = "httptools",
     ) -> None:
         self.loop = loop
         self.max_body_bytes = max_body_bytes
@@ -116,12 +109,7 @@ class ProbeContext:
         self.connection_limit = connection_limit
         self.user_agent = user_agent
         self.dns_cache_seconds = dns_cache_seconds
-        self.trace_config = build_trace_config()
-        # No session-wide time limit on purpose: run_probe bounds every probe by its
-        # own deadline (probe.timeout), on the monotonic clock.
-        self.client_timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None)
-        self._connectors: dict[str, aiohttp.TCPConnector] = {}
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self.http_parser = http_parser
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._client_ssl: dict[tuple, tuple[tuple, ssl.SSLContext]] = {}
         self._dns_resolver: Any = None
@@ -138,6 +126,7 @@ class ProbeContext:
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         user_agent: str = USER_AGENT,
         dns_cache_seconds: int | None = None,
+        http_parser: str = "auto",
     ) -> ProbeContext:
         """Build the context; call inside the running loop the probes will use.
 
@@ -147,6 +136,8 @@ class ProbeContext:
         run (``resolve`` is a measured phase, as in blackbox_exporter), through the
         system resolver in the loop's default executor threads; ``dns_cache_seconds``
         caches answers that long instead, for large estates of named targets.
+        ``http_parser``: ``auto`` (httptools when importable, else pure Python),
+        ``httptools`` or ``python`` (the pure-Python parser, same verdicts, slower).
         """
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
@@ -159,6 +150,7 @@ class ProbeContext:
             connection_limit=connection_limit,
             user_agent=user_agent,
             dns_cache_seconds=dns_cache_seconds,
+            http_parser=resolve_kind(http_parser),
         )
 
     # ------------------------------------------------------------------ HTTP
@@ -185,45 +177,6 @@ class ProbeContext:
         if self.dns_cache_seconds is not None:
             key = (host, port, ip_version)
             self._addresses[key] = (self.loop.time() + self.dns_cache_seconds, infos)
-
-    def connector(self, ip_version: str = "any") -> aiohttp.TCPConnector:
-        conn = self._connectors.get(ip_version)
-        if conn is None:
-            if self._closed:
-                raise RuntimeError("ProbeContext is closed")
-            conn = TimedTCPConnector(
-                family=_FAMILIES[ip_version],
-                force_close=True,  # a fresh connection per probe
-                limit=self.connection_limit,
-                limit_per_host=self.connection_limit,  # per-host fairness is the scheduler's job
-                use_dns_cache=self.dns_cache_seconds is not None,
-                ttl_dns_cache=self.dns_cache_seconds,
-                enable_cleanup_closed=False,
-            )
-            self._connectors[ip_version] = conn
-        return conn
-
-    def session(self, ip_version: str = "any") -> aiohttp.ClientSession:
-        """The shared session of an address family (no cookies kept between probes)."""
-        s = self._sessions.get(ip_version)
-        if s is None:
-            s = self.new_session(ip_version, cookie_jar=aiohttp.DummyCookieJar())
-            self._sessions[ip_version] = s
-        return s
-
-    def new_session(
-        self, ip_version: str = "any", *, cookie_jar: AbstractCookieJar
-    ) -> aiohttp.ClientSession:
-        """A session on the shared connector that the caller closes (journeys)."""
-        return aiohttp.ClientSession(
-            connector=self.connector(ip_version),
-            connector_owner=False,
-            cookie_jar=cookie_jar,
-            timeout=self.client_timeout,
-            trace_configs=[self.trace_config],
-            headers={"User-Agent": self.user_agent},
-            raise_for_status=False,
-        )
 
     # ------------------------------------------------------------------ TLS
 
@@ -274,12 +227,6 @@ class ProbeContext:
         if self._closed:
             return
         self._closed = True
-        for s in self._sessions.values():
-            await s.close()
-        for c in self._connectors.values():
-            await c.close()
-        self._sessions.clear()
-        self._connectors.clear()
         self._addresses.clear()
 
     async def __aenter__(self) -> ProbeContext:

@@ -74,6 +74,8 @@ def classify(exc: BaseException) -> tuple[Reason, str] | None:
         return Reason.reset, str(exc)
     if isinstance(exc, h1.BadResponse | h1.BadBody):
         return Reason.protocol, str(exc)
+    if isinstance(exc, h1.TooManyRedirects):
+        return Reason.redirects, f"more than {exc.args[0] - 1} redirects"
     if isinstance(exc, h1.ConnectFailed | h1.InvalidUrl):
         return Reason.error, str(exc)
     if isinstance(exc, aiohttp.ClientError):

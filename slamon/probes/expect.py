@@ -1,11 +1,12 @@
 """HTTP response checks shared by the http probe and journey steps.
 
-``resp`` is an aiohttp response (journeys) or an ``h1.Response`` (the http probe):
-both have ``.headers.getall()`` and ``.charset``.
+``resp`` is an ``h1.Response`` (the client of http probes and journey steps), with
+``.headers.getall()`` and ``.charset``.
 
-The body is read in chunks up to the context's cap and never beyond: a response that
-announces or sends more is a ``body_too_large`` failure, whatever its size (an endless
-or 1 GB body costs at most ``max_body_bytes`` of memory and the time to read it).
+The body is read up to the context's cap and never beyond (``h1.Response.read``): a
+response that announces or sends more is a ``body_too_large`` failure, whatever its
+size (an endless or 1 GB body costs at most ``max_body_bytes`` of memory and the time
+to read it).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
-
-import aiohttp
 
 from slamon.core.model import HttpExpect
 from slamon.core.results import Reason
@@ -29,29 +28,6 @@ class BodyTooLarge(Exception):
 @lru_cache(maxsize=4096)
 def compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
-
-
-async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The whole body, at most ``limit`` bytes; raises ``BodyTooLarge`` past it."""
-    announced = resp.content_length
-    if announced is not None and announced > limit:
-        raise BodyTooLarge(limit, announced)
-    content = resp.content
-    first = await content.read(limit + 1)
-    if len(first) > limit:
-        raise BodyTooLarge(limit)
-    if not first or content.at_eof():
-        return first
-    parts = [first]
-    size = len(first)
-    while True:
-        chunk = await content.read(limit + 1 - size)
-        if not chunk:
-            return b"".join(parts)
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        parts.append(chunk)
 
 
 def body_text(resp: Any, body: bytes) -> str:

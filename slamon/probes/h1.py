@@ -1,11 +1,15 @@
-"""The HTTP/1.1 client of the ``http`` probe: one request per fresh connection, timed.
+"""The HTTP/1.1 client of the ``http`` probe and of journey steps: one request per
+fresh connection, timed.
 
-An asyncio ``Protocol`` (uvloop's when installed) with ``httptools`` (llhttp, the
-parser uvicorn uses) reading the response. The probe needs a small part of a client:
-one request, no pooling, no cookies, no streaming API; written for that, it costs a
-fraction of aiohttp's CPU per request and takes the phase timings where they happen
-instead of through trace callbacks. aiohttp stays for journeys (sessions, cookies,
-forms).
+An asyncio ``Protocol`` (uvloop's when installed) with the response parser of
+``slamon.probes.h1parse``: heads read by ``httptools`` (llhttp, the parser uvicorn uses)
+made lenient through its public switches, by a Python head parser where llhttp refuses
+or is missing (``ProbeContext.create(http_parser="python")`` forces it), bodies framed
+by our own code; the verdicts never depend on which is installed. A
+probe needs a small part of a client: one request, no pooling, no streaming API;
+written for that, it costs a fraction of aiohttp's CPU per request and takes the phase
+timings where they happen. Journeys use it too, so a URL gets the same verdict from an
+``http`` probe and from a journey step.
 
 Per hop (redirects add up, as in blackbox_exporter):
 
@@ -13,40 +17,55 @@ Per hop (redirects add up, as in blackbox_exporter):
 - connect:    the TCP connection;
 - tls:        the TLS handshake (https only);
 - processing: from the request written to the response headers;
-- transfer:   reading the body (the final response only; added by the probe).
+- transfer:   reading the body (the final response only; added by the caller).
 
 What the request looks like (aiohttp's defaults, so a target sees the same request):
 ``Host``, ``User-Agent``, ``Accept: */*``, ``Accept-Encoding: gzip, deflate`` (a
 compressed body is inflated before the checks, within the read cap), ``Content-Length``
-and ``Content-Type: application/octet-stream`` with a body, then the probe's headers,
-which override those of the same name. ``Connection: close``: the connection is never
-reused. Redirects follow aiohttp's rules: 301/302/303/307/308 with a ``Location``; 303
-(and 301/302 after a POST) turn into a body-less GET; a hop to another origin drops
-``Authorization``; at most ``max_redirects`` are followed (0: none), one more is a
+and ``Content-Type: application/octet-stream`` with a body, ``Authorization: Basic``
+for credentials in the URL (``https://user:${env:PW}@host/``), ``Cookie`` from the
+run's jar, then the probe's headers, which override those of the same name.
+``Connection: close``: the connection is never reused. Redirects follow aiohttp's
+rules: 301/302/303/307/308 with a ``Location`` (raw bytes that are not printable ASCII
+percent-encoded first, as curl and Go do); 303 (and 301/302 after a POST) turn into a
+body-less GET; a hop to another origin drops ``Authorization`` and the URL's
+credentials; cookies set by a redirect go to its target (a jar per run, aiohttp's
+public ``CookieJar``); at most ``max_redirects`` are followed (0: none), one more is a
 failure, so a loop always ends.
 
-The body is kept up to the read cap and never beyond: a response announcing more, or
-sending more, stops being read at once (``BodyTooLarge`` when the probe reads it).
+The header section is capped (``max_header_bytes``, 64 KiB by default, interim 1xx
+answers included): over it the probe stops reading at once (reason ``protocol``), so a
+huge header costs neither memory nor parser time. The body is kept up to the read cap
+and never beyond (``BodyTooLarge``). Bytes after a complete response are ignored,
+however TCP splits them. A compressed body must be complete: several gzip members are
+all inflated, a truncated stream is a ``protocol`` failure. docs/probes.md has the
+verdict table.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import socket
 import ssl
 import time
 import zlib
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 import aiohappyeyeballs
-import httptools
+import aiohttp
 import yarl
 
 from slamon.probes.attempt import Attempt
 from slamon.probes.certs import earliest_expiry, ip_protocol_of
 from slamon.probes.expect import BodyTooLarge
+from slamon.probes.h1parse import ParseError, ResponseParser, Upgrade
 
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # docs/probes.md says why (Go: 10 MiB, curl: 100 KiB a header)
 HAPPY_EYEBALLS_DELAY_SECONDS = 0.25  # aiohttp's and RFC 8305's connection attempt delay
 REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 _FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
@@ -61,8 +80,15 @@ class BadResponse(Exception):
     """The peer did not answer with HTTP/1.x (reason ``protocol``)."""
 
 
+class HeaderTooLarge(BadResponse):
+    """The response header section is longer than the cap (reason ``protocol``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"response header section longer than the {limit}-byte cap")
+
+
 class BadBody(Exception):
-    """The body could not be decoded (reason ``protocol``)."""
+    """The body could not be decoded, or its compressed stream ended early (``protocol``)."""
 
 
 class Disconnected(Exception):
@@ -87,7 +113,7 @@ class TooManyRedirects(Exception):
 class Target:
     """A URL as the client needs it, parsed once per distinct URL."""
 
-    __slots__ = ("authority", "host", "https", "literal", "origin", "path", "port", "url")
+    __slots__ = ("auth", "authority", "host", "https", "literal", "origin", "path", "port", "url")
 
     def __init__(self, url: yarl.URL) -> None:
         scheme = url.scheme
@@ -107,6 +133,36 @@ class Target:
         self.authority = authority
         self.path = url.raw_path_qs or "/"
         self.origin = (scheme, host, self.port)
+        self.auth = _basic_auth(url.user or "", url.password or "") if (
+            url.raw_user is not None or url.raw_password is not None
+        ) else None
+
+
+def _basic_auth(user: str, password: str) -> str:
+    """The ``Authorization`` value for credentials (UTF-8, as curl and Go send them)."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+_REF_RE = re.compile(r"\$\{(?:env:)?[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def resolve_url(template: str, resolve: Callable[[str], str]) -> str:
+    """``template`` with its ``${...}`` references resolved by ``resolve``; values put
+    into the userinfo (``https://user:${env:PW}@host/``) are percent-encoded, so a
+    password with ``@``, ``:`` or ``/`` in it stays a password."""
+    if "${" not in template:
+        return template
+    scheme, sep, rest = template.partition("://")
+    end = len(rest)
+    for stop in "/?#":
+        i = rest.find(stop)
+        if 0 <= i < end:
+            end = i
+    userinfo, at, hostport = rest[:end].rpartition("@")
+    if not sep or not at:
+        return resolve(template)
+    userinfo = _REF_RE.sub(lambda m: quote(resolve(m.group(0)), safe=""), userinfo)
+    return resolve(scheme + sep) + userinfo + "@" + resolve(hostport + rest[end:])
 
 
 def _ip_literal(host: str) -> int:
@@ -143,6 +199,9 @@ def build_request(
     headers: dict[str, str] | None,
     body: bytes | None,
     user_agent: str,
+    auth: str | None = None,
+    cookie: str | None = None,
+    content_type: str = "application/octet-stream",
 ) -> bytes:
     fields = {
         "host": ("Host", target.authority),
@@ -152,13 +211,21 @@ def build_request(
     }
     if body is not None:
         fields["content-length"] = ("Content-Length", str(len(body)))
-        fields["content-type"] = ("Content-Type", "application/octet-stream")
+        fields["content-type"] = ("Content-Type", content_type)
     elif method not in _NO_BODY_METHODS:
         fields["content-length"] = ("Content-Length", "0")
+    if auth is not None:
+        fields["authorization"] = ("Authorization", auth)
     if headers:
         for name, value in headers.items():
             _check_value(name, value)
+            if cookie is not None and name.lower() == "cookie":
+                value = f"{value}; {cookie}"  # the probe's own cookies, then the jar's
+                cookie = None
             fields[name.lower()] = (name, value)
+    if cookie is not None:
+        _check_value("Cookie", cookie)
+        fields["cookie"] = ("Cookie", cookie)
     fields["connection"] = ("Connection", "close")
     head = f"{method} {target.path} HTTP/1.1\r\n" + "".join(
         f"{name}: {value}\r\n" for name, value in fields.values()
@@ -202,6 +269,11 @@ class Headers:
         values = self.getall(name, None)
         return values[0] if values else default
 
+    def raw_all(self, name: str) -> list[bytes]:
+        """The values of ``name`` as received (bytes), in order."""
+        key = name.lower().encode("latin-1")
+        return [value for n, value in self._raw if n.lower() == key]
+
 
 class Response(asyncio.Protocol):
     """One response on one connection; the probe awaits its headers, then its body."""
@@ -215,11 +287,13 @@ class Response(asyncio.Protocol):
         "done_at",
         "failure",
         "head_only",
+        "head_room",
         "headers_at",
         "headers_done",
         "length",
         "limit",
         "loop",
+        "max_head",
         "parser",
         "raw_headers",
         "size",
@@ -229,11 +303,20 @@ class Response(asyncio.Protocol):
         "waiter",
     )  # fmt: skip
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, limit: int, head_only: bool) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        limit: int,
+        head_only: bool,
+        parser: str = "httptools",
+        max_head: int = DEFAULT_MAX_HEADER_BYTES,
+    ) -> None:
         self.loop = loop
         self.limit = limit
         self.head_only = head_only
-        self.parser = httptools.HttpResponseParser(self)
+        self.max_head = max_head
+        self.head_room = max_head  # header bytes still allowed
+        self.parser: ResponseParser | None = ResponseParser(self, parser == "httptools")
         self.transport: Any = None
         self.waiter: asyncio.Future | None = None
         self.raw_headers: list[tuple[bytes, bytes]] = []
@@ -259,14 +342,30 @@ class Response(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.complete or self.failure is not None or self.parser is None:
             return
+        if not self.headers_done:
+            room = self.head_room
+            if len(data) > room:
+                # never hand the parser more than the cap before the head is complete:
+                # a huge header costs neither memory nor (quadratic) parsing time
+                self._feed(data[:room])
+                if self.complete or self.failure is not None:
+                    return
+                if not self.headers_done:
+                    self._fail(HeaderTooLarge(self.max_head))
+                    return
+                data = data[room:]
+            else:
+                self.head_room = room - len(data)
+        self._feed(data)
+
+    def _feed(self, data: bytes) -> None:
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
+            self.parser.feed_data(data)  # type: ignore[union-attr]
+        except Upgrade:
             self._finish()  # 101 Switching Protocols: the answer is the headers
-        except httptools.HttpParserCallbackError:
-            raise  # a bug in the callbacks below, not the peer's fault
-        except httptools.HttpParserError as exc:
-            self._fail(BadResponse(f"bad HTTP response: {_parser_message(exc)}"))
+        except ParseError as exc:
+            if not self.complete:  # after a complete response: ignored, however split
+                self._fail(BadResponse(f"bad HTTP response: {_parser_message(exc)}"))
 
     def eof_received(self) -> bool:
         return False  # close the transport: connection_lost decides what it means
@@ -284,38 +383,38 @@ class Response(asyncio.Protocol):
         else:
             self._fail(Disconnected("server closed the connection without a complete response"))
 
-    # ------------------------------------------------------------ httptools callbacks
+    # ------------------------------------------------------------ parser callbacks
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.raw_headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        status = self.parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
-            self.raw_headers = []  # an interim answer: the final one follows
+    def on_head(
+        self,
+        status: int,
+        version: str,
+        headers: list[tuple[bytes, bytes]],
+        length: int | None,
+        chunked: bool,
+    ) -> None:
+        if self.headers_done or self.complete:
             return
+        if 100 <= status < 200 and status != 101:
+            return  # an interim answer: the final one follows
         self.status = status
-        self.version = self.parser.get_http_version()
+        self.version = version
+        self.raw_headers = headers
+        self.length = length
+        self.chunked = chunked
         self.headers_at = _monotonic()
         self.headers_done = True
-        for name, value in self.raw_headers:
-            if len(name) == 14 and name.lower() == b"content-length":
-                try:
-                    self.length = int(value)
-                except ValueError:
-                    pass  # the parser rejects it
-            elif len(name) == 17 and name.lower() == b"transfer-encoding":
-                self.chunked = b"chunked" in value.lower()
-            elif len(name) == 16 and name.lower() == b"content-encoding":
+        for name, value in headers:
+            if len(name) == 16 and name.lower() == b"content-encoding":
                 encoding = value.strip().lower()
                 if encoding in (b"gzip", b"x-gzip"):
-                    self.decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                    self.decoder = _Gzip()
                 elif encoding == b"deflate":
                     self.decoder = _Deflate()
         if self.head_only or status in (204, 304):
             self._finish()
-        elif self.length is not None and self.length > self.limit:
-            self._fail(BodyTooLarge(self.limit, self.length))
+        elif length is not None and length > self.limit:
+            self._fail(BodyTooLarge(self.limit, length))
         else:
             self._wake()
 
@@ -341,11 +440,15 @@ class Response(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if not self.headers_done or self.complete or self.failure is not None:
             return
-        if self.decoder is not None:
+        decoder = self.decoder
+        if decoder is not None:
             try:
-                rest = self.decoder.flush()
+                rest = decoder.flush()
             except zlib.error as exc:
                 self._fail(BadBody(f"bad response body: cannot decode content-encoding: {exc}"))
+                return
+            if decoder.truncated:
+                self._fail(BadBody("bad response body: the compressed stream is truncated"))
                 return
             if rest:
                 self.size += len(rest)
@@ -425,22 +528,60 @@ class Response(asyncio.Protocol):
         self.parser = None
 
 
-class _Deflate:
-    """``deflate`` as servers send it: zlib-wrapped, or raw (as aiohttp accepts)."""
+class _Gzip:
+    """``gzip``: every member of the stream (RFC 1952 allows several; gzip(1), curl
+    and Go read them all); ``truncated`` when the last member did not end."""
 
     __slots__ = ("_obj", "_started")
 
     def __init__(self) -> None:
-        self._obj: Any = None
+        self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._started = False
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        return self._obj.unconsumed_tail
+
+    @property
+    def truncated(self) -> bool:
+        return self._started and not self._obj.eof
+
+    def decompress(self, data: bytes, max_length: int) -> bytes:
+        if data:
+            self._started = True
+        obj = self._obj
+        out = obj.decompress(data, max_length)
+        while obj.eof and obj.unused_data and len(out) < max_length:
+            rest = obj.unused_data  # the next member
+            self._obj = obj = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += obj.decompress(rest, max_length - len(out))
+        return out
+
+    def flush(self) -> bytes:
+        return self._obj.flush()
+
+
+class _Deflate:
+    """``deflate`` as servers send it: zlib-wrapped, or raw (as aiohttp accepts)."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self) -> None:
+        self._obj: Any = None
 
     @property
     def unconsumed_tail(self) -> bytes:
         return self._obj.unconsumed_tail if self._obj is not None else b""
 
+    @property
+    def truncated(self) -> bool:
+        return self._obj is not None and not self._obj.eof
+
     def decompress(self, data: bytes, max_length: int) -> bytes:
         if self._obj is None:
-            wbits = zlib.MAX_WBITS if data and (data[0] & 0x0F) == 8 else -zlib.MAX_WBITS
+            if not data:
+                return b""
+            wbits = zlib.MAX_WBITS if (data[0] & 0x0F) == 8 else -zlib.MAX_WBITS
             self._obj = zlib.decompressobj(wbits)
         return self._obj.decompress(data, max_length)
 
@@ -522,13 +663,14 @@ async def _exchange(
     ip_version: str,
     head_only: bool,
     route: Any = None,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
 ) -> Response:
     """Connect, send, and wait for the response headers (the body is read by the caller).
     With a proxy ``route`` (``slamon.probes.connect``), connect to the proxy instead, and
     for https open a CONNECT tunnel through it before TLS."""
     loop = ctx.loop
     infos = await _resolve(ctx, parse_target(route.url) if route else target, ip_version, attempt)
-    proto = Response(loop, ctx.max_body_bytes, head_only)
+    proto = Response(loop, ctx.max_body_bytes, head_only, ctx.http_parser, max_header_bytes)
     attempt.stage = "connecting"
     t0 = _monotonic()
     try:
@@ -575,17 +717,30 @@ async def request(
     follow_redirects: bool = True,
     max_redirects: int = 10,
     proxy: Any = None,
+    *,
+    jar: aiohttp.CookieJar | None = None,
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+    content_type: str = "application/octet-stream",
 ) -> Response:
     """The final response, its headers read; the caller reads the body and closes it.
-    ``proxy``: a ``slamon.probes.connect.Proxies`` (None: connect directly)."""
+
+    ``proxy``: a ``slamon.probes.connect.Proxies`` (None: connect directly).
+    ``jar``: the cookies of a journey run (cookies from every response are stored in
+    it and sent where they belong). Without one, a jar is made only when a redirect
+    sets a cookie, so that its target gets it, and dropped with the probe.
+    """
     target = parse_target(url)
+    auth = target.auth
     redirects = 0
     while True:
         attempt.stage = "connecting"
-        if headers is None and body is None:
+        cookie = _cookie_header(jar, target) if jar is not None else None
+        if headers is None and body is None and auth is None and cookie is None:
             payload = _plain_request(method, target, ctx.user_agent)
         else:
-            payload = build_request(method, target, headers, body, ctx.user_agent)
+            payload = build_request(
+                method, target, headers, body, ctx.user_agent, auth, cookie, content_type
+            )
         route = proxy.route(target) if proxy is not None else None
         if route is not None and not target.https:
             payload = route.forward(payload, target)
@@ -594,18 +749,25 @@ async def request(
             await slots.wait()
         try:
             resp = await _exchange(
-                ctx, attempt, target, payload, sslctx, ip_version, method == "HEAD", route
-            )
+                ctx, attempt, target, payload, sslctx, ip_version, method == "HEAD", route,
+                max_header_bytes,
+            )  # fmt: skip
         finally:
             slots.give()
-        if not follow_redirects or resp.status not in REDIRECT_STATUSES:
+        redirecting = follow_redirects and resp.status in REDIRECT_STATUSES
+        set_cookies = resp.headers.getall("set-cookie", ())
+        if set_cookies and (jar is not None or redirecting):
+            if jar is None:
+                jar = aiohttp.CookieJar(unsafe=True)  # probes reach hosts by IP address too
+            jar.update_cookies_from_headers(set_cookies, target.url)
+        if not redirecting:
             return resp
         redirects += 1
         if redirects > max_redirects:
             resp.close()
             raise TooManyRedirects(redirects)
-        location = resp.headers.get("location") or resp.headers.get("uri")
-        if location is None:
+        raw_location = resp.headers.raw_all("location") or resp.headers.raw_all("uri")
+        if not raw_location:
             return resp
         resp.close()
         if (resp.status == 303 and method != "HEAD") or (
@@ -616,12 +778,33 @@ async def request(
             if headers:
                 headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
         previous = target
-        target = _redirect_target(target, location)
-        if headers and target.origin != previous.origin:
-            headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
+        target = _redirect_target(target, encode_location(raw_location[0]))
+        if target.origin != previous.origin:
+            auth = None
+            if headers:
+                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
+        if target.auth is not None:
+            auth = target.auth
 
 
 _CREDENTIALS = frozenset(("authorization", "cookie", "proxy-authorization"))
+
+
+def _cookie_header(jar: aiohttp.CookieJar, target: Target) -> str | None:
+    cookies = jar.filter_cookies(target.url)
+    if not cookies:
+        return None
+    return "; ".join(f"{morsel.key}={morsel.coded_value}" for morsel in cookies.values())
+
+
+def encode_location(raw: bytes) -> str:
+    """A ``Location`` as a URL: surrounding whitespace dropped, spaces, control bytes
+    and bytes beyond ASCII percent-encoded (curl and Go do the same; a UTF-8 path
+    arrives as its UTF-8 bytes, a Latin-1 one as its single byte)."""
+    raw = raw.strip(b" \t")
+    if all(0x20 < c < 0x7F for c in raw):
+        return raw.decode("ascii")
+    return "".join(chr(c) if 0x20 < c < 0x7F else f"%{c:02X}" for c in raw)
 
 
 def _redirect_target(current: Target, location: str) -> Target:

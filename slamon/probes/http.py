@@ -2,7 +2,8 @@
 
 Order of checks, first failure wins: connection (dns, refused, tls, ...), redirects,
 status, headers, body size, body regexes. A status failure does not read the body.
-The client is ``slamon.probes.h1`` (phases, redirects, read cap); journeys use aiohttp.
+The client is ``slamon.probes.h1`` (phases, redirects, cookies across redirects, header
+and body caps), the same as journey steps use.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def family_mismatch(url: str, ip_version: str) -> str:
 
 async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> ProbeOutcome:
     secrets = attempt.secrets
-    url = secrets.resolve(probe.url)
+    url = h1.resolve_url(probe.url, secrets.resolve)
     headers = {k: secrets.resolve(v) for k, v in probe.headers.items()} if probe.headers else None
     data = secrets.resolve(probe.body).encode() if probe.body is not None else None
     proxy = connect.proxies_for(probe.proxy, secrets, ctx.env) if probe.proxy is not None else None
@@ -61,6 +62,7 @@ async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> P
         resp = await h1.request(
             ctx, attempt, probe.method, url, headers, data, sslctx,
             probe.ip_version, probe.follow_redirects, probe.max_redirects, proxy,
+            max_header_bytes=probe.max_header_bytes,
         )  # fmt: skip
     except h1.TooManyRedirects:
         return attempt.outcome(Reason.redirects, f"more than {probe.max_redirects} redirects")

@@ -1,14 +1,16 @@
 """The ``journey`` probe: ordered HTTP steps sharing cookies and extracted variables.
 
-Each run has its own cookie jar and session, on the context's shared connector, so a
-journey starts logged out every time and never sees another probe's cookies. The jar
-accepts cookies from IP-address hosts too (internal services are often reached so).
+Each step is a request through the http probe's client (``slamon.probes.h1``): the
+same URL gets the same verdict from a step as from an ``http`` probe. Each run has its
+own cookie jar (aiohttp's ``CookieJar``, accepting cookies from IP-address hosts too:
+internal services are often reached so), so a journey starts logged out every time and
+never sees another probe's cookies.
 
 Per step: ``${name}`` (extracted by an earlier step) and ``${env:NAME}`` (secrets) are
 substituted into url, headers, form and body; the request is sent without following
-redirects unless the probe says so; ``expect`` is checked as for an http probe; then
-each ``extract`` regex is searched in the body and its first group (or the whole match
-when it has none) becomes a variable.
+redirects unless the probe says so (at most 10); ``expect`` is checked as for an http
+probe; then each ``extract`` regex is searched in the body and its first group (or the
+whole match when it has none) becomes a variable.
 
 Time limits: ``max_duration`` per step (``step_timeout``: the service answered too
 slowly for that step; the step is recorded with its duration) and ``timeout`` for the
@@ -19,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlencode
 
 import aiohttp
 
 from slamon.core.model import JourneyProbe, JourneyStep
 from slamon.core.results import ProbeOutcome, Reason, StepOutcome
+from slamon.probes import h1
 from slamon.probes.attempt import Attempt
 from slamon.probes.context import ProbeContext
 from slamon.probes.errors import classify
@@ -34,22 +38,11 @@ from slamon.probes.expect import (
     check_headers,
     compiled,
     describe_statuses,
-    read_body,
     status_accepted,
 )
-from slamon.probes.tracing import close_open_phases, current_attempt, note_transport
 
 MAX_REDIRECTS = 10
-
-
-def note_response(attempt: Attempt, resp: aiohttp.ClientResponse) -> None:
-    """Record status and HTTP version (the connection itself is noted by the tracing)."""
-    attempt.status_code = resp.status
-    attempt.http_version = f"{resp.version.major}.{resp.version.minor}"
-    if attempt.ip_protocol is None and resp.connection is not None:
-        transport = resp.connection.transport
-        if transport is not None:  # only when the connector could not note it
-            note_transport(attempt, transport)
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 
 class StepFailed(Exception):
@@ -65,8 +58,7 @@ async def probe_journey(
     loop = asyncio.get_running_loop()
     variables: dict[str, str] = {}
     sslctx = ctx.ssl_context(probe.tls_verify, probe.ca_file)
-    session = ctx.new_session(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    token = current_attempt.set(attempt)
+    jar = aiohttp.CookieJar(unsafe=True)
     try:
         for step in probe.steps:
             attempt.step_name = step.name
@@ -77,13 +69,12 @@ async def probe_journey(
             try:
                 if step_deadline < deadline:
                     async with asyncio.timeout_at(step_deadline):
-                        status = await _run_step(step, session, sslctx, probe, ctx, attempt, variables)
+                        status = await _run_step(step, jar, sslctx, probe, ctx, attempt, variables)
                 else:  # the journey's own deadline (run_probe) bounds this step
-                    status = await _run_step(step, session, sslctx, probe, ctx, attempt, variables)
+                    status = await _run_step(step, jar, sslctx, probe, ctx, attempt, variables)
             except TimeoutError:
                 if step_deadline >= deadline:
                     raise
-                close_open_phases(attempt)
                 detail = f"took longer than {step.max_duration:g} s ({attempt.stage})"
                 _record(attempt, step, False, attempt.status_code, Reason.step_timeout, detail)
                 return attempt.outcome(Reason.step_timeout, f"step {step.name!r} {detail}")
@@ -94,14 +85,12 @@ async def probe_journey(
                 found = classify(exc)
                 if found is None:
                     raise
-                close_open_phases(attempt)
                 _record(attempt, step, False, attempt.status_code, found[0], found[1])
                 return attempt.outcome(found[0], f"step {step.name!r}: {found[1]}")
             _record(attempt, step, True, status, None, "")
         return attempt.outcome()
     finally:
-        current_attempt.reset(token)
-        await session.close()
+        jar.clear()
 
 
 def _record(
@@ -127,7 +116,7 @@ def _record(
 
 async def _run_step(
     step: JourneyStep,
-    session: aiohttp.ClientSession,
+    jar: aiohttp.CookieJar,
     sslctx: object,
     probe: JourneyProbe,
     ctx: ProbeContext,
@@ -135,26 +124,28 @@ async def _run_step(
     variables: dict[str, str],
 ) -> int:
     resolve = attempt.secrets.resolve
-    url = resolve(step.url, variables)
+
+    def resolve_all(text: str) -> str:
+        return resolve(text, variables)
+
+    url = h1.resolve_url(step.url, resolve_all)
     headers = {k: resolve(v, variables) for k, v in step.headers.items()} if step.headers else None
-    data: object = None
+    data: bytes | None = None
+    content_type = "application/octet-stream"
     if step.form is not None:
-        data = {k: resolve(v, variables) for k, v in step.form.items()}
+        data = urlencode({k: resolve(v, variables) for k, v in step.form.items()}).encode()
+        content_type = FORM_TYPE
     elif step.body is not None:
         data = resolve(step.body, variables).encode()
     attempt.status_code = None
-    async with session.request(
-        step.method,
-        url,
-        headers=headers,
-        data=data,
-        ssl=sslctx,
-        allow_redirects=probe.follow_redirects,
-        max_redirects=MAX_REDIRECTS,
-        trace_request_ctx=attempt,
-    ) as resp:
-        headers_at = time.monotonic()
-        note_response(attempt, resp)
+    resp = await h1.request(
+        ctx, attempt, step.method, url, headers, data, sslctx,  # type: ignore[arg-type]
+        "any", probe.follow_redirects, MAX_REDIRECTS,
+        jar=jar, content_type=content_type,
+    )  # fmt: skip
+    try:
+        attempt.status_code = resp.status
+        attempt.http_version = resp.version
         expect = step.expect
         if not status_accepted(expect, resp.status):
             raise StepFailed(Reason.status, f"status {resp.status}, expected {describe_statuses(expect)}")
@@ -163,11 +154,11 @@ async def _run_step(
             raise StepFailed(*failed)
         attempt.stage = "reading the body"
         try:
-            body = await read_body(resp, ctx.max_body_bytes)
+            body = await resp.read()
         except BodyTooLarge as exc:
             raise StepFailed(Reason.body_too_large, str(exc)) from None
         finally:
-            attempt.add_phase("transfer", time.monotonic() - headers_at)
+            attempt.add_phase("transfer", (resp.done_at or time.monotonic()) - resp.headers_at)
         if expect.body is None and expect.body_not is None and not step.extract:
             return resp.status
         text = body_text(resp, body)
@@ -180,3 +171,5 @@ async def _run_step(
                 raise StepFailed(Reason.extract, f"cannot extract {name}: {pattern!r} not found in the body")
             variables[name] = m.group(1) if m.re.groups else m.group(0)
         return resp.status
+    finally:
+        resp.close()
