@@ -125,27 +125,18 @@ TABLE: tuple[Row, ...] = (
     Row("status-line-no-reason", UP, UP, UP),
     Row("status-line-bare", UP, UP, UP),
     Row("status-line-http2", UP, UP, UP),
-    Row("header-space-before-colon", UP, UP, UP, pending_engine_fix=True,
-        defect=_NEW + "whitespace between a header name and its colon is a protocol failure "
-               "(llhttp: Invalid header token); curl and Go accept it (RFC 9112 5.1 asks "
-               "servers to reject it in requests and proxies to remove it from responses)"),
+    Row("header-space-before-colon", UP, UP, UP),
     Row("status-line-lowercase", "protocol", UP, DOWN,
         why="'http/1.1 200': curl accepts it; Go and slamon refuse it (RFC 9112 2.3: HTTP-name "
             "is case-sensitive)"),
     Row("reason-phrase-utf8", UP, UP, UP),
-    Row("header-nul", UP, "exit 8", UP, pending_engine_fix=True,
-        why="a NUL in a header value: curl refuses the answer (8); Go and slamon accept it (RFC "
-            "9110 5.5 allows either refusing it or reading the NUL as a space)",
-        defect="refused (llhttp: Invalid header value char), as curl does; the new engine "
-               "accepts it as Go does: both are allowed, the table follows the engine"),
+    Row("header-nul", UP, "exit 8", UP, why="a NUL in a header value: curl refuses the answer (8); Go and slamon accept it (RFC "
+            "9110 5.5 allows either refusing it or reading the NUL as a space)"),
     Row("cl-plus-sign", "protocol", UP, DOWN,
         why="'Content-Length: +2': curl reads 2; Go and slamon refuse it (RFC 9110 8.6: digits "
             "only)"),
     Row("te-uppercase", UP, UP, UP),
-    Row("te-unknown", "protocol", "exit 61", DOWN, pending_engine_fix=True,
-        why="an unknown Transfer-Encoding: curl (61) and Go refuse the answer",
-        defect=_NEW + "slamon reads the body until the connection closes and says up (RFC "
-               "9112 6.3 item 4), where curl and Go both fail"),
+    Row("te-unknown", "protocol", "exit 61", DOWN, why="an unknown Transfer-Encoding: curl (61) and Go refuse the answer"),
     Row("interim-then-close", "reset", "exit 52", DOWN),
     Row("switching-101", "status", "exit 52", DOWN),
     Row("redirect-to-ipv6", UP, UP, UP),
@@ -159,24 +150,16 @@ TABLE: tuple[Row, ...] = (
             "curl (as read here, UTF-8) and blackbox_exporter match the raw bytes",
         docs="decoded with its declared charset"),
     # credentials in the URL
-    Row("auth-basic-url", UP, UP, UP, auth="right", pending_engine_fix=True,
-        defect="slamon does not send the URL's credentials: 401"),
+    Row("auth-basic-url", UP, UP, UP, auth="right"),
     Row("auth-basic-url-wrong", "status", "status", DOWN, auth="wrong"),
     # framing
-    Row("short-cl-one-write", UP, UP, UP, pending_engine_fix=True,
-        defect="bytes after a complete response, in the same packet, are a protocol failure"),
+    Row("short-cl-one-write", UP, UP, UP),
     Row("short-cl-split", UP, UP, UP),
-    Row("stray-204-one-write", UP, UP, UP, pending_engine_fix=True,
-        defect="a 204's stray body, in the same packet, is a protocol failure"),
+    Row("stray-204-one-write", UP, UP, UP),
     Row("stray-204-split", UP, UP, UP),
-    Row("obs-fold", UP, UP, UP, headers=(("X-Folded", "^first part +second part$"),),
-        pending_engine_fix=True,
-        defect="a folded header line (RFC 9112 5.2: a user agent must accept it) is a protocol "
-               "failure"),
-    Row("bare-lf", UP, UP, UP, pending_engine_fix=True,
-        defect="bare LF line endings are a protocol failure"),
-    Row("chunk-size-space", UP, UP, UP, pending_engine_fix=True,
-        defect="a space after the chunk size is a protocol failure"),
+    Row("obs-fold", UP, UP, UP, headers=(("X-Folded", "^first part +second part$"),)),
+    Row("bare-lf", UP, UP, UP),
+    Row("chunk-size-space", UP, UP, UP),
     Row("chunked", UP, UP, UP, body="hello chunked zoo"),
     Row("chunk-extension", UP, UP, UP),
     Row("chunked-trailer", UP, UP, UP),
@@ -185,17 +168,12 @@ TABLE: tuple[Row, ...] = (
     Row("cl-conflict", "protocol", UP, DOWN,
         why="two different Content-Length values: curl 7.88 reads one of them; Go (blackbox_exporter) "
             "and slamon refuse the response (RFC 9112 6.3: unrecoverable framing error)"),
-    Row("cl-duplicate-same", UP, UP, UP, pending_engine_fix=True,
-        defect=_NEW + "two identical Content-Length fields are a protocol failure (llhttp: "
-               "Duplicate Content-Length); curl and Go read them as one, as RFC 9110 8.6 allows"),
+    Row("cl-duplicate-same", UP, UP, UP),
     Row("cl-list-same", "protocol", UP, DOWN,
         why="'Content-Length: 2, 2': curl reads 2; Go and slamon refuse the value (RFC 9110 8.6 "
             "allows either)"),
     Row("cl-invalid", "protocol", "exit 8", DOWN),
-    Row("chunked-and-cl", UP, UP, UP, pending_engine_fix=True,
-        defect=_NEW + "Transfer-Encoding beside Content-Length is a protocol failure; curl and "
-               "Go use the chunked framing (RFC 9112 6.3: Transfer-Encoding overrides "
-               "Content-Length)"),
+    Row("chunked-and-cl", UP, UP, UP),
     Row("http10-close", UP, UP, UP, body="hello from 1.0"),
     Row("http10-keepalive", UP, UP, UP),
     Row("close-delimited", UP, UP, UP, body="hello until the end"),
@@ -208,13 +186,9 @@ TABLE: tuple[Row, ...] = (
     Row("gzip", UP, UP, UP, body="hello compressed zoo", encoding="gzip"),
     Row("gzip-chunked", UP, UP, UP, body="hello compressed zoo", encoding="gzip"),
     Row("gzip-multi-member", UP, "exit 23", UP, body="first member, second member", encoding="gzip",
-        pending_engine_fix=True,
-        defect="slamon keeps only the first gzip member (body mismatch)",
         why="curl 7.88 stops at the second gzip member with a write error; Go and slamon read "
             "every member (RFC 1952 2.2)"),
-    Row("gzip-truncated", "protocol", UP, DOWN, encoding="gzip", pending_engine_fix=True,
-        defect="slamon accepts a gzip stream cut short",
-        why="curl 7.88 accepts a gzip stream cut short when the HTTP framing is complete; Go "
+    Row("gzip-truncated", "protocol", UP, DOWN, encoding="gzip", why="curl 7.88 accepts a gzip stream cut short when the HTTP framing is complete; Go "
             "(unexpected EOF) and slamon do not"),
     Row("gzip-corrupt", "protocol", "exit 61", DOWN, encoding="gzip"),
     Row("gzip-empty-body", UP, UP, DOWN, encoding="gzip",
@@ -243,33 +217,23 @@ TABLE: tuple[Row, ...] = (
     Row("redirect-fragment", UP, UP, UP),
     Row("redirect-space-in-location", UP, UP, UP),
     Row("redirect-query-only", UP, UP, UP),
-    Row("redirect-cookie-other-port", UP, UP, UP, pending_engine_fix=True,
-        defect="a cookie set on a redirect is not sent to its target on another port of the "
-               "same host (401; cookies do not depend on the port, RFC 6265 8.5)"),
+    Row("redirect-cookie-other-port", UP, UP, UP),
     Row("redirect-loop", "redirects", "exit 47", UP, why=_REDIRECT_CAP),
     Row("redirects-9", UP, UP, UP),
     Row("redirects-10", UP, UP, UP),
     Row("redirects-11", "redirects", "exit 47", UP, why=_REDIRECT_CAP),
     Row("redirect-no-location", UP, UP, UP),
     Row("redirect-non-ascii", UP, UP, UP),
-    Row("redirect-latin1-location", UP, UP, UP, pending_engine_fix=True,
-        defect="a raw non-UTF-8 byte in Location is sent as a different URL (404); curl and Go "
-               "percent-encode the byte"),
-    Row("redirect-cookie", UP, UP, UP, pending_engine_fix=True,
-        defect="a cookie set on a redirect is not sent to its target (401)"),
+    Row("redirect-latin1-location", UP, UP, UP),
+    Row("redirect-cookie", UP, UP, UP),
     # header section size (slamon's cap: 64 KiB; curl's 300 KiB, 100 KiB a line; Go's 10 MiB)
     Row("headers-60k", UP, UP, UP),
-    Row("headers-70k", "protocol", UP, UP, pending_engine_fix=True, docs="64 KiB",
-        defect="no cap on the header section",
+    Row("headers-70k", "protocol", UP, UP, docs="64 KiB",
         why=_HEADER_CAP),
-    Row("header-value-90k", "protocol", UP, UP, pending_engine_fix=True, docs="64 KiB",
-        defect="no cap on the header section",
+    Row("header-value-90k", "protocol", UP, UP, docs="64 KiB",
         why=_HEADER_CAP),
-    Row("headers-endless", "protocol", "exit 56", DOWN, pending_engine_fix=True,
-        defect="no cap on the header section: read until the probe's timeout"),
-    Row("header-value-endless", "protocol", "exit 27", DOWN, pending_engine_fix=True,
-        defect="no cap on the header section: one header value read, at quadratic cost, until "
-               "the server stops (reset)"),
+    Row("headers-endless", "protocol", "exit 56", DOWN),
+    Row("header-value-endless", "protocol", "exit 27", DOWN),
     # body size and time
     Row("body-endless", "body_too_large", "exit 28", DOWN),
     Row("body-over-cap", "body_too_large", UP, UP, docs="larger than the read cap",

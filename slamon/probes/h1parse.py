@@ -302,7 +302,13 @@ class ResponseParser:
                     raise ParseError("conflicting Content-Length values")
                 length = int(value)
             elif len(name) == 17 and name.lower() == b"transfer-encoding":
-                chunked = value.rsplit(b",", 1)[-1].strip(b" \t").lower() == b"chunked"
+                codings = [c.strip(b" \t").lower() for c in value.split(b",") if c.strip(b" \t")]
+                unknown = [c for c in codings if c not in (b"chunked", b"identity")]
+                if unknown and not (100 <= self._status < 200 or self._status in (204, 304)):
+                    # curl (exit 61), Go and blackbox_exporter refuse a coding they cannot
+                    # undo: reading "until the close" would judge bytes nobody decoded
+                    raise ParseError(f"unsupported transfer coding {unknown[0].decode('latin-1')!r}")
+                chunked = bool(codings) and codings[-1] == b"chunked"
         status = self._status
         if chunked:
             length = None  # Transfer-Encoding wins over Content-Length (RFC 9112 6.3)
