@@ -19,6 +19,7 @@ its own.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import ssl
@@ -37,6 +38,9 @@ DEFAULT_CONNECTION_LIMIT = 100
 USER_AGENT = f"slamon/{__version__} (probe)"
 
 _FAMILIES = {"any": socket.AF_UNSPEC, "4": socket.AF_INET, "6": socket.AF_INET6}
+
+
+_LOCAL_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM}
 
 
 class CaFileError(Exception):
@@ -219,6 +223,8 @@ class ProbeContext:
             try:
                 ctx = ssl.create_default_context(cafile=ca_file)
             except (OSError, ssl.SSLError) as exc:
+                if not isinstance(exc, ssl.SSLError) and exc.errno in _LOCAL_ERRNOS:
+                    raise  # the daemon is out of descriptors or memory: a local fault
                 # not cached: the file may appear later
                 raise CaFileError(f"cannot load ca_file {ca_file}: {exc.strerror or exc}") from None
             if not verify:
