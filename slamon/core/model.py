@@ -661,6 +661,19 @@ class ProbeBase(Strict):
     enabled: bool = True
     failure_threshold: int = Field(default=2, ge=1, le=100)
     success_threshold: int = Field(default=1, ge=1, le=100)
+    warn_latency: Duration | None = Field(
+        default=None, description="a success slower than this carries the warning 'slow' (never a failure)"
+    )
+
+    @model_validator(mode="after")
+    def _warn_latency_below_timeout(self) -> ProbeBase:
+        if self.warn_latency is not None and self.warn_latency >= self.timeout:
+            raise PydanticCustomError(
+                "warn_latency_timeout",
+                "warn_latency ({warn}s) must be below timeout ({timeout}s)",
+                {"warn": self.warn_latency, "timeout": self.timeout},
+            )
+        return self
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> ProbeBase:

@@ -84,6 +84,7 @@ CODE_OF_TYPE: dict[str, str] = {
     "maintenance_duration": "E114",
     "maintenance_order": "E114",
     "step_body": "E114",
+    "warn_latency_timeout": "E114",
     "probe_id_duplicate": "E115",
 }
 
