@@ -315,7 +315,9 @@ def cert_expiry_expr(plan: ServicePlan) -> str:
 def can_warn(probe) -> bool:
     """Whether a probe's results can carry a warning (``docs/probes.md``, "Warnings")."""
     return probe.enabled and (
-        isinstance(probe, TlsProbe) or getattr(probe, "warn_latency", None) is not None
+        isinstance(probe, TlsProbe)
+        or getattr(probe, "warn_latency", None) is not None
+        or getattr(probe, "min_days_left", None) is not None
     )
 
 

@@ -118,6 +118,23 @@ async def test_warn_latency_gives_a_slow_warning(ctx, http_server):
     assert out.reason is Reason.timeout and out.warning is None
 
 
+async def test_https_probe_with_min_days_left_warns(ctx, https_servers, pki):
+    url = f"{https_servers['expiring'].url}/ok"
+    out = await run_probe(make_probe(kind="http", url=url, ca_file=str(pki.ca_file), min_days_left=21), ctx)
+    assert out.success and out.warning is WarningReason.cert_expiry_soon, out
+    assert "fewer than min_days_left 21" in out.warning_detail
+    out = await run_probe(make_probe(kind="http", url=url, ca_file=str(pki.ca_file)), ctx)
+    assert out.success and out.warning is None  # without min_days_left: no opinion
+    out = await run_probe(make_probe(kind="http", url=url, ca_file=str(pki.ca_file), min_days_left=3), ctx)
+    assert out.success and out.warning is None
+    # an expired certificate stays a failure
+    out = await run_probe(
+        make_probe(kind="http", url=f"{https_servers['expired'].url}/ok", ca_file=str(pki.ca_file), min_days_left=21),
+        ctx,
+    )
+    assert not out.success and out.reason is Reason.tls and out.warning is None
+
+
 def test_warn_latency_must_be_below_the_timeout():
     with pytest.raises(ValidationError, match="warn_latency"):
         make_probe(kind="http", url="https://a.example/", timeout="1s", warn_latency="1s")

@@ -694,6 +694,9 @@ class HttpProbe(ProbeBase):
     body: str | None = None
     expect: HttpExpect = HttpExpect()
     tls_verify: bool = True
+    min_days_left: int | None = Field(
+        default=None, ge=0, description="https: a certificate with fewer days left gives the warning cert_expiry_soon"
+    )
     ca_file: str | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0, le=50)

@@ -71,9 +71,8 @@ def expiry_warning(expiry: float | None, min_days_left: int | None) -> tuple:
     days_left = (expiry - time.time()) / SECONDS_PER_DAY
     if days_left >= min_days_left:
         return (None, "", None, "")
-    return (
-        None,
-        "",
-        WarningReason.cert_expiry_soon,
-        f"certificate expires in {days_left:.1f} days, fewer than min_days_left {min_days_left}",
-    )
+    if days_left < 0:  # only seen with verification off
+        detail = f"certificate expired {-days_left:.1f} days ago (verification is off)"
+    else:
+        detail = f"certificate expires in {days_left:.1f} days, fewer than min_days_left {min_days_left}"
+    return (None, "", WarningReason.cert_expiry_soon, detail)
