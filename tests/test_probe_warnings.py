@@ -3,6 +3,8 @@ alert and marks elsewhere."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
@@ -155,3 +157,22 @@ def test_the_warning_alert_is_generated_for_probes_that_can_warn():
     health = {r["alert"]: r for r in R.daemon_group(R.RuleOptions())["rules"]}
     assert "slamon_probe_local_faults_total" in health[R.LOCAL_FAULTS]["expr"]
     assert health[R.LOCAL_FAULTS]["labels"]["severity"] == "ticket"
+
+
+async def test_slamon_probe_shows_the_warning_and_exits_0(tmp_path, capsys, https_servers, pki):
+    from tests.test_probe_cli import slamon_in_process, write_catalogue
+
+    port = https_servers["expiring"].port
+    probes = (
+        f"  - {{id: cert, kind: tls, host: 127.0.0.1, port: {port}, min_days_left: 21,"
+        f" ca_file: '{pki.ca_file}', timeout: 3s}}"
+    )
+    cat = write_catalogue(tmp_path / "catalogue", {"unog-mail": probes})
+    code, out, err = await slamon_in_process(capsys, "probe", "unog-mail", "--catalogue", str(cat))
+    assert code == 0, (out, err)
+    assert "ok   cert (tls) from unog" in out
+    assert "warning cert_expiry_soon: certificate expires in 5.0 days, fewer than min_days_left 21" in out
+    code, out, err = await slamon_in_process(capsys, "probe", "unog-mail", "--catalogue", str(cat), "--format", "json")
+    (found,) = json.loads(out)
+    assert found["success"] is True and found["reason"] is None
+    assert found["warning"] == "cert_expiry_soon"
