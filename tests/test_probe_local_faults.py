@@ -197,3 +197,19 @@ async def test_local_fault_minutes_are_unobserved_in_the_sla(starved, tmp_path, 
 def test_classification_of_local_faults(exc, reason):
     found = classify(exc)
     assert found is not None and found[0] is reason
+
+
+async def test_a_probe_function_out_of_memory_is_a_local_fault_in_the_scheduler():
+    from tests.test_scheduler import Harness, make_task, wait_until
+
+    task = make_task(1, interval="50ms", timeout="20ms")
+
+    async def run(t):
+        raise MemoryError
+
+    h = Harness(run)
+    h.scheduler.update([task])
+    h.scheduler.start()
+    await wait_until(lambda: len(h.results) >= 2)
+    await h.scheduler.drain(0.5)
+    assert all(r.outcome.reason is Reason.local and r.local_fault for r in h.results)
