@@ -213,3 +213,20 @@ async def test_a_probe_function_out_of_memory_is_a_local_fault_in_the_scheduler(
     await wait_until(lambda: len(h.results) >= 2)
     await h.scheduler.drain(0.5)
     assert all(r.outcome.reason is Reason.local and r.local_fault for r in h.results)
+
+
+def test_the_monitor_logs_local_faults_once_a_minute_and_still_stores_them(tmp_path, caplog):
+    from slamon.monitor import Monitor
+    from slamon.sinks import MemorySink
+
+    sink = MemorySink()
+    runtime = Runtime()
+    monitor = Monitor(runtime, [sink], tmp_path, settle_heap=False)
+    local = ProbeOutcome(False, 0.0, reason=Reason.local, detail="fault of the monitor, not the target: Too many open files")
+    for minute in range(3):
+        monitor.on_result(_result(minute, local))
+    logged = [r for r in caplog.records if r.getMessage() == "probe_local_fault"]
+    assert len(logged) == 1 and logged[0].levelname == "ERROR"
+    assert not [r for r in caplog.records if r.getMessage() == "probe_state_changed"]
+    assert runtime.observations.local_faults_total == 3 and not runtime.observations.probes
+    assert len(sink.recent(("unhq", "unhq-identity", "sso"))) == 3  # the raw record is kept
