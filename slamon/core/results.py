@@ -21,7 +21,7 @@ class Reason(StrEnum):
     reset = "reset"  # connection reset or closed early
     unreachable = "unreachable"  # network/host unreachable
     tls = "tls"  # handshake failed, certificate invalid
-    cert_expiry = "cert_expiry"  # certificate expires within min_days_left
+    cert_expiry = "cert_expiry"  # (tls probe) the certificate has expired; inside min_days_left is a warning
     status = "status"  # HTTP status not accepted
     body = "body"  # body regex did not match / must-not matched
     body_too_large = "body_too_large"  # body exceeded the read cap
