@@ -5,7 +5,10 @@ left, and runs the http and tcp probes against a loopback server; every run whil
 has no descriptor to spare must say ``local``, and the same probes succeed once the
 descriptors are back. Its results then go through the daemon's own paths: the state
 machine (no transition, no down), the metrics (a daemon-health counter, no failure),
-the store and ``slamon sla`` (the minutes are unobserved, never bad).
+the store and ``slamon sla`` (the minutes are unobserved, never bad). Last, the real
+daemon (``slamon run`` in a child process) runs out of descriptors for a whole minute
+while probing a loopback server: no service goes down, the daemon-health counter
+rises, and ``slamon sla`` over its store shows that minute unobserved and 100 %.
 """
 
 from __future__ import annotations
@@ -230,3 +233,122 @@ def test_the_monitor_logs_local_faults_once_a_minute_and_still_stores_them(tmp_p
     assert not [r for r in caplog.records if r.getMessage() == "probe_state_changed"]
     assert runtime.observations.local_faults_total == 3 and not runtime.observations.probes
     assert len(sink.recent(("unhq", "unhq-identity", "sso"))) == 3  # the raw record is kept
+
+
+# --------------------------------------------------------------------------- the daemon
+
+DAEMON_CHILD = textwrap.dedent(
+    """
+    import os, resource, sys, threading, time
+    from slamon.cli import main
+
+    start, hold = float(sys.argv[1]), float(sys.argv[2])
+
+    def starve():
+        # the daemon's process runs out of descriptors from ``start`` for ``hold`` seconds:
+        # the limit is lowered to just above the highest one in use and every free number
+        # below it is taken (and taken again whenever the daemon frees one)
+        time.sleep(max(0.0, start - time.time()))
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        in_use = [int(n) for n in os.listdir("/proc/self/fd")]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(in_use) + 1, hard))
+        hog = []
+        print(f"starving from {time.time():.3f}", file=sys.stderr, flush=True)
+        while time.time() < start + hold:
+            try:
+                while True:
+                    hog.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                pass
+            time.sleep(0.002)
+        for fd in hog:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        print(f"starving ended {time.time():.3f}", file=sys.stderr, flush=True)
+
+    threading.Thread(target=starve, daemon=True).start()
+    sys.exit(main(["run", *sys.argv[3:]]))
+    """
+)
+
+
+@pytest.mark.slow
+async def test_the_daemon_out_of_descriptors_records_unobserved_time_not_downtime(tmp_path, http_server):
+    import datetime as dt
+    import re
+    import signal
+    import time
+
+    import aiohttp
+
+    from tests.daemon_support import service_doc, write_catalogue
+    from tests.test_daemon_run import DaemonProcess, poll
+
+    sid = "unog-files"
+    probe = {"id": "web", "kind": "http", "url": f"{http_server.url}/ok", "interval": "1s", "timeout": "800ms"}
+    cat = write_catalogue(tmp_path / "catalogue", [service_doc(sid, [probe])])
+    db = f"sqlite:///{tmp_path}/slamon.db"
+    # starve from 2 s before a minute boundary (at least 20 s away, for the start-up) to
+    # 3 s into the minute after: one whole minute with local faults only
+    now = time.time()
+    boundary = (now // 60 + 1) * 60
+    if boundary - now < 22:
+        boundary += 60
+    start, hold = boundary - 2, 65.0
+    starved_minute = int(boundary // 60)
+
+    class Starving(DaemonProcess):
+        async def __aenter__(self):
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", DAEMON_CHILD, str(start), str(hold), *self.args,
+                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            self._reader = asyncio.create_task(self._read())
+            return self
+
+    args = ["--catalogue", str(cat), "--listen", "127.0.0.1:0", "--office", "unog", "--db", db,
+            "--shutdown-timeout", "2"]  # fmt: skip
+    async with Starving(*args) as daemon, aiohttp.ClientSession() as session:
+        base = await daemon.listening()
+        await daemon.wait_for_log(r"event=probe_state_changed .*service=unog-files .*state=up", 20)
+        await daemon.wait_for_log(r"starving ended", start + hold + 30 - time.time())
+        metrics = await poll(session, f"{base}/metrics", r"^slamon_probe_local_faults_total [1-9]", timeout_seconds=20)
+        await asyncio.sleep(3)  # successes again
+        metrics = await poll(session, f"{base}/metrics", r"^slamon_probe_local_faults_total [1-9]")
+        faults = float(re.search(r"^slamon_probe_local_faults_total (\S+)$", metrics, re.M).group(1))
+        assert faults >= 30, metrics  # about one a second for a minute
+        assert re.search(rf'^slamon_service_up\{{[^}}]*service="{sid}"[^}}]*\}} 1\.0$', metrics, re.M)
+        assert not re.search(r'^slamon_probe_failures_total\{[^}]*\} [1-9]', metrics, re.M), metrics
+        log = daemon.log()
+        assert "event=probe_local_fault" in log and "Too many open files" in log
+        assert not re.search(r"event=probe_state_changed .*state=down", log), log
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert await daemon.wait(20) == 0
+
+    at = dt.datetime.fromtimestamp(time.time() + 61, dt.UTC).isoformat()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "slamon", "sla", sid, "--period", "current", "--vantage", "unog",
+        "--db", db, "--catalogue", str(cat), "--format", "json", "--at", at,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    (svc,) = json.loads(out)["services"]
+    (unog,) = svc["vantages"]
+    assert unog["seconds"]["bad"] == 0 and unog["seconds"]["good"] == unog["seconds"]["observed"] > 0
+    assert unog["objectives"]["availability"]["actual"] == 1.0 and svc["met"] is True
+    # the starved minute is not observed: its results are all local faults; every minute
+    # with a result of the target is observed (and good)
+    store = Store.open(db)
+    try:
+        rows = store.results(0.0, time.time() + 1, service_id=sid)
+    finally:
+        store.close()
+    starved = [r for r in rows if int(r.started_at // 60) == starved_minute]
+    assert starved and all(r.outcome.reason is Reason.local for r in starved), [r.outcome for r in starved]
+    seen = {int(r.started_at // 60) for r in rows if r.outcome.reason is not Reason.local}
+    assert starved_minute not in seen
+    assert unog["seconds"]["observed"] == len(seen) * 60
+    assert all(r.success for r in rows if r.outcome.reason is not Reason.local)
