@@ -38,7 +38,7 @@ from exporters.exposition import Labels, LineFormatter, Spec, family_header, ren
 from slamon.core.catalogue import Catalogue
 from slamon.core.model import Lifecycle
 from slamon.core.observed import Key, ProbeRecord
-from slamon.core.results import PHASES, Reason
+from slamon.core.results import PHASES, Reason, WarningReason
 from slamon.core.state import State, worst
 from slamon.runtime import Runtime, SlaSnapshot
 
@@ -62,6 +62,7 @@ PROBE_SPECS = (
     Spec("slamon_journey_step_success", "gauge", "Whether each step of the last journey succeeded (1) or not (0).", (*PROBE, "step")),
     Spec("probe_http_version", "gauge", "HTTP version of the last response (1.1, 2).", PROBE),
     Spec("probe_tls_version", "info", "TLS version the last probe negotiated.", (*PROBE, "version")),
+    Spec("slamon_probe_warning", "gauge", "Whether the last result succeeded with a warning (1), by warning reason; absent without one.", (*PROBE, "reason")),
 )
 # --- families fed per (vantage, service) (cached per group of probes)
 SERVICE_SPECS = (
@@ -89,6 +90,7 @@ CACHED_SPECS = PROBE_SPECS + SERVICE_SPECS + SLA_SPECS + CATALOGUE_SPECS
 (
     P_SUCCESS, P_DURATION, P_STATUS, P_PHASE, P_SSL, P_CERT, P_DNS, P_IP, P_REGEX,
     P_RESULTS, P_FAILURES, P_STEP_DURATION, P_STEP_SUCCESS, P_HTTP_VERSION, P_TLS_VERSION,
+    P_WARNING,
     S_UP, S_STATE, S_EVENTS, S_GOOD,
     L_OBJECTIVE, L_MEASURE, L_BUDGET, L_BURN, L_PERIOD_END, L_BREACH,
     C_INFO, C_SERVICES,
@@ -136,6 +138,8 @@ def _probe_samples(rec: ProbeRecord) -> list[Sample]:
         out.append((P_SSL, NO, 1 if tls else 0))
         if o.http_version in HTTP_VERSIONS:
             out.append((P_HTTP_VERSION, NO, HTTP_VERSIONS[o.http_version]))
+    if o.warning is not None and o.success:
+        out.append((P_WARNING, (WarningReason(o.warning).value,), 1))
     if o.tls_version in TLS_VERSIONS:
         out.append((P_TLS_VERSION, (TLS_VERSIONS[o.tls_version],), 1))
     if o.cert_expiry_timestamp is not None:
@@ -288,6 +292,7 @@ def _daemon_families(runtime: Runtime) -> list[Metric]:
     fams.append(GaugeMetricFamily("slamon_scheduler_in_flight", "Probes running now.", value=sch.in_flight))
     fams.append(GaugeMetricFamily("slamon_scheduler_probes", "Probes scheduled (probe x vantage).", value=sch.scheduled_probes))
     fams.append(CounterMetricFamily("slamon_scheduler_runs", "Probe runs started.", value=sch.runs_total))
+    fams.append(CounterMetricFamily("slamon_probe_local_faults", "Probe runs that failed for a fault of the daemon itself (descriptors, memory), counted as unobserved time.", value=runtime.observations.local_faults_total))
     fams.append(CounterMetricFamily("slamon_scheduler_overruns", "Probe runs skipped because the previous run was still going.", value=sch.overruns_total))
 
     st = runtime.store

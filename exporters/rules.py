@@ -30,6 +30,7 @@ from exporters.burn_rates import (
 )
 from exporters.rules_plan import Objective, ServicePlan, plans_by_office
 from slamon.core.catalogue import Catalogue
+from slamon.core.model import TlsProbe
 
 DAEMON_JOB = "slamon"  # the scrape job of the daemons in deploy/prometheus/prometheus.yml
 DAEMON_OWNER = "slamon-operators"
@@ -52,6 +53,9 @@ CATALOGUE_LOAD_FAILING = "SlamonCatalogueLoadFailing"
 STORE_DOWN = "SlamonStoreDown"
 STORE_DROPPING = "SlamonStoreDroppingResults"
 SCHEDULER_LAGGING = "SlamonSchedulerLagging"
+PROBE_WARNING = "SlamonProbeWarning"
+LOCAL_FAULTS = "SlamonProbeLocalFaults"
+WARNING_FOR_SECONDS = 900  # a warning held this long opens a ticket (a single slow result does not)
 
 # Error budget consumed in the SLA period: (label, remaining upper bound, lower bound, severity)
 BUDGET_BANDS: tuple[tuple[str, float, float | None, str], ...] = (
@@ -308,6 +312,42 @@ def cert_expiry_expr(plan: ServicePlan) -> str:
     return "\nor\n".join(parts) + "\n"
 
 
+def can_warn(probe) -> bool:
+    """Whether a probe's results can carry a warning (``docs/probes.md``, "Warnings")."""
+    return probe.enabled and (
+        isinstance(probe, TlsProbe)
+        or getattr(probe, "warn_latency", None) is not None
+        or getattr(probe, "min_days_left", None) is not None
+    )
+
+
+def probe_warning_expr(plan: ServicePlan) -> str:
+    sel = f'{{office="{plan.office}", service="{plan.id}"}}'
+    return f"max by ({BY}, probe, reason) (slamon_probe_warning{sel}) == 1"
+
+
+def _warning_alert(plan: ServicePlan, opts: RuleOptions) -> list[dict]:
+    if not any(can_warn(p) for p in plan.service.probes):
+        return []
+    return [
+        {
+            "alert": PROBE_WARNING,
+            "expr": probe_warning_expr(plan),
+            "for": prometheus_duration(WARNING_FOR_SECONDS),
+            "labels": plan.alert_labels("ticket"),
+            "annotations": {
+                "summary": f"{plan.id}: probe {PROBE} succeeds with a warning ({{{{ $labels.reason }}}})",
+                "description": (
+                    f"Probe {PROBE} of {_describe(plan)} succeeds but warns "
+                    f"({{{{ $labels.reason }}}}) from {VANTAGE}. Not an outage: the SLA is "
+                    "untouched; act before it becomes one."
+                ),
+                "runbook_url": runbook_url(opts.runbook_base, PROBE_WARNING),
+            },
+        }
+    ]
+
+
 def _service_alerts(plan: ServicePlan, opts: RuleOptions) -> list[dict]:
     sel = f'{{office="{plan.office}", service="{plan.id}"}}'
     desc = _describe(plan)
@@ -347,6 +387,7 @@ def _service_alerts(plan: ServicePlan, opts: RuleOptions) -> list[dict]:
                 },
             }
         )
+    out += _warning_alert(plan, opts)
     remaining = f"max by ({BY}) (slamon_sla_error_budget_remaining_ratio{sel})"
     for consumed, upper, lower, severity in BUDGET_BANDS:
         expr = f"{remaining} <= {_num(upper)}"
@@ -454,6 +495,13 @@ def daemon_group(opts: RuleOptions) -> dict:
                 STORE_DROPPING, f"increase(slamon_store_dropped_total{job}[10m]) > 0", 0, "ticket",
                 "slamon on {{ $labels.instance }} is dropping probe results",
                 "The store buffer overflowed: SLA evidence for this time is incomplete.",
+            ),
+            alert(
+                LOCAL_FAULTS, f"increase(slamon_probe_local_faults_total{job}[10m]) > 0", 0, "ticket",
+                "slamon on {{ $labels.instance }} fails probes for faults of its own",
+                "Probe runs failed for lack of file descriptors, buffer space or memory in the "
+                "daemon itself. Their time is unobserved in the SLA (never down); fix the "
+                "daemon's limits before the gaps grow.",
             ),
             alert(
                 SCHEDULER_LAGGING,

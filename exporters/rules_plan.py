@@ -113,7 +113,8 @@ def _cert_checks(service: Service) -> tuple[CertCheck, ...]:
     default_days = max(tls_days, default=DEFAULT_CERT_DAYS)
     by_days: dict[int, list[str]] = {}
     for probe in enabled:
-        days = probe.min_days_left if isinstance(probe, TlsProbe) else default_days
+        days = getattr(probe, "min_days_left", None)
+        days = default_days if days is None else days
         by_days.setdefault(days, []).append(probe.id)
     return tuple(
         CertCheck(tuple(sorted(ids)), days) for days, ids in sorted(by_days.items(), reverse=True)

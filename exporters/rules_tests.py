@@ -284,6 +284,27 @@ def cert_expiry(plan: ServicePlan, opts: R.RuleOptions) -> dict:
     )
 
 
+def probe_warning(plan: ServicePlan, opts: R.RuleOptions) -> dict:
+    probe = next(p.id for p in plan.service.probes if R.can_warn(p))
+    start = 10
+    hold = R.WARNING_FOR_SECONDS // 60
+    total = start + hold + 5
+    labels = {**_where(plan), "probe": probe, "reason": "cert_expiry_soon"}
+    # no warning series until the probe's result carries one (as the daemon exports it)
+    series = [_series("slamon_probe_warning", labels, f"_x{start} 1x{total - start}")]
+    rule = _find_rule(plan, R.PROBE_WARNING, opts)
+    checks = [
+        _check(start + hold - 1, R.PROBE_WARNING, []),
+        _check(start + hold + 1, R.PROBE_WARNING, [_expected(rule, labels)]),
+        *_quiet(total, R.SERVICE_DOWN, R.BURN_FAST, R.BURN_SLOW),
+    ]
+    return _case(
+        f"{plan.id}: a warning (probe {probe}) held from {start}m fires a ticket after for: {hold}m",
+        series,
+        checks,
+    )
+
+
 def error_budget(plan: ServicePlan, opts: R.RuleOptions) -> dict:
     series = [
         _series(
@@ -326,6 +347,7 @@ KINDS: dict[str, Kind] = {
     "maintenance": Kind(maintenance, lambda p: True),
     "service-down": Kind(service_down, lambda p: True),
     "cert-expiry": Kind(cert_expiry, lambda p: bool(p.certs), evaluation_minutes=5),
+    "probe-warning": Kind(probe_warning, lambda p: any(R.can_warn(x) for x in p.service.probes)),
     "error-budget": Kind(error_budget, lambda p: True, evaluation_minutes=5),
     "sla-breach": Kind(sla_breach, lambda p: True, evaluation_minutes=5),
 }
@@ -394,6 +416,15 @@ def _daemon_cases(opts: R.RuleOptions) -> list[dict]:
                 *_quiet(9, R.CATALOGUE_LOAD_FAILING, R.STORE_DOWN),
                 _check(11, R.CATALOGUE_LOAD_FAILING, [_expected(health[R.CATALOGUE_LOAD_FAILING], up)]),
                 _check(11, R.STORE_DOWN, [_expected(health[R.STORE_DOWN], up)]),
+            ],
+        ),
+        _case(
+            "local faults of the daemon (descriptors, memory) fire a ticket while they rise",
+            [_series("slamon_probe_local_faults_total", up, "0x5 1+3x4 13x20")],
+            [
+                *_quiet(5, R.LOCAL_FAULTS),
+                _check(8, R.LOCAL_FAULTS, [_expected(health[R.LOCAL_FAULTS], up)]),
+                *_quiet(25, R.LOCAL_FAULTS),
             ],
         ),
     ]

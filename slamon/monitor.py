@@ -19,7 +19,7 @@ from pathlib import Path
 
 from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
-from slamon.core.results import ProbeResult
+from slamon.core.results import ProbeResult, Reason
 from slamon.core.sla.in_scope import InScope, ScopedExclusion
 from slamon.loader import LoadReport, load_catalogue
 from slamon.runtime import Runtime
@@ -30,6 +30,7 @@ log = logging.getLogger("slamon.monitor")
 
 MAX_LOGGED_DIAGNOSTICS = 100
 CATALOGUE_SUFFIXES = (".yaml", ".yml")
+LOCAL_FAULT_LOG_SECONDS = 60.0  # at most one log line per minute while the daemon is short of resources
 
 
 def select_tasks(
@@ -124,6 +125,8 @@ class Monitor:
         # hooks set by the daemon: a good catalogue load, a probe state change
         self.on_catalogue: Callable[[Catalogue], None] | None = None
         self.on_transition: Callable[[Transition], None] | None = None
+        self._local_fault_logged_at = -LOCAL_FAULT_LOG_SECONDS
+        self._local_faults_unlogged = 0
 
     def attach(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
@@ -217,11 +220,33 @@ class Monitor:
 
     # ------------------------------------------------------------------ results
 
+    def _local_fault(self, result: ProbeResult) -> None:
+        """The daemon itself failed a probe run (descriptors, memory): logged at most
+        once per ``LOCAL_FAULT_LOG_SECONDS`` with the count since, never as the service's
+        failure (``Observations.record`` only counts it)."""
+        now = time.monotonic()
+        self._local_faults_unlogged += 1
+        if now - self._local_fault_logged_at < LOCAL_FAULT_LOG_SECONDS:
+            return
+        log.error(
+            "probe_local_fault",
+            extra={
+                "vantage": result.vantage,
+                "service": result.service_id,
+                "probe": result.probe_id,
+                "faults": self._local_faults_unlogged,
+                "detail": result.outcome.detail,
+            },
+        )
+        self._local_fault_logged_at = now
+        self._local_faults_unlogged = 0
+
     def on_result(self, result: ProbeResult) -> None:
-        if self.in_scope is not None:
+        in_scope, fast = True, None
+        if result.outcome.reason is Reason.local:
+            self._local_fault(result)  # unobserved time: no SLI event, no state change
+        elif self.in_scope is not None:
             in_scope, fast = self.in_scope.classify(result)
-        else:
-            in_scope, fast = True, None
         transition = self.runtime.observations.record(result, in_scope=in_scope, fast=fast)
         if transition is not None:
             out = result.outcome

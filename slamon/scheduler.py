@@ -395,10 +395,11 @@ class Scheduler:
                 exc_info=(type(exc), exc, exc.__traceback__),
                 extra=_ctx(task, error=type(exc).__name__),
             )
+            local = isinstance(exc, MemoryError)  # the daemon's fault, not the target's
             outcome = ProbeOutcome(
                 success=False,
                 duration_seconds=self._loop.time() - run.started,
-                reason=Reason.error,
+                reason=Reason.local if local else Reason.error,
                 detail=f"internal error in the probe: {type(exc).__name__}",
             )
         self._deliver(run, outcome)

@@ -50,7 +50,7 @@ def _expected_up(estate: Estate, service_id: str, probe, now: float) -> bool | N
     """What the profile says this probe gives now (None: either, e.g. flaky)."""
     profile = estate.profiles.get(service_id, Profile.healthy)
     if isinstance(probe, TlsProbe):
-        return profile is not Profile.expiring_cert  # only the certificate matters
+        return True  # an expiring certificate is a warning, not an outage
     if isinstance(probe, TcpProbe) and not probe.expect:
         return True  # the port answers even while the application is down
     if estate.behaviour.in_maintenance(service_id, now) or estate.behaviour.in_outage(service_id, now):
@@ -100,8 +100,8 @@ async def test_every_probe_behaves_as_its_profile_says(bundled, tmp_path):
     assert checked > 100
     by_id = {(sid, p.id): o for (sid, p), o in zip(tasks, outcomes, strict=True)}
     expiring = next(sid for sid, p in estate.profiles.items() if p is Profile.expiring_cert)
-    cert = next(o for (sid, _), o in by_id.items() if sid == expiring and o.reason == "cert_expiry")
-    assert cert.success is False
+    cert = next(o for (sid, _), o in by_id.items() if sid == expiring and o.warning == "cert_expiry_soon")
+    assert cert.success is True and cert.reason is None
     journeys = [o for (sid, pid), o in by_id.items() if sid == "unhq-erp" and pid == "transaction"]
     if before[("unhq-erp", "transaction")]:
         assert journeys[0].success and len(journeys[0].steps) == 5

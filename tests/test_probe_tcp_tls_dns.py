@@ -7,7 +7,7 @@ import time
 import pytest
 import pytest_asyncio
 
-from slamon.core.results import Reason
+from slamon.core.results import Reason, WarningReason
 from slamon.probes import ProbeContext, run_probe
 from tests.probe_helpers import make_probe
 
@@ -95,14 +95,26 @@ async def test_tls_valid_reports_expiry(ctx, https_servers, pki):
     assert out.tls_version and out.tls_version.startswith("TLS")
 
 
-async def test_tls_days_left(ctx, https_servers, pki):
+async def test_tls_days_left_is_a_warning_not_a_failure(ctx, https_servers, pki):
     ca = str(pki.ca_file)
     out = await run_probe(tls(https_servers["expiring"].port, ca_file=ca, min_days_left=14), ctx)
-    assert out.reason is Reason.cert_expiry
-    assert "fewer than 14" in out.detail
+    # still valid: a success with a warning, never an outage
+    assert out.success and out.reason is None, out.detail
+    assert out.warning is WarningReason.cert_expiry_soon
+    assert "fewer than min_days_left 14" in out.warning_detail
     assert 4 * 86400 < out.cert_expiry_timestamp - time.time() < 6 * 86400
     out = await run_probe(tls(https_servers["expiring"].port, ca_file=ca, min_days_left=3), ctx)
-    assert out.success
+    assert out.success and out.warning is None
+    # a certificate with more days left than asked carries no warning either
+    out = await run_probe(tls(https_servers["valid"].port, ca_file=ca, min_days_left=21), ctx)
+    assert out.success and out.warning is None
+
+
+async def test_tls_untrusted_expiring_certificate_stays_a_failure(ctx, https_servers, pki):
+    # the expiring certificate is signed by the test CA: without trusting it, a failure
+    out = await run_probe(tls(https_servers["expiring"].port, min_days_left=14), ctx)
+    assert not out.success and out.reason is Reason.tls
+    assert out.warning is None
 
 
 async def test_tls_expired_reports_the_missed_date(ctx, https_servers, pki):

@@ -133,6 +133,8 @@ def _print_text(service_id: str, results: list[ProbeResult], skipped: list[str])
             line += f", status {o.status_code}"
         if not o.success:
             line += f", {o.reason}: {o.detail}"
+        elif o.warning is not None:
+            line += f", warning {o.warning}: {o.warning_detail}"
         print(line)
         phases = [f"{p} {_ms(o.phases[p])}" for p in PHASES if p in o.phases]
         if o.dns_lookup_seconds is not None:

@@ -732,6 +732,19 @@ class ProbeBase(Strict):
     enabled: bool = True
     failure_threshold: int = Field(default=2, ge=1, le=100)
     success_threshold: int = Field(default=1, ge=1, le=100)
+    warn_latency: Duration | None = Field(
+        default=None, description="a success slower than this carries the warning 'slow' (never a failure)"
+    )
+
+    @model_validator(mode="after")
+    def _warn_latency_below_timeout(self) -> ProbeBase:
+        if self.warn_latency is not None and self.warn_latency >= self.timeout:
+            raise PydanticCustomError(
+                "warn_latency_timeout",
+                "warn_latency ({warn}s) must be below timeout ({timeout}s)",
+                {"warn": self.warn_latency, "timeout": self.timeout},
+            )
+        return self
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> ProbeBase:
@@ -752,6 +765,9 @@ class HttpProbe(ProbeBase):
     body: str | None = None
     expect: HttpExpect = HttpExpect()
     tls_verify: bool = True
+    min_days_left: int | None = Field(
+        default=None, ge=0, description="https: a certificate with fewer days left gives the warning cert_expiry_soon"
+    )
     ca_file: str | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(default=10, ge=0, le=50)

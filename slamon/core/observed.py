@@ -40,6 +40,10 @@ class Transition:
 class Observations:
     def __init__(self) -> None:
         self.probes: dict[Key, ProbeRecord] = {}
+        # results with reason ``local`` (the monitor itself failed): counted here only,
+        # never as a probe result, a failure, an SLI event or a state change
+        self.local_faults_total = 0
+        self.last_local_fault: ProbeResult | None = None
 
     def configure(self, key: Key, failure_threshold: int, success_threshold: int) -> None:
         """Set thresholds for a probe (kept across reloads with its history)."""
@@ -64,7 +68,15 @@ class Observations:
         maintenance and exclusions). ``fast``: whether it met the service's latency
         threshold; ``None`` when no latency objective applies to it (not counted as a
         latency event). A failed result is never fast.
+
+        A local fault (reason ``local``) is not an observation of the target: it is
+        counted in ``local_faults_total`` and changes nothing else (no state change,
+        not the latest result, no SLI event), so it never marks a service down.
         """
+        if result.outcome.reason is Reason.local:
+            self.local_faults_total += 1
+            self.last_local_fault = result
+            return None
         rec = self.probes.get(result.key)
         if rec is None:
             rec = self.probes[result.key] = ProbeRecord()

@@ -21,7 +21,7 @@ class Reason(StrEnum):
     reset = "reset"  # connection reset or closed early
     unreachable = "unreachable"  # network/host unreachable
     tls = "tls"  # handshake failed, certificate invalid
-    cert_expiry = "cert_expiry"  # certificate expires within min_days_left
+    cert_expiry = "cert_expiry"  # (tls probe) the certificate has expired; inside min_days_left is a warning
     status = "status"  # HTTP status not accepted
     body = "body"  # body regex did not match / must-not matched
     body_too_large = "body_too_large"  # body exceeded the read cap
@@ -33,6 +33,19 @@ class Reason(StrEnum):
     secret = "secret"  # an ${env:NAME} reference is not set in the environment
     redirects = "redirects"  # too many redirects
     error = "error"  # anything else (logged with detail)
+    local = "local"  # a fault of the monitor itself (descriptors, memory): unobserved time
+
+
+LOCAL_FAULT = Reason.local
+
+
+class WarningReason(StrEnum):
+    """Closed set of warnings on a successful result. Safe as a metric label value.
+
+    A warning never counts against availability or latency: the result is a success."""
+
+    cert_expiry_soon = "cert_expiry_soon"  # certificate valid, but inside min_days_left
+    slow = "slow"  # succeeded, but slower than the probe's warn_latency
 
 
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
@@ -62,6 +75,13 @@ class ProbeOutcome:
     http_version: str | None = None
     tls_version: str | None = None
     ip_protocol: int | None = None  # 4 or 6
+    warning: WarningReason | None = None  # a success with a warning (never on a failure)
+    warning_detail: str = ""  # for people, like ``detail``
+
+    @property
+    def local_fault(self) -> bool:
+        """The monitor itself failed (not the target): the result says nothing about it."""
+        return self.reason is LOCAL_FAULT
 
 
 @dataclass(slots=True, frozen=True)
@@ -76,6 +96,10 @@ class ProbeResult:
     @property
     def success(self) -> bool:
         return self.outcome.success
+
+    @property
+    def local_fault(self) -> bool:
+        return self.outcome.reason is LOCAL_FAULT
 
     @property
     def key(self) -> tuple[str, str, str]:

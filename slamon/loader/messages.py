@@ -89,6 +89,7 @@ CODE_OF_TYPE: dict[str, str] = {
     "tls_options_without_tls": "E114",
     "basic_auth_username": "E105",
     "proxy": "E110",
+    "warn_latency_timeout": "E114",
     "probe_id_duplicate": "E115",
 }
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from slamon.core.model import DnsProbe, HttpProbe, JourneyProbe, Probe, TcpProbe, TlsProbe
-from slamon.core.results import ProbeOutcome, Reason, StepOutcome
+from slamon.core.results import ProbeOutcome, Reason, StepOutcome, WarningReason
 from slamon.probes.attempt import Attempt
 from slamon.probes.context import ProbeContext
 from slamon.probes.dns import probe_dns
@@ -76,6 +77,18 @@ async def run_probe(
     probe: Probe, ctx: ProbeContext, *, timeout_seconds: float | None = None
 ) -> ProbeOutcome:
     """Run ``probe`` once within ``timeout_seconds`` (default: ``probe.timeout``)."""
+    outcome = await _run_probe(probe, ctx, timeout_seconds)
+    warn = probe.warn_latency
+    if warn is not None and outcome.success and outcome.warning is None and outcome.duration_seconds > warn:
+        outcome = replace(
+            outcome,
+            warning=WarningReason.slow,
+            warning_detail=f"took {outcome.duration_seconds:.3f} s, over warn_latency {warn:g} s",
+        )
+    return outcome
+
+
+async def _run_probe(probe: Probe, ctx: ProbeContext, timeout_seconds: float | None) -> ProbeOutcome:
     attempt = Attempt(Secrets(ctx.env))
     limit = probe.timeout if timeout_seconds is None else timeout_seconds
     loop = ctx.loop

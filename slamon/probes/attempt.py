@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from slamon.core.results import ProbeOutcome, Reason, StepOutcome
+from slamon.core.results import ProbeOutcome, Reason, StepOutcome, WarningReason
 from slamon.probes.secrets import Secrets
 
 
@@ -62,8 +62,17 @@ class Attempt:
         ):
             self.cert_expiry_timestamp = timestamp
 
-    def outcome(self, reason: Reason | None = None, detail: str = "") -> ProbeOutcome:
-        """The final outcome: a success when ``reason`` is None."""
+    def outcome(
+        self,
+        reason: Reason | None = None,
+        detail: str = "",
+        warning: WarningReason | None = None,
+        warning_detail: str = "",
+    ) -> ProbeOutcome:
+        """The final outcome: a success when ``reason`` is None (a warning only goes
+        with a success)."""
+        if reason is not None:
+            warning, warning_detail = None, ""
         return ProbeOutcome(
             success=reason is None,
             duration_seconds=time.monotonic() - self.started,
@@ -77,4 +86,6 @@ class Attempt:
             http_version=self.http_version,
             tls_version=self.tls_version,
             ip_protocol=self.ip_protocol,
+            warning=warning,
+            warning_detail=self.secrets.mask(warning_detail) if warning_detail else "",
         )

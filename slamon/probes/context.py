@@ -19,6 +19,7 @@ its own.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import ssl
 from collections import deque
@@ -34,6 +35,9 @@ DEFAULT_CONNECTION_LIMIT = 100
 USER_AGENT = f"slamon/{__version__} (probe)"
 
 
+_LOCAL_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+
+
 class CaFileError(Exception):
     """The ``ca_file`` of a probe cannot be read (a deployment problem, reported as a result)."""
 
@@ -42,6 +46,8 @@ def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     try:
         ctx = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
+        if not isinstance(exc, ssl.SSLError) and exc.errno in _LOCAL_ERRNOS:
+            raise  # the daemon is out of descriptors or memory: a local fault
         # not cached: the file may appear later
         raise CaFileError(f"cannot load ca_file {ca_file}: {exc.strerror or exc}") from None
     if not verify:

@@ -4,6 +4,10 @@
 asyncio streams, ssl, dnspython) to a ``Reason``. Anything it does not recognise is
 returned as ``None``: that is a bug in slamon and must surface, not be hidden as a
 failed probe.
+
+Faults of the monitor itself (no file descriptor left, no buffer space, no memory)
+are ``Reason.local``: they say nothing about the target, and the SLA counts the time
+as unobserved (docs/probes.md, "Local faults").
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from slamon.probes.streams import AddressFamilyMismatch
 
 _REFUSED = {errno.ECONNREFUSED}
 _RESET = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.ESHUTDOWN}
+# the daemon's process or host is out of a resource: not the target's fault
+_LOCAL = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_EAI_MEMORY = getattr(socket, "EAI_MEMORY", None)  # the resolver ran out of memory
 _UNREACHABLE = {
     errno.ENETUNREACH,
     errno.EHOSTUNREACH,
@@ -45,10 +52,14 @@ def _ssl_detail(exc: BaseException) -> str:
 def _os_error(exc: OSError) -> tuple[Reason, str] | None:
     if isinstance(exc, ssl.SSLError):
         return Reason.tls, _ssl_detail(exc)
-    if isinstance(exc, socket.gaierror):
-        return Reason.dns, f"name did not resolve: {exc.strerror or exc}"
     code = exc.errno
     text = exc.strerror or str(exc) or type(exc).__name__
+    if isinstance(exc, socket.gaierror):
+        if code == _EAI_MEMORY:
+            return Reason.local, f"fault of the monitor, not the target: {text}"
+        return Reason.dns, f"name did not resolve: {exc.strerror or exc}"
+    if code in _LOCAL:
+        return Reason.local, f"fault of the monitor, not the target: {text}"
     if isinstance(exc, ConnectionRefusedError) or code in _REFUSED:
         return Reason.refused, "connection refused"
     if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError) or code in _RESET:
@@ -61,7 +72,10 @@ def _os_error(exc: OSError) -> tuple[Reason, str] | None:
 
 
 def classify(exc: BaseException) -> tuple[Reason, str] | None:
-    """``(reason, detail)`` for a failure of the target or network; ``None`` for a bug."""
+    """``(reason, detail)`` for a failure of the target or network (or ``local``, of
+    the monitor itself); ``None`` for a bug."""
+    if isinstance(exc, MemoryError):
+        return Reason.local, "fault of the monitor, not the target: out of memory"
     if isinstance(exc, MissingSecret):
         return Reason.secret, str(exc)
     if isinstance(exc, MissingVariable):

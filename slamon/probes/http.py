@@ -27,6 +27,7 @@ from slamon.probes.expect import (
     needs_text,
     status_accepted,
 )
+from slamon.probes.tls import expiry_warning
 
 
 def family_mismatch(url: str, ip_version: str) -> str:
@@ -88,6 +89,6 @@ async def probe_http(probe: HttpProbe, ctx: ProbeContext, attempt: Attempt) -> P
             failed = check_body(expect, body_text(resp, body))
             if failed:
                 return attempt.outcome(*failed)
-        return attempt.outcome()
+        return attempt.outcome(*expiry_warning(attempt.cert_expiry_timestamp, probe.min_days_left))
     finally:
         resp.close()

@@ -6,10 +6,12 @@ expiry (see ``slamon.probes.certs`` for what "chain" means per Python version).
 
 - ``tls``: the handshake or the verification failed (wrong host, unknown issuer,
   self-signed...).
-- ``cert_expiry``: fewer than ``min_days_left`` days remain, or the certificate has
-  already expired. For an expired certificate the verifying handshake fails; the probe
-  then reads the certificate once more without verification, within the same time
-  limit, so ``cert_expiry_timestamp`` still shows the date that was missed.
+- ``cert_expiry``: the certificate has already expired. The verifying handshake
+  fails; the probe then reads the certificate once more without verification, within
+  the same time limit, so ``cert_expiry_timestamp`` still shows the date that was missed.
+- success with the warning ``cert_expiry_soon``: still valid, but fewer than
+  ``min_days_left`` days remain. A warning is not an outage (it has its own series
+  and ticket alert); the service stays up and its SLA is untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import ssl
 import time
 
 from slamon.core.model import TlsProbe
-from slamon.core.results import ProbeOutcome, Reason
+from slamon.core.results import ProbeOutcome, Reason, WarningReason
 from slamon.probes import connect
 from slamon.probes.attempt import Attempt
 from slamon.probes.certs import earliest_expiry
@@ -59,10 +61,19 @@ async def probe_tls(probe: TlsProbe, ctx: ProbeContext, attempt: Attempt) -> Pro
     attempt.note_cert_expiry(expiry)
     if expiry is None:
         return attempt.outcome(Reason.tls, "the peer sent no certificate")
+    return attempt.outcome(*expiry_warning(expiry, probe.min_days_left))
+
+
+def expiry_warning(expiry: float | None, min_days_left: int | None) -> tuple:
+    """``(None, "", warning, warning_detail)`` for ``Attempt.outcome``: a warning when a
+    certificate that passed verification has fewer than ``min_days_left`` days left."""
+    if expiry is None or min_days_left is None:
+        return (None, "", None, "")
     days_left = (expiry - time.time()) / SECONDS_PER_DAY
-    if days_left < probe.min_days_left:
-        return attempt.outcome(
-            Reason.cert_expiry,
-            f"certificate expires in {days_left:.1f} days, fewer than {probe.min_days_left}",
-        )
-    return attempt.outcome()
+    if days_left >= min_days_left:
+        return (None, "", None, "")
+    if days_left < 0:  # only seen with verification off
+        detail = f"certificate expired {-days_left:.1f} days ago (verification is off)"
+    else:
+        detail = f"certificate expires in {days_left:.1f} days, fewer than min_days_left {min_days_left}"
+    return (None, "", WarningReason.cert_expiry_soon, detail)

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from slamon import __version__
+from slamon.core.results import WarningReason
 
 NUM = {"type": "number"}
 INT = {"type": "integer"}
@@ -105,8 +106,10 @@ SCHEMAS: dict[str, dict] = {
             "sla_target": obj(
                 {"availability_percent": PERCENT, "period": STR, "schedule": STR, "budgeting": STR}
             ),
-            "vantages": array(obj({"vantage": STR, "state": STATE, "sla": nullable(ref("SlaSnapshot"))})),
+            "vantages": array(obj({"vantage": STR, "state": STATE, "sla": nullable(ref("SlaSnapshot")),
+                                   "warnings": array(obj({"probe": STR, "reason": STR, "detail": nullable(STR)}))})),
             "open_breaches": INT,
+            "warnings": INT,
         }
     ),
     "ServiceList": obj({"count": INT, "services": array(ref("ServiceSummary"))}),
@@ -122,6 +125,8 @@ SCHEMAS: dict[str, dict] = {
             "status_code": nullable(INT),
             "phases": {"type": "object", "additionalProperties": NUM},
             "detail": nullable(STR),
+            "warning": {"type": ["string", "null"], "enum": [*(w.value for w in WarningReason), None]},
+            "warning_detail": nullable(STR),
             "steps": array(
                 obj(
                     {

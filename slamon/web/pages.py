@@ -219,7 +219,8 @@ async def service_page(request: web.Request) -> web.Response:
             }
             charts.append((vantage, availability_chart(points, target, f"daily availability of {service.name} from {vantage}"), stats))
         rows = await ctx.in_thread(None, recent_results, ctx.store, sid, now, 1000)
-        failures = [views.result_dict(r) for r in rows if not r.success][:FAILURES_SHOWN]
+        # a local fault (the monitor's own) is not a failure of the service
+        failures = [views.result_dict(r) for r in rows if not r.success and not r.local_fault][:FAILURES_SHOWN]
         breaches = [views.breach_dict(b) for b in reversed(await ctx.in_thread(None, ctx.store.breaches, service_id=sid, since=now - dt.timedelta(days=DEFAULT_DAYS)))]
         exclusions = [views.exclusion_dict(e) for e in await ctx.in_thread(None, ctx.store.exclusions, service_id=sid, start=now - dt.timedelta(days=DEFAULT_DAYS))]
     # the latest failure of each probe, from memory: it carries the detail text

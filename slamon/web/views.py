@@ -95,6 +95,20 @@ def availability_of(snap: dict | None) -> float | None:
     return None
 
 
+def warnings_at(runtime: Runtime, service: Service, vantage: str) -> list[dict]:
+    """The warnings the latest results of the service's probes carry at a vantage (a
+    warning is a success: it never changes the state)."""
+    out = []
+    probes = runtime.observations.probes
+    for p in service.probes:
+        rec = probes.get((vantage, service.id, p.id))
+        last = rec.last if rec is not None else None
+        if last is not None and last.success and last.outcome.warning is not None:
+            o = last.outcome
+            out.append({"probe": p.id, "reason": str(o.warning), "detail": o.warning_detail or None})
+    return out
+
+
 def service_summary(
     catalogue: Catalogue, service: Service, runtime: Runtime, states: dict[tuple[str, str], State]
 ) -> dict:
@@ -107,6 +121,7 @@ def service_summary(
                 "vantage": v,
                 "state": str(states.get((v, service.id), State.unknown)),
                 "sla": snap,
+                "warnings": warnings_at(runtime, service, v),
             }
         )
     return {
@@ -125,6 +140,7 @@ def service_summary(
         },
         "vantages": per_vantage,
         "open_breaches": sum(len(p["sla"]["open_breaches"]) for p in per_vantage if p["sla"]),
+        "warnings": sum(len(p["warnings"]) for p in per_vantage),
     }
 
 
@@ -166,6 +182,8 @@ def result_dict(r: ProbeResult) -> dict:
         "status_code": o.status_code,
         "phases": {k: v for k, v in o.phases.items()},
         "detail": o.detail or None,
+        "warning": None if o.warning is None or not o.success else str(o.warning),
+        "warning_detail": (o.warning_detail or None) if o.warning is not None and o.success else None,
         "steps": [
             {
                 "name": s.name,

@@ -18,7 +18,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from slamon.core.results import ProbeResult
+from slamon.core.results import LOCAL_FAULT, ProbeResult
 
 MINUTES_PER_DAY = 1440
 ALL_MINUTES = (1 << MINUTES_PER_DAY) - 1
@@ -146,7 +146,10 @@ class RollupBuilder:
     - steps ok: a journey none of whose steps took longer than
       ``step_max_duration_seconds`` and which did not fail with ``step_timeout``;
       results of other kinds do not affect it.
-    A minute is good/fast/steps-ok when every result in it is. Folding the same
+    A minute is good/fast/steps-ok when every result in it is. A local fault (reason
+    ``local``: the monitor itself failed) is skipped: it says nothing about the
+    service, so a minute with only local faults stays unobserved, never bad. A warning
+    on a successful result changes nothing here either. Folding the same
     results in several builders and merging the rollups (``DayRollup.merge``) gives
     the same answer as folding them in one, so batches can be written one by one.
     """
@@ -165,6 +168,9 @@ class RollupBuilder:
         latency_threshold_seconds: float | None = None,
         step_max_duration_seconds: float | None = None,
     ) -> None:
+        outcome = result.outcome
+        if outcome.reason is LOCAL_FAULT:
+            return
         seconds = math.floor(result.started_at)
         day_index, second_of_day = divmod(seconds, 86400)
         minute = second_of_day // 60
@@ -173,7 +179,6 @@ class RollupBuilder:
         if day is None:
             day = self._days[key] = DayFold()
         bit = 1 << minute
-        outcome = result.outcome
         day.observed |= bit
         if day.total[minute] < 255:
             day.total[minute] += 1
