@@ -87,5 +87,5 @@ async def test_an_expiring_certificate_keeps_the_sla_at_100_percent(tmp_path: Pa
     assert unog["seconds"]["observed"] >= 60  # at least one complete minute was probed
     assert unog["seconds"]["bad"] == 0
     assert unog["seconds"]["good"] == unog["seconds"]["observed"]
-    assert unog["objectives"]["availability"]["actual"] == 1.0
+    assert unog["objectives"]["availability"]["actual_ratio"] == 1.0
     assert svc["met"] is True
