@@ -171,7 +171,7 @@ async def test_local_fault_minutes_are_unobserved_in_the_sla(starved, tmp_path, 
     unhq = next(v for v in json.loads(capsys.readouterr().out)["services"][0]["vantages"] if v["vantage"] == "unhq")
     assert unhq["seconds"]["observed"] == 30 * 60  # 20 + 5 + 5 minutes
     assert unhq["seconds"]["good"] == 30 * 60 and unhq["seconds"]["bad"] == 0
-    assert unhq["objectives"]["availability"]["actual"] == pytest.approx(1.0)
+    assert unhq["objectives"]["availability"]["actual_ratio"] == pytest.approx(1.0)
     # the 30 minutes of local faults are unobserved, like every other minute without a result
     assert unhq["seconds"]["unobserved"] == unhq["seconds"]["eligible"] - 30 * 60
     # a real failure of the target in a minute is still bad (control)
@@ -338,7 +338,7 @@ async def test_the_daemon_out_of_descriptors_records_unobserved_time_not_downtim
     (svc,) = json.loads(out)["services"]
     (unog,) = svc["vantages"]
     assert unog["seconds"]["bad"] == 0 and unog["seconds"]["good"] == unog["seconds"]["observed"] > 0
-    assert unog["objectives"]["availability"]["actual"] == 1.0 and svc["met"] is True
+    assert unog["objectives"]["availability"]["actual_ratio"] == 1.0 and svc["met"] is True
     # the starved minute is not observed: its results are all local faults; every minute
     # with a result of the target is observed (and good)
     store = Store.open(db)
