@@ -100,10 +100,12 @@ def daemon_like(
 async def _daemon_like(
     tmp: Path, services: int, port: int, run_seconds: float, renders: int, profile_to: str | None
 ) -> dict:
-    from prometheus_client import CollectorRegistry
 
     from benchmarks.probe_cost import _probe_function, _sink
-    from exporters.exposition import render  # at once: the render's own time, not the scrape's
+    from exporters.exposition import (  # at once: the render's own time, not the scrape's
+        ExpositionRegistry,
+        render,
+    )
     from exporters.metrics import SlamonCollector
     from slamon.loader import load_catalogue
     from slamon.monitor import Monitor
@@ -132,7 +134,7 @@ async def _daemon_like(
     monitor = Monitor(runtime, [sink], root)
     scheduler = Scheduler(run, monitor.on_result, runtime.scheduler)
     monitor.attach(scheduler)
-    registry = CollectorRegistry(auto_describe=False)
+    registry = ExpositionRegistry(auto_describe=False)
     registry.register(SlamonCollector(runtime))
     tasks = monitor.apply(report.catalogue)
     scheduler.start()

@@ -21,7 +21,7 @@ estate never holds the loop for long (the cache keeps it to the series that
 changed). Each service's series come from one step; a scrape is not one atomic
 snapshot across services, as with any exporter of live state::
 
-    registry = CollectorRegistry()            # private, never the global one
+    registry = ExpositionRegistry()           # private, never the global one
     registry.register(SlamonCollector(runtime))
     body, content_type = await render_async(registry, request.headers.get("Accept"))
 """
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import io
+import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -47,8 +48,6 @@ from prometheus_client.metrics_core import (
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
-
-from slamon.heap import release_free_heap
 
 OPENMETRICS_PREFIX = "application/openmetrics-text"
 
@@ -237,16 +236,50 @@ class Labels:
         return left + extra_name + '="', '"' + right
 
 
-def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
+class ExpositionRegistry(CollectorRegistry):
+    """A ``CollectorRegistry`` that keeps its own list of its collectors, in the order
+    they were registered, so ``render_steps`` can offer each the fast path.
+
+    prometheus_client has no public way to list a registry's collectors; this class
+    only overrides the public ``register`` and ``unregister``. Any other registry is
+    rendered by prometheus_client's own encoders (same bytes, without the cache)."""
+
+    def __init__(self, auto_describe: bool = False, target_info: dict[str, str] | None = None) -> None:
+        super().__init__(auto_describe=auto_describe, target_info=target_info)
+        self._slamon_collectors: list[Collector] = []
+        self._slamon_lock = threading.Lock()
+
+    def register(self, collector: Collector) -> None:
+        with self._slamon_lock:
+            super().register(collector)  # raises on a duplicate name: then not listed
+            self._slamon_collectors.append(collector)
+
+    def unregister(self, collector: Collector) -> None:
+        with self._slamon_lock:
+            super().unregister(collector)
+            self._slamon_collectors.remove(collector)
+
+    @property
+    def collectors(self) -> list[Collector]:
+        with self._slamon_lock:
+            return list(self._slamon_collectors)
+
+
+def fast_path_available(source: Collector | CollectorRegistry) -> bool:
+    """Whether ``render_steps`` can use the collectors' own cached exposition for
+    ``source`` (the daemon logs it at startup and exports it)."""
+    return _collectors(source) is not None
+
+
+def _collectors(source: Collector | CollectorRegistry) -> list[Collector] | None:
     """The collectors behind a registry, in its order; None when it cannot tell."""
-    if not isinstance(source, CollectorRegistry):
-        return [source]
-    lock = getattr(source, "_lock", None)
-    table = getattr(source, "_collector_to_names", None)
-    if lock is None or table is None or source.get_target_info():
-        return None  # an unusual registry: leave it to prometheus_client entirely
-    with lock:
-        return list(table)
+    if isinstance(source, ExpositionRegistry):
+        if source.get_target_info():
+            return None  # a target_info family: leave it to prometheus_client entirely
+        return source.collectors
+    if isinstance(source, CollectorRegistry):
+        return None
+    return [source]
 
 
 WRITE_STEP_BYTES = 2 << 20
@@ -290,11 +323,6 @@ def render_steps(
             yield
     value = body.getvalue()
     del body, chunks
-    yield
-    # the render's temporaries (the body's growing buffer, the lines of parts that
-    # changed) are freed by now, but glibc keeps them resident: some 25 MB at 10,000
-    # services, every scrape; give those pages back (a millisecond or two)
-    release_free_heap()
     return value, content_type
 
 

@@ -8,9 +8,8 @@ import subprocess
 
 import aiohttp
 import pytest
-from prometheus_client import CollectorRegistry
 
-from exporters.exposition import metrics_renderer
+from exporters.exposition import ExpositionRegistry, metrics_renderer
 from exporters.metrics import SlamonCollector
 from slamon.core.results import ProbeOutcome, ProbeResult, Reason
 from slamon.loader import load_catalogue
@@ -40,7 +39,7 @@ def runtime(tmp_path) -> Runtime:
 
 
 def render(runtime: Runtime, accept: str = "") -> tuple[str, str]:
-    registry = CollectorRegistry()
+    registry = ExpositionRegistry()
     registry.register(SlamonCollector(runtime))
     body, content_type = asyncio.run(metrics_renderer(registry)(accept))
     return body.decode(), content_type
@@ -75,7 +74,7 @@ def test_promtool_finds_nothing_to_lint(runtime):
 
 async def test_endpoints(runtime):
     runtime.ready = False
-    registry = CollectorRegistry()
+    registry = ExpositionRegistry()
     registry.register(SlamonCollector(runtime))
     server = WebServer(build_app(runtime, metrics_renderer(registry)), "127.0.0.1", 0)
     host, port = await server.start()

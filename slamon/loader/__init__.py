@@ -21,6 +21,6 @@ from __future__ import annotations
 
 from slamon.loader.codes import CODES
 from slamon.loader.diagnostics import Diagnostic, Severity
-from slamon.loader.load import LoadReport, load_catalogue
+from slamon.loader.load import CatalogueLoader, LoadReport, LoadStats, load_catalogue
 
-__all__ = ["CODES", "Diagnostic", "LoadReport", "Severity", "load_catalogue"]
+__all__ = ["CODES", "CatalogueLoader", "Diagnostic", "LoadReport", "LoadStats", "Severity", "load_catalogue"]

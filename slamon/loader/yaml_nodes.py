@@ -460,7 +460,7 @@ def _constructed(tag: str, text: str) -> Any:
     return _SCALAR_CONSTRUCTORS[tag](ScalarNode(tag, text))
 
 
-def _decode(raw: bytes) -> str:
+def decode(raw: bytes) -> str:
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise YamlError("E003", "the file holds binary data (NUL bytes), not YAML text", line, 1)
@@ -481,10 +481,10 @@ def _decode(raw: bytes) -> str:
 
 def read_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read and parse one YAML file; raise ``YamlError`` when it cannot be used."""
-    return parse_document(_decode(_read_bytes(path, max_bytes)))
+    return parse_document(decode(read_bytes(path, max_bytes)))
 
 
-def _read_bytes(path: Path | str, max_bytes: int) -> bytes:
+def read_bytes(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the file, at most ``max_bytes``: one open, one fstat, and reads sized by
     the file (a read sized by the limit would allocate a megabyte for every file)."""
     try:
