@@ -107,20 +107,17 @@ async def _daemon_like(
         render,
     )
     from exporters.metrics import SlamonCollector
+    from slamon import tuning
     from slamon.loader import load_catalogue
     from slamon.monitor import Monitor
     from slamon.runtime import Runtime
     from slamon.scheduler import Scheduler
 
-    try:
-        from slamon.heap import map_large_blocks
-    except ImportError:  # a build before it
-        pass
-    else:
-        map_large_blocks()  # as the daemon does when it starts (Daemon.serve)
+    tuning.map_large_blocks()  # the runtime policy of the daemon (Daemon.serve)
     root = write_catalogue(tmp / "catalogue", services, f"http://127.0.0.1:{port}")
     rss_start = rss_bytes()
-    report = load_catalogue(root)
+    with tuning.paused_collector():
+        report = load_catalogue(root)
     if report.catalogue is None:
         raise RuntimeError("synthetic catalogue invalid")
     runtime = Runtime(started_timestamp_seconds=time.time())
@@ -137,6 +134,7 @@ async def _daemon_like(
     registry = ExpositionRegistry(auto_describe=False)
     registry.register(SlamonCollector(runtime))
     tasks = monitor.apply(report.catalogue)
+    tuning.settle_heap()
     scheduler.start()
     try:
         await asyncio.sleep(run_seconds)
@@ -158,6 +156,7 @@ async def _daemon_like(
             # the body is the scrape's, sent and dropped by the web adapter: holding
             # it here (some 23 MB at 10,000 services) would count it as the daemon's
             del body
+            tuning.release_free_heap()  # as the daemon does once a response is sent
         top = None
         if profiler is not None:
             profiler.stop()

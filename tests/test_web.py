@@ -106,6 +106,30 @@ async def test_endpoints(runtime):
         await server.close()
 
 
+async def test_metrics_after_sent_runs_once_the_whole_body_is_sent(runtime):
+    """The daemon's post-scrape policy (heap trim) runs after the response, once per
+    scrape; the body and its headers are what the renderer gave."""
+    registry = ExpositionRegistry()
+    registry.register(SlamonCollector(runtime))
+    render = metrics_renderer(registry)
+    expected, _ = await render("")
+    calls: list[int] = []
+    app = build_app(runtime, render, after_metrics=lambda: calls.append(1))
+    server = WebServer(app, "127.0.0.1", 0)
+    host, port = await server.start()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as s:
+            for n in (1, 2):
+                async with s.get(f"http://{host}:{port}/metrics") as r:
+                    body = await r.read()
+                    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+                    assert int(r.headers["Content-Length"]) == len(body)
+                assert body == expected
+                assert len(calls) == n
+    finally:
+        await server.close()
+
+
 def test_listen_policy():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")

@@ -11,6 +11,7 @@ import json
 import sys
 from collections import Counter
 
+from slamon import tuning
 from slamon.cli.tables import render
 from slamon.config import DEFAULT_CATALOGUE
 from slamon.core.catalogue import Catalogue
@@ -55,7 +56,8 @@ def failed(report: LoadReport, strict: bool) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = load_catalogue(args.catalogue, today=args.today)
+    with tuning.paused_collector():  # a cold load of the whole catalogue
+        report = load_catalogue(args.catalogue, today=args.today)
     status = 1 if failed(report, args.strict) else 0
     counts = counts_by_office(report.catalogue) if report.catalogue else None
     if args.format == "json":
