@@ -29,27 +29,54 @@ from benchmarks.measure import (
 )
 from benchmarks.synth import write_catalogue
 
+RELOADS = 3
+
 
 def load(services: int, core: int = 0, profile_to: str | None = None) -> dict:
-    from slamon.loader import load_catalogue
+    """Cold load as ``slamon run`` and ``slamon check`` do it (a ``CatalogueLoader``, the
+    collector paused by ``tuning``), the same load as a plain library call (collector
+    on), then reloads after one changed file each (the loader kept, as the daemon keeps
+    it; the median of ``RELOADS``)."""
+    from slamon import tuning
+    from slamon.loader import CatalogueLoader, load_catalogue
 
     pinned = pin_to_core(core)
     profiler = make_profiler(profile_to)
     top = None
     with tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp:
         root = write_catalogue(Path(tmp) / "catalogue", services)
+        time.sleep(1.1)  # files written well before the daemon starts, as in life
+        loader = CatalogueLoader(root)
         if profiler:
             profiler.start()
         t0 = time.perf_counter()
-        report = load_catalogue(root)
+        with tuning.paused_collector():
+            report = loader.load()
         seconds = time.perf_counter() - t0
         if profiler:
             profiler.stop()
             top = write_profile(profiler, profile_to)
+        t0 = time.perf_counter()
+        plain = load_catalogue(root)
+        plain_seconds = time.perf_counter() - t0
+        del plain
+        files = sorted((root / "services").rglob("*.yaml"))
+        reloads, checked = [], []
+        for i in range(RELOADS):
+            edited = files[(i * 7919) % len(files)]
+            edited.write_text(edited.read_text(encoding="utf-8") + f"# edit {i}\n", encoding="utf-8")
+            t0 = time.perf_counter()
+            again = loader.load()
+            reloads.append(time.perf_counter() - t0)
+            checked.append(loader.stats.files_checked)
+            assert again.ok
     loaded = len(report.catalogue.services) if report.catalogue is not None else 0
     return {
         "services": services,
         "load_seconds": seconds,
+        "load_gc_on_seconds": plain_seconds,
+        "reload_seconds": median(reloads),
+        "reload_files_checked": max(checked),
         "loaded_services": loaded,
         "errors": len(report.errors),
         "pinned": pinned,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,28 @@ def test_a_file_that_stops_being_yaml_and_comes_back(root):
     same_as_full_load(loader, root)
     target.write_text(text, encoding="utf-8")
     assert loader.load(TODAY).ok
+
+
+def test_files_whose_status_is_unchanged_are_not_read_again(root):
+    """A file's (inode, size, mtime, ctime) unchanged since well before the last load
+    means the same content: not even read. ``racy_seconds=0`` lets the test trust files
+    at once; a real loader waits a second for that."""
+    loader = CatalogueLoader(root, racy_seconds=0)
+    n = len(service_files(root))
+    assert loader.load(TODAY).ok and loader.stats.files_read == n
+    time.sleep(0.05)
+    assert loader.load(TODAY).ok and loader.stats.files_read == 0 and loader.stats.files_reused == n
+    target = service_files(root)[3]
+    target.write_text(target.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+    assert loader.load(TODAY).ok
+    assert loader.stats.files_read == 1 and loader.stats.files_checked == 1
+    same_as_full_load(loader, root)
+    # a real loader reads again what changed within a second of its last load
+    careful = CatalogueLoader(root)
+    careful.load(TODAY)
+    target.write_text(target.read_text(encoding="utf-8"), encoding="utf-8")  # rewritten now
+    careful.load(TODAY)
+    assert careful.stats.files_read >= 1 and careful.stats.files_checked == 0
 
 
 def test_the_loader_reads_one_root(root, tmp_path):

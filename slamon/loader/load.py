@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,9 @@ class _Pass:
         doc = self.docs.pop(rel, None)
         if doc is not None:
             self.places[rel] = {path: doc.position(path) for path in keep}
+
+    def path(self, rel: str) -> str:
+        return self._file(rel)
 
     def _file(self, rel: str) -> str:
         return f"{self._base}/{rel}" if rel else self._base
@@ -239,6 +243,7 @@ class _FileResult:
     """What checking one service file on its own gave, for as long as its content stays."""
 
     digest: bytes
+    signature: tuple[int, int, int, int]  # the file's (inode, size, mtime, ctime) when read
     source: ServiceSource | None  # None: the file is not YAML the rules can read
     service: Service | None  # None: the file has an error of its own
     diagnostics: tuple[Diagnostic, ...]
@@ -253,6 +258,14 @@ class _Context:
     top: tuple[bytes | None, ...]  # the content hashes of the top-level files
 
 
+def _signature(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def _digest(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=16).digest()
 
@@ -263,6 +276,7 @@ class LoadStats:
 
     files_checked: int = 0
     files_reused: int = 0
+    files_read: int = 0  # service files whose bytes were read (the others' status was unchanged)
 
 
 class CatalogueLoader:
@@ -271,10 +285,12 @@ class CatalogueLoader:
     One load at a time (a lock); the results are the same as a full load's, in the same
     order (``tests/test_loader_incremental.py`` compares them)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, racy_seconds: float = 1.0) -> None:
         self.root = Path(root)
+        self.racy_ns = int(racy_seconds * 1e9)
         self._files: dict[str, _FileResult] = {}
         self._context: _Context | None = None
+        self._started_ns = 0  # when the last load started (time.time_ns)
         self._lock = threading.Lock()
         self.stats = LoadStats()
 
@@ -334,6 +350,12 @@ class CatalogueLoader:
         context = _Context(today, tuple(top_digests))
         previous = self._files if context == self._context else {}
         kept: dict[str, _FileResult] = {}
+        # a file whose status last changed well before the last load started, and is the
+        # same now, still holds the content hashed then: no need to read it again (as
+        # git's index does). Its ctime cannot be set back, so any write shows; a change
+        # within a second of the last load is read again, whatever its times say.
+        trusted_before_ns = self._started_ns - self.racy_ns
+        self._started_ns = time.time_ns()
 
         # each service file on its own (and against the top-level files), unless its
         # content is the same as last time
@@ -341,20 +363,33 @@ class CatalogueLoader:
         valid: list[tuple[ServiceSource, Service]] = []
         unreadable: list[str] = []
         for rel in _service_files(p):
-            raw = p.read_raw(rel)
-            if raw is None:
-                unreadable.append(rel)
-                continue
-            digest = _digest(raw)
             result = previous.get(rel)
-            if result is not None and result.digest == digest:
+            signature = _signature(p.path(rel))
+            if not (
+                result is not None
+                and signature is not None
+                and result.signature == signature
+                and signature[3] < trusted_before_ns
+            ):
+                raw = p.read_raw(rel)
+                stats.files_read += 1
+                if raw is None:
+                    unreadable.append(rel)
+                    continue
+                digest = _digest(raw)
+                if result is not None and result.digest == digest:
+                    result.signature = signature or (0, 0, 0, 0)
+                else:
+                    result = None
+                    stats.files_checked += 1
+                    checked = _check_service_file(p, rel, raw, digest, offices, tiers, practices, today)
+                    kept[rel] = result = checked
+                    checked.signature = signature or (0, 0, 0, 0)
+            if rel not in kept:  # the same content as last time
                 stats.files_reused += 1
                 p.diagnostics.extend(result.diagnostics)
                 if result.places:
                     p.places[rel] = result.places
-            else:
-                stats.files_checked += 1
-                result = _check_service_file(p, rel, raw, digest, offices, tiers, practices, today)
             kept[rel] = result
             if result.source is None:
                 unreadable.append(rel)
@@ -410,7 +445,7 @@ def _check_service_file(
     start = len(p.diagnostics)
     doc = p.read(rel, raw)
     if doc is None:
-        return _FileResult(digest, None, None, tuple(p.diagnostics[start:]), {})
+        return _FileResult(digest, (0, 0, 0, 0), None, None, tuple(p.diagnostics[start:]), {})
     src = ServiceSource(rel, doc.data)
     local: list[Finding] = [
         *check_service_data(rel, doc.data),
@@ -427,7 +462,7 @@ def _check_service_file(
         p.finding(f)
     p.forget(rel, [("id",), *(("depends_on", i) for i, _ in src.depends_on())])
     src.slim()
-    return _FileResult(digest, src, service, tuple(p.diagnostics[start:]), p.places.get(rel, {}))
+    return _FileResult(digest, (0, 0, 0, 0), src, service, tuple(p.diagnostics[start:]), p.places.get(rel, {}))
 
 
 def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport:
