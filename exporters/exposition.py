@@ -1,7 +1,7 @@
 """Rendering ``/metrics``: content negotiation and cheap exposition of large estates.
 
-prometheus_client's encoders format every sample on every scrape (about 10 µs a
-series, on the event loop). A collector here may instead offer
+prometheus_client's encoders format every sample on every scrape, on the event loop
+(its cost per series is in docs/benchmarks.md). A collector here may instead offer
 ``exposition_chunks(openmetrics: bool) -> list[bytes]``: the complete text of its
 families, assembled from sample lines it keeps rendered between scrapes (see
 ``exporters.metrics``), and ``exposition_steps(openmetrics)``: the same, as a
@@ -16,7 +16,7 @@ what such a collector uses to produce identical lines.
 
 Wiring (in the daemon). The daemon renders on the event loop, where results are
 recorded, so no thread reads the runtime while it changes; ``render_async`` does it
-in steps of about 5 ms and lets the loop run between them, so a scrape of a large
+in short steps (``STEP_SECONDS``) and lets the loop run between them, so a scrape of a large
 estate never holds the loop for long (the cache keeps it to the series that
 changed). Each service's series come from one step; a scrape is not one atomic
 snapshot across services, as with any exporter of live state::
@@ -312,8 +312,8 @@ def render_steps(
         yield
     if openmetrics:
         chunks.append(b"# EOF\n")
-    # the body written a few MB a step (a 50 MB join holds the loop some 50 ms, mostly
-    # in page faults); BytesIO hands its buffer over without a copy at the end
+    # the body written a few MB a step (one join of a large body holds the loop while
+    # all its pages fault in); BytesIO hands its buffer over without a copy at the end
     body = io.BytesIO()
     written = 0
     for chunk in chunks:
@@ -345,8 +345,8 @@ STEP_SECONDS = 0.005
 PAUSE_RATIO = 1.0
 """After a step, ``render_async`` leaves the loop to other work for this many times the
 step's length. Yielding only for one turn of the loop let a long scrape take nearly all
-of it: at 1,400 probes/s and 5,600 services, p99 scheduling lag 25-126 ms; with this
-pause 15-22 ms (3 runs each). A 10,000-service scrape takes about twice its CPU time in
+of it, and the probes due meanwhile started late (the scheduling lag with and without
+this pause is in benchmarks/RESULTS.md). A scrape then takes about twice its CPU time in
 wall time, well inside Prometheus's scrape timeout."""
 
 

@@ -85,7 +85,7 @@ class LoadReport:
 class _Pass:
     """The state of one load: the documents being checked, and the diagnostics so far.
 
-    A service file's YAML nodes (about 75 KB for a typical file) are dropped as soon as the
+    A service file's YAML nodes (many times the size of its data) are dropped as soon as the
     file itself is checked; only the places the rules across files may point at (its id
     and its depends_on entries) are kept."""
 
