@@ -115,13 +115,17 @@ WHY_MISSED = {
         "migration and the evaluator writing them."
     ),
     "load": (
-        "Measured between 2.99 and 3.60 s in the runs of the same build (shared machine), "
-        "down from 6.1-7.6 s. Almost half of what is left is composing YAML nodes inside "
-        "PyYAML's C layer (libyaml's own parsing is about 0.18 s of it; the rest is a Python "
-        "node and two Mark objects per node, and a tag-resolution call per scalar), which "
-        "cannot be reached from Python. A composer of our own in C over libyaml, recording "
-        "only line and column, would remove most of it; it means shipping a compiled "
-        "extension. Pydantic validation (about 0.5 s) and the per-file rules are the rest."
+        "The load now runs on PyYAML's stock CSafeLoader: the faster path that swapped our "
+        "node classes into PyYAML's C module was removed (issue 14), since every other "
+        "thread using PyYAML failed while it ran. Almost half of a cold load is composing "
+        "YAML nodes inside PyYAML (libyaml's own parsing is a small part of it; the rest is "
+        "a Python node and two Mark objects per node, built by Python constructors, and a "
+        "tag-resolution call per scalar), which public API cannot reach. Pydantic "
+        "validation and the per-file rules are most of the rest (see the profile). A "
+        "composer of our own in C over libyaml, recording only line and column, would "
+        "remove most of the first part, at the cost of shipping a compiled extension. The "
+        "daemon pays a cold load once, at startup: a reload re-checks only the files that "
+        "changed (the reload target)."
     ),
     "rss": (
         "See the scale table: the process holds the validated catalogue, the runtime state "
