@@ -489,3 +489,14 @@ def test_a_plain_registry_is_rendered_by_prometheus_client_itself(runtime):
     assert render(ours, "")[0] == generate_latest(plain)
     ours.unregister(collector)
     assert ours.collectors == [] and render(ours, "")[0] == b""
+
+
+def test_the_fast_path_gauge_says_which_paths_are_off():
+    from exporters.fast_paths import FastPathCollector
+
+    reg = ExpositionRegistry()
+    reg.register(FastPathCollector({"libyaml": True, "heap_trim": False}))
+    s = samples(render(reg, "")[0].decode())
+    assert get(s, "slamon_fast_path_enabled", path="libyaml") == 1
+    assert get(s, "slamon_fast_path_enabled", path="heap_trim") == 0
+    assert render(reg, "")[0] == generate_latest(reg)
