@@ -258,6 +258,9 @@ class _Context:
     top: tuple[bytes | None, ...]  # the content hashes of the top-level files
 
 
+_NO_SIGNATURE = (0, 0, 0, 0)
+
+
 def _signature(path: str) -> tuple[int, int, int, int] | None:
     try:
         st = os.stat(path)
@@ -363,29 +366,29 @@ class CatalogueLoader:
         valid: list[tuple[ServiceSource, Service]] = []
         unreadable: list[str] = []
         for rel in _service_files(p):
-            result = previous.get(rel)
+            cached = previous.get(rel)
             signature = _signature(p.path(rel))
-            if not (
-                result is not None
+            if (
+                cached is not None
                 and signature is not None
-                and result.signature == signature
+                and cached.signature == signature
                 and signature[3] < trusted_before_ns
             ):
+                result = cached  # status unchanged since well before the last load
+            else:
                 raw = p.read_raw(rel)
                 stats.files_read += 1
                 if raw is None:
                     unreadable.append(rel)
                     continue
                 digest = _digest(raw)
-                if result is not None and result.digest == digest:
-                    result.signature = signature or (0, 0, 0, 0)
+                if cached is not None and cached.digest == digest:
+                    result = cached  # touched, same content
                 else:
-                    result = None
                     stats.files_checked += 1
-                    checked = _check_service_file(p, rel, raw, digest, offices, tiers, practices, today)
-                    kept[rel] = result = checked
-                    checked.signature = signature or (0, 0, 0, 0)
-            if rel not in kept:  # the same content as last time
+                    result = _check_service_file(p, rel, raw, digest, offices, tiers, practices, today)
+                result.signature = signature or _NO_SIGNATURE
+            if result is cached:  # what checking it gave last time, unchanged
                 stats.files_reused += 1
                 p.diagnostics.extend(result.diagnostics)
                 if result.places:
@@ -445,7 +448,7 @@ def _check_service_file(
     start = len(p.diagnostics)
     doc = p.read(rel, raw)
     if doc is None:
-        return _FileResult(digest, (0, 0, 0, 0), None, None, tuple(p.diagnostics[start:]), {})
+        return _FileResult(digest, _NO_SIGNATURE, None, None, tuple(p.diagnostics[start:]), {})
     src = ServiceSource(rel, doc.data)
     local: list[Finding] = [
         *check_service_data(rel, doc.data),
@@ -462,7 +465,7 @@ def _check_service_file(
         p.finding(f)
     p.forget(rel, [("id",), *(("depends_on", i) for i, _ in src.depends_on())])
     src.slim()
-    return _FileResult(digest, (0, 0, 0, 0), src, service, tuple(p.diagnostics[start:]), p.places.get(rel, {}))
+    return _FileResult(digest, _NO_SIGNATURE, src, service, tuple(p.diagnostics[start:]), p.places.get(rel, {}))
 
 
 def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport:
