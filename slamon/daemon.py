@@ -7,11 +7,14 @@ writer among them), the SLA evaluator, the alert notifier and the web server, th
 While running: SIGHUP or a changed catalogue file reloads (a broken catalogue is
 refused and the last good one keeps running); each good load is recorded in the
 store as catalogue revisions. A database that goes away later is the writer's
-business: results wait in its bounded buffer. SIGTERM/SIGINT: stop the evaluator and
+business: results wait in its bounded buffer. Each part is entered into one
+``AsyncExitStack`` as it is opened (``STARTUP_STEPS``), so stopping, and a failure at
+any startup step, close what was opened in reverse order: stop the evaluator and
 scheduling, drain the probes in flight within ``shutdown_timeout_seconds``, cancel and
-log what is left, flush and close the sinks, deliver pending alerts, close the store,
-the probe context and the web server, exit 0. A second signal forces a quick exit.
-Signal handlers only set flags.
+log what is left, deliver pending alerts, close the web server and the probe context,
+flush and close the sinks, close the store; exit 0 (a failed step: exit 1, or its
+exception). A second signal forces a quick exit. Signal handlers only set flags.
+Process-wide settings (collector, C heap) are made through ``slamon.tuning`` only.
 """
 
 from __future__ import annotations
