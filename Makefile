@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check  # a dependency missing from the lock: run `make upgrade`
 	touch $(STAMP)
 
 venv: $(STAMP)
