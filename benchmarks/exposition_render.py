@@ -13,10 +13,9 @@ import asyncio
 import sys
 import time
 
-from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
-from exporters.exposition import render, render_async
+from exporters.exposition import ExpositionRegistry, render, render_async
 from exporters.metrics import SlamonCollector
 from slamon.core.results import ProbeOutcome, ProbeResult, Reason
 from slamon.runtime import ObjectiveSnapshot, Runtime, SlaSnapshot
@@ -90,7 +89,7 @@ def main() -> None:
     services = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     probes = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     rt = build(services, probes)
-    reg = CollectorRegistry()
+    reg = ExpositionRegistry()
     collector = SlamonCollector(rt)
     reg.register(collector)
     body = generate_latest(reg)
@@ -112,7 +111,7 @@ def main() -> None:
     assert render(reg, "")[0] == generate_latest(reg)
 
     async def scrapes() -> None:
-        fresh = CollectorRegistry()
+        fresh = ExpositionRegistry()
         fresh.register(SlamonCollector(rt))
         block, cpu = await longest_block(fresh)
         print(f"async scrape, cold:                 longest loop block {block * 1000:6.1f} ms, CPU {cpu * 1000:7.1f} ms")

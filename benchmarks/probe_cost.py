@@ -218,10 +218,9 @@ async def _pipeline(
     profile_to: str | None,
     sink_kind: str = "store",
 ) -> dict:
-    from prometheus_client import CollectorRegistry
 
     from benchmarks.synth import write_catalogue
-    from exporters.exposition import metrics_renderer
+    from exporters.exposition import ExpositionRegistry, metrics_renderer
     from exporters.metrics import SlamonCollector
     from slamon.loader import load_catalogue
     from slamon.monitor import Monitor
@@ -264,7 +263,7 @@ async def _pipeline(
         max_in_flight=max_in_flight, max_in_flight_per_host=max_in_flight,
     )  # fmt: skip
     monitor.attach(scheduler)
-    registry = CollectorRegistry(auto_describe=False)
+    registry = ExpositionRegistry(auto_describe=False)
     registry.register(SlamonCollector(runtime))
     render = metrics_renderer(registry)
     renders: list[float] = []

@@ -29,27 +29,60 @@ from benchmarks.measure import (
 )
 from benchmarks.synth import write_catalogue
 
+RELOADS = 3
+
 
 def load(services: int, core: int = 0, profile_to: str | None = None) -> dict:
-    from slamon.loader import load_catalogue
+    """Cold load as ``slamon run`` and ``slamon check`` do it (a ``CatalogueLoader``, the
+    collector paused by ``tuning``), the same load as a plain library call (collector
+    on), then reloads after one changed file each (the loader kept, as the daemon keeps
+    it; the median of ``RELOADS``)."""
+    from slamon import tuning
+    from slamon.loader import CatalogueLoader, load_catalogue
 
     pinned = pin_to_core(core)
     profiler = make_profiler(profile_to)
     top = None
     with tempfile.TemporaryDirectory(prefix="slamon-bench-") as tmp:
         root = write_catalogue(Path(tmp) / "catalogue", services)
+        time.sleep(1.1)  # files written well before the daemon starts, as in life
+        loader = CatalogueLoader(root)
         if profiler:
             profiler.start()
-        t0 = time.perf_counter()
-        report = load_catalogue(root)
-        seconds = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        with tuning.paused_collector():
+            report = loader.load()
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         if profiler:
             profiler.stop()
             top = write_profile(profiler, profile_to)
+        t0, c0 = time.perf_counter(), time.process_time()
+        plain = load_catalogue(root)
+        plain_seconds, plain_cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
+        del plain
+        files = sorted((root / "services").rglob("*.yaml"))
+        reloads, reload_cpu, checked = [], [], []
+        for i in range(RELOADS):
+            edited = files[(i * 7919) % len(files)]
+            edited.write_text(edited.read_text(encoding="utf-8") + f"# edit {i}\n", encoding="utf-8")
+            t0, c0 = time.perf_counter(), time.process_time()
+            again = loader.load()
+            reloads.append(time.perf_counter() - t0)
+            reload_cpu.append(time.process_time() - c0)
+            checked.append(loader.stats.files_checked)
+            assert again.ok
     loaded = len(report.catalogue.services) if report.catalogue is not None else 0
     return {
         "services": services,
         "load_seconds": seconds,
+        "load_gc_on_seconds": plain_seconds,
+        "reload_seconds": median(reloads),
+        # CPU time of the same: what the wall time is on an idle core, and steadier than
+        # wall time on a shared machine (the loader runs on one thread)
+        "load_cpu_seconds": cpu_seconds,
+        "load_gc_on_cpu_seconds": plain_cpu_seconds,
+        "reload_cpu_seconds": median(reload_cpu),
+        "reload_files_checked": max(checked),
         "loaded_services": loaded,
         "errors": len(report.errors),
         "pinned": pinned,
@@ -100,25 +133,24 @@ def daemon_like(
 async def _daemon_like(
     tmp: Path, services: int, port: int, run_seconds: float, renders: int, profile_to: str | None
 ) -> dict:
-    from prometheus_client import CollectorRegistry
 
     from benchmarks.probe_cost import _probe_function, _sink
-    from exporters.exposition import render  # at once: the render's own time, not the scrape's
+    from exporters.exposition import (  # at once: the render's own time, not the scrape's
+        ExpositionRegistry,
+        render,
+    )
     from exporters.metrics import SlamonCollector
+    from slamon import tuning
     from slamon.loader import load_catalogue
     from slamon.monitor import Monitor
     from slamon.runtime import Runtime
     from slamon.scheduler import Scheduler
 
-    try:
-        from slamon.heap import map_large_blocks
-    except ImportError:  # a build before it
-        pass
-    else:
-        map_large_blocks()  # as the daemon does when it starts (Daemon.serve)
+    tuning.map_large_blocks()  # the runtime policy of the daemon (Daemon.serve)
     root = write_catalogue(tmp / "catalogue", services, f"http://127.0.0.1:{port}")
     rss_start = rss_bytes()
-    report = load_catalogue(root)
+    with tuning.paused_collector():
+        report = load_catalogue(root)
     if report.catalogue is None:
         raise RuntimeError("synthetic catalogue invalid")
     runtime = Runtime(started_timestamp_seconds=time.time())
@@ -132,9 +164,10 @@ async def _daemon_like(
     monitor = Monitor(runtime, [sink], root)
     scheduler = Scheduler(run, monitor.on_result, runtime.scheduler)
     monitor.attach(scheduler)
-    registry = CollectorRegistry(auto_describe=False)
+    registry = ExpositionRegistry(auto_describe=False)
     registry.register(SlamonCollector(runtime))
     tasks = monitor.apply(report.catalogue)
+    tuning.settle_heap()
     scheduler.start()
     try:
         await asyncio.sleep(run_seconds)
@@ -156,6 +189,7 @@ async def _daemon_like(
             # the body is the scrape's, sent and dropped by the web adapter: holding
             # it here (some 23 MB at 10,000 services) would count it as the daemon's
             del body
+            tuning.release_free_heap()  # as the daemon does once a response is sent
         top = None
         if profiler is not None:
             profiler.stop()

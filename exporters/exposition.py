@@ -1,7 +1,7 @@
 """Rendering ``/metrics``: content negotiation and cheap exposition of large estates.
 
-prometheus_client's encoders format every sample on every scrape (about 10 µs a
-series, on the event loop). A collector here may instead offer
+prometheus_client's encoders format every sample on every scrape, on the event loop
+(its cost per series is in docs/benchmarks.md). A collector here may instead offer
 ``exposition_chunks(openmetrics: bool) -> list[bytes]``: the complete text of its
 families, assembled from sample lines it keeps rendered between scrapes (see
 ``exporters.metrics``), and ``exposition_steps(openmetrics)``: the same, as a
@@ -16,12 +16,12 @@ what such a collector uses to produce identical lines.
 
 Wiring (in the daemon). The daemon renders on the event loop, where results are
 recorded, so no thread reads the runtime while it changes; ``render_async`` does it
-in steps of about 5 ms and lets the loop run between them, so a scrape of a large
+in short steps (``STEP_SECONDS``) and lets the loop run between them, so a scrape of a large
 estate never holds the loop for long (the cache keeps it to the series that
 changed). Each service's series come from one step; a scrape is not one atomic
 snapshot across services, as with any exporter of live state::
 
-    registry = CollectorRegistry()            # private, never the global one
+    registry = ExpositionRegistry()           # private, never the global one
     registry.register(SlamonCollector(runtime))
     body, content_type = await render_async(registry, request.headers.get("Accept"))
 """
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import io
+import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
@@ -47,8 +48,6 @@ from prometheus_client.metrics_core import (
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
-
-from slamon.heap import release_free_heap
 
 OPENMETRICS_PREFIX = "application/openmetrics-text"
 
@@ -237,16 +236,50 @@ class Labels:
         return left + extra_name + '="', '"' + right
 
 
-def _collectors(source: Collector | CollectorRegistry) -> list[object] | None:
+class ExpositionRegistry(CollectorRegistry):
+    """A ``CollectorRegistry`` that keeps its own list of its collectors, in the order
+    they were registered, so ``render_steps`` can offer each the fast path.
+
+    prometheus_client has no public way to list a registry's collectors; this class
+    only overrides the public ``register`` and ``unregister``. Any other registry is
+    rendered by prometheus_client's own encoders (same bytes, without the cache)."""
+
+    def __init__(self, auto_describe: bool = False, target_info: dict[str, str] | None = None) -> None:
+        super().__init__(auto_describe=auto_describe, target_info=target_info)
+        self._slamon_collectors: list[Collector] = []
+        self._slamon_lock = threading.Lock()
+
+    def register(self, collector: Collector) -> None:
+        with self._slamon_lock:
+            super().register(collector)  # raises on a duplicate name: then not listed
+            self._slamon_collectors.append(collector)
+
+    def unregister(self, collector: Collector) -> None:
+        with self._slamon_lock:
+            super().unregister(collector)
+            self._slamon_collectors.remove(collector)
+
+    @property
+    def collectors(self) -> list[Collector]:
+        with self._slamon_lock:
+            return list(self._slamon_collectors)
+
+
+def fast_path_available(source: Collector | CollectorRegistry) -> bool:
+    """Whether ``render_steps`` can use the collectors' own cached exposition for
+    ``source`` (the daemon logs it at startup and exports it)."""
+    return _collectors(source) is not None
+
+
+def _collectors(source: Collector | CollectorRegistry) -> list[Collector] | None:
     """The collectors behind a registry, in its order; None when it cannot tell."""
-    if not isinstance(source, CollectorRegistry):
-        return [source]
-    lock = getattr(source, "_lock", None)
-    table = getattr(source, "_collector_to_names", None)
-    if lock is None or table is None or source.get_target_info():
-        return None  # an unusual registry: leave it to prometheus_client entirely
-    with lock:
-        return list(table)
+    if isinstance(source, ExpositionRegistry):
+        if source.get_target_info():
+            return None  # a target_info family: leave it to prometheus_client entirely
+        return source.collectors
+    if isinstance(source, CollectorRegistry):
+        return None
+    return [source]
 
 
 WRITE_STEP_BYTES = 2 << 20
@@ -279,8 +312,8 @@ def render_steps(
         yield
     if openmetrics:
         chunks.append(b"# EOF\n")
-    # the body written a few MB a step (a 50 MB join holds the loop some 50 ms, mostly
-    # in page faults); BytesIO hands its buffer over without a copy at the end
+    # the body written a few MB a step (one join of a large body holds the loop while
+    # all its pages fault in); BytesIO hands its buffer over without a copy at the end
     body = io.BytesIO()
     written = 0
     for chunk in chunks:
@@ -290,11 +323,6 @@ def render_steps(
             yield
     value = body.getvalue()
     del body, chunks
-    yield
-    # the render's temporaries (the body's growing buffer, the lines of parts that
-    # changed) are freed by now, but glibc keeps them resident: some 25 MB at 10,000
-    # services, every scrape; give those pages back (a millisecond or two)
-    release_free_heap()
     return value, content_type
 
 
@@ -317,8 +345,8 @@ STEP_SECONDS = 0.005
 PAUSE_RATIO = 1.0
 """After a step, ``render_async`` leaves the loop to other work for this many times the
 step's length. Yielding only for one turn of the loop let a long scrape take nearly all
-of it: at 1,400 probes/s and 5,600 services, p99 scheduling lag 25-126 ms; with this
-pause 15-22 ms (3 runs each). A 10,000-service scrape takes about twice its CPU time in
+of it, and the probes due meanwhile started late (the scheduling lag with and without
+this pause is in benchmarks/RESULTS.md). A scrape then takes about twice its CPU time in
 wall time, well inside Prometheus's scrape timeout."""
 
 

@@ -18,7 +18,7 @@ HEADER = (
 )
 
 
-# libyaml's emitter when PyYAML was built with it (about ten times faster); same output.
+# libyaml's emitter when PyYAML was built with it (several times faster); same output.
 _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 

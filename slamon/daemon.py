@@ -7,16 +7,20 @@ writer among them), the SLA evaluator, the alert notifier and the web server, th
 While running: SIGHUP or a changed catalogue file reloads (a broken catalogue is
 refused and the last good one keeps running); each good load is recorded in the
 store as catalogue revisions. A database that goes away later is the writer's
-business: results wait in its bounded buffer. SIGTERM/SIGINT: stop the evaluator and
+business: results wait in its bounded buffer. Each part is entered into one
+``AsyncExitStack`` as it is opened (``STARTUP_STEPS``), so stopping, and a failure at
+any startup step, close what was opened in reverse order: stop the evaluator and
 scheduling, drain the probes in flight within ``shutdown_timeout_seconds``, cancel and
-log what is left, flush and close the sinks, deliver pending alerts, close the store,
-the probe context and the web server, exit 0. A second signal forces a quick exit.
-Signal handlers only set flags.
+log what is left, deliver pending alerts, close the web server and the probe context,
+flush and close the sinks, close the store; exit 0 (a failed step: exit 1, or its
+exception). A second signal forces a quick exit. Signal handlers only set flags.
+Process-wide settings (collector, C heap) are made through ``slamon.tuning`` only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -26,21 +30,20 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from prometheus_client import CollectorRegistry
-
 from exporters.alerting import AlertNotifier, AlertTarget, AlertTargetError, parse_alert_targets
-from exporters.exposition import metrics_renderer
+from exporters.exposition import ExpositionRegistry, fast_path_available, metrics_renderer
+from exporters.fast_paths import FastPathCollector
 from exporters.metrics import SlamonCollector
-from slamon import __version__
+from slamon import __version__, tuning
 from slamon.config import Config
 from slamon.core.alert_events import BreachChange, event_for_breach, event_for_transition
 from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
 from slamon.evaluator import SlaEvaluator
-from slamon.heap import map_large_blocks
-from slamon.loader import load_catalogue
+from slamon.loader import CatalogueLoader
 from slamon.loader.diagnostics import Diagnostic, Severity
+from slamon.loader.yaml_nodes import LIBYAML
 from slamon.monitor import CatalogueWatcher, Monitor
 from slamon.probes import ProbeContext, run_probe
 from slamon.runtime import Runtime
@@ -51,6 +54,9 @@ from slamon.store.writer import ResultWriter, catalogue_thresholds
 from slamon.web import PortLimits, WebServer, admin_exposure_problem, build_app
 
 log = logging.getLogger("slamon.daemon")
+
+STARTUP_STEPS = ("store", "sinks", "probe_context", "web", "notifier", "catalogue", "scheduler", "evaluator")
+"""What ``Daemon.serve`` opens, in order; each is closed, in reverse, on the way out."""
 
 FORCED_FLUSH_SECONDS = 0.5
 MIN_FLUSH_SECONDS = 1.0
@@ -85,12 +91,16 @@ def log_diagnostic(diag: Diagnostic) -> None:
     log.log(level, "catalogue_diagnostic", extra=diag.log_fields())
 
 
-def load_or_report(config: Config, err: TextIO) -> Catalogue | None:
-    """The catalogue to start with, or None after printing why there is none."""
+def cold_load(config: Config, err: TextIO, loader: CatalogueLoader) -> Catalogue | None:
+    """The catalogue to start with, or None after printing why there is none.
+
+    Loaded before the event loop serves anything, with the cyclic collector paused
+    (``tuning.paused_collector``): the one time a whole catalogue is built at once."""
     if not config.catalogue_dir.is_dir():
         print(f"slamon: catalogue directory {config.catalogue_dir} does not exist", file=err)
         return None
-    report = load_catalogue(config.catalogue_dir)
+    with tuning.paused_collector():
+        report = loader.load()
     for diag in report.diagnostics:
         log_diagnostic(diag)
     if report.catalogue is None or report.errors:
@@ -113,9 +123,17 @@ def load_or_report(config: Config, err: TextIO) -> Catalogue | None:
 
 
 class Daemon:
-    def __init__(self, config: Config, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Callable[[], float] = time.time,
+        on_startup_step: Callable[[str, object], None] | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
+        # called with (step, part) after each of ``STARTUP_STEPS`` (tests inject failures)
+        self.on_startup_step = on_startup_step
+        self._deadline: float | None = None
         self.should_exit = False
         self.force_exit = False
         self.reload_requested = False
@@ -149,10 +167,12 @@ class Daemon:
         if problem:
             print(f"slamon: {problem}", file=err)
             return 1
-        map_large_blocks()  # freed bodies and load buffers go back to the system at once
+        # freed bodies and load buffers go back to the system at once
+        fast_paths = {"large_block_mapping": tuning.map_large_blocks()}
+        loader = CatalogueLoader(config.catalogue_dir)  # kept: a reload re-checks changed files only
         # the file snapshot comes first: an edit made while the catalogue loads is seen
         watcher = await asyncio.to_thread(CatalogueWatcher, config.catalogue_dir)
-        catalogue = await asyncio.to_thread(load_or_report, config, err)
+        catalogue = await asyncio.to_thread(cold_load, config, err, loader)
         if catalogue is None:
             return 1
         try:
@@ -160,94 +180,123 @@ class Daemon:
         except AlertTargetError as exc:
             print(f"slamon: {exc}", file=err)
             return 1
-        try:
-            store = await asyncio.to_thread(Store.open, config.db_url)
-        except StoreError as exc:
-            print(f"slamon: {exc}", file=err)
-            return 1
 
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        runtime = Runtime(started_timestamp_seconds=self.clock())
-        sinks = build_sinks(config, runtime, store)
-        monitor = Monitor(
-            runtime, sinks, config.catalogue_dir, config.offices, config.shard, clock=self.clock
-        )
-        notifier = AlertNotifier(targets) if targets else None
-        evaluator = SlaEvaluator(
-            store,
-            runtime,
-            lambda: {t.service.id for t in monitor.tasks},
-            vantages=config.offices or None,
-            interval_seconds=config.sla_eval_interval_seconds,
-            indicators_interval_seconds=config.indicators_interval_seconds,
-            on_breach=self._breach_hook(notifier, runtime),
-            on_exclusions=monitor.set_exclusions,
-            clock=self.clock,
-        )
-        monitor.on_transition = self._transition_hook(notifier, runtime)
+        self._deadline = None
+        # every part opened below is closed in reverse order on the way out, whether
+        # the daemon stops or a later startup step fails
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(log.info, "daemon_stopped")
+            stack.callback(self._remove_signal_handlers, loop)  # kept until everything is closed
+            try:
+                store = await asyncio.to_thread(Store.open, config.db_url)
+            except StoreError as exc:
+                print(f"slamon: {exc}", file=err)
+                return 1
+            stack.push_async_callback(_close_quietly, store, True)
+            self._opened("store", store)
 
-        def on_catalogue(loaded: Catalogue) -> None:
-            evaluator.wake()  # record the revision and measure under the new catalogue soon
-            if notifier is not None:
-                notifier.retain_services(set(loaded.services))
+            runtime = Runtime(started_timestamp_seconds=self.clock())
+            sinks = build_sinks(config, runtime, store)
+            stack.push_async_callback(self._close_sinks, sinks)
+            self._opened("sinks", sinks)
 
-        monitor.on_catalogue = on_catalogue
-        ctx = ProbeContext.create(max_body_bytes=config.max_body_bytes, env=os.environ)
-        if inspect.isawaitable(ctx):
-            ctx = await ctx
-
-        async def run(task: ProbeTask) -> ProbeOutcome:
-            return await run_probe(task.probe, ctx)
-
-        scheduler = Scheduler(
-            run,
-            monitor.on_result,
-            runtime.scheduler,
-            max_in_flight=config.max_in_flight,
-            max_in_flight_per_host=config.max_in_flight_per_host,
-            clock=self.clock,
-        )
-        monitor.attach(scheduler)
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(SlamonCollector(runtime, alert_stats=notifier.stats if notifier else None))
-        web = WebServer(
-            build_app(
+            monitor = Monitor(
+                runtime, sinks, config.catalogue_dir, config.offices, config.shard,
+                clock=self.clock, loader=loader,
+            )  # fmt: skip
+            notifier = AlertNotifier(targets) if targets else None
+            evaluator = SlaEvaluator(
+                store,
                 runtime,
-                metrics_renderer(registry),
-                store=store,
-                reload=self.handle_reload,
-                admin_token=os.environ.get(config.admin_token_env) or None,
+                lambda: {t.service.id for t in monitor.tasks},
+                vantages=config.offices or None,
+                interval_seconds=config.sla_eval_interval_seconds,
+                indicators_interval_seconds=config.indicators_interval_seconds,
+                on_breach=self._breach_hook(notifier, runtime),
+                on_exclusions=monitor.set_exclusions,
                 clock=self.clock,
-            ),
-            config.listen_host,
-            config.listen_port,
-            PortLimits(
-                max_connections=config.web_max_connections,
-                head_timeout_seconds=config.web_head_timeout_seconds,
-                keepalive_timeout_seconds=config.web_keepalive_timeout_seconds,
-            ),
-        )
-        try:
-            host, port = await web.start()
-        except OSError as exc:
-            print(f"slamon: cannot listen on {config.listen}: {exc.strerror or exc}", file=err)
-            for sink in sinks:
-                await _close_quietly(sink)
-            await _close_quietly(ctx)
-            await asyncio.to_thread(store.close)
-            return 1
-        log.info("listening", extra={"address": f"{host}:{port}"})
+            )
+            monitor.on_transition = self._transition_hook(notifier, runtime)
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.handle_exit, sig)
-        loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
-        try:
+            def on_catalogue(loaded: Catalogue) -> None:
+                evaluator.wake()  # record the revision and measure under the new catalogue soon
+                if notifier is not None:
+                    notifier.retain_services(set(loaded.services))
+                tuning.settle_heap()  # the new catalogue lives until the next: out of the gc's walks
+
+            monitor.on_catalogue = on_catalogue
+            ctx = ProbeContext.create(max_body_bytes=config.max_body_bytes, env=os.environ)
+            if inspect.isawaitable(ctx):
+                ctx = await ctx
+            stack.push_async_callback(_close_quietly, ctx)
+            self._opened("probe_context", ctx)
+
+            async def run(task: ProbeTask) -> ProbeOutcome:
+                return await run_probe(task.probe, ctx)
+
+            scheduler = Scheduler(
+                run,
+                monitor.on_result,
+                runtime.scheduler,
+                max_in_flight=config.max_in_flight,
+                max_in_flight_per_host=config.max_in_flight_per_host,
+                clock=self.clock,
+            )
+            monitor.attach(scheduler)
+            registry = ExpositionRegistry(auto_describe=False)
+            registry.register(SlamonCollector(runtime, alert_stats=notifier.stats if notifier else None))
+            fast_paths["libyaml"] = LIBYAML
+            fast_paths["exposition_cache"] = fast_path_available(registry)
+            fast_paths["heap_trim"] = tuning.heap_trim_available()
+            registry.register(FastPathCollector(fast_paths))
+            web = WebServer(
+                build_app(
+                    runtime,
+                    metrics_renderer(registry),
+                    store=store,
+                    reload=self.handle_reload,
+                    admin_token=os.environ.get(config.admin_token_env) or None,
+                    clock=self.clock,
+                    after_metrics=tuning.release_free_heap,  # the scrape's temporaries, once sent
+                ),
+                config.listen_host,
+                config.listen_port,
+                PortLimits(
+                    max_connections=config.web_max_connections,
+                    head_timeout_seconds=config.web_head_timeout_seconds,
+                    keepalive_timeout_seconds=config.web_keepalive_timeout_seconds,
+                ),
+            )
+            try:
+                host, port = await web.start()
+            except OSError as exc:
+                await web.close()
+                print(f"slamon: cannot listen on {config.listen}: {exc.strerror or exc}", file=err)
+                return 1
+            stack.push_async_callback(web.close)
+            self._opened("web", web)
+            log.info("listening", extra={"address": f"{host}:{port}"})
+            self._log_fast_paths(fast_paths)
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.handle_exit, sig)
+            loop.add_signal_handler(signal.SIGHUP, self.handle_reload)
+
             if notifier is not None:
                 await notifier.start()
+                stack.push_async_callback(self._close_notifier, notifier)
+            self._opened("notifier", notifier)
             tasks = monitor.apply(catalogue)
-            evaluator.start()
+            self._opened("catalogue", catalogue)
             scheduler.start()
+            stack.push_async_callback(self._drain_scheduler, scheduler)
+            self._opened("scheduler", scheduler)
+            evaluator.start()
+            stack.push_async_callback(self._close_evaluator, evaluator)
+            self._opened("evaluator", evaluator)
+            stack.callback(self._stopping, runtime)  # the first thing done on the way out
             runtime.ready = True
             log.info(
                 "daemon_started",
@@ -261,15 +310,86 @@ class Daemon:
                 },
             )
             await self._main_loop(monitor, watcher)
-        finally:
-            runtime.ready = False
-            try:
-                await self._shutdown(scheduler, sinks, ctx, web, evaluator, notifier, store)
-            finally:
-                # kept until here: a second signal during the drain forces the exit
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                    loop.remove_signal_handler(sig)
         return 0
+
+    def _opened(self, step: str, part: object) -> None:
+        """A startup step is done (``STARTUP_STEPS``): the ``on_startup_step`` hook sees it."""
+        if self.on_startup_step is not None:
+            self.on_startup_step(step, part)
+
+    @staticmethod
+    def _log_fast_paths(fast_paths: dict[str, bool]) -> None:
+        off = sorted(name for name, on in fast_paths.items() if not on)
+        if off:
+            log.warning("fast_paths_off", extra={"off": off, "why": "see docs/operations.md"})
+        else:
+            log.info("fast_paths_on", extra={"paths": sorted(fast_paths)})
+
+    # ------------------------------------------------------------------ shutdown steps
+    # run by the exit stack in reverse order of opening: stop the evaluator, drain the
+    # scheduler, close the notifier, the web server and the probe context, flush and
+    # close the sinks, close the store
+
+    def _stopping(self, runtime: Runtime) -> None:
+        runtime.ready = False
+        log.info("daemon_stopping", extra={"timeout_seconds": self._remaining()})
+
+    def _remaining(self) -> float:
+        """Seconds left of the shutdown deadline, fixed the first time it is asked for."""
+        loop = asyncio.get_running_loop()
+        if self._deadline is None:
+            timeout = 0.0 if self.force_exit else self.config.shutdown_timeout_seconds
+            self._deadline = loop.time() + timeout
+        return max(0.0, self._deadline - loop.time())
+
+    def _remove_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+    async def _close_evaluator(self, evaluator: SlaEvaluator) -> None:
+        timeout = self._remaining()
+        await evaluator.close(timeout_seconds=min(2.0, timeout) if timeout else 0.1)
+
+    async def _drain_scheduler(self, scheduler: Scheduler) -> None:
+        loop = asyncio.get_running_loop()
+        drain = loop.create_task(scheduler.drain(self._remaining()))
+        forced = loop.create_task(self._wait_forced())
+        await asyncio.wait({drain, forced}, return_when=asyncio.FIRST_COMPLETED)
+        if not drain.done():
+            log.warning("shutdown_forced")
+            scheduler.cancel_in_flight()
+        forced.cancel()
+        await asyncio.gather(forced, return_exceptions=True)
+        report = await drain
+        if report.cancelled:
+            log.warning(
+                "probes_cancelled",
+                extra={
+                    "count": report.cancelled,
+                    "probes": [f"{v}/{s}/{p}" for v, s, p in report.cancelled_keys[:20]],
+                },
+            )
+        log.info("scheduler_drained", extra={"completed": report.completed, "cancelled": report.cancelled})
+
+    async def _close_notifier(self, notifier: AlertNotifier) -> None:
+        try:
+            await notifier.close(0.5 if self.force_exit else max(0.5, self._remaining()))
+        except Exception:
+            log.exception("close_failed", extra={"what": "AlertNotifier"})
+
+    async def _close_sinks(self, sinks: list[ResultSink]) -> None:
+        flush_seconds = FORCED_FLUSH_SECONDS if self.force_exit else max(MIN_FLUSH_SECONDS, self._remaining())
+        for sink in sinks:
+            try:
+                await asyncio.wait_for(sink.flush(flush_seconds), timeout=flush_seconds + 0.5)
+            except TimeoutError:
+                log.error("sink_flush_timeout", extra={"sink": type(sink).__name__})
+            except Exception:
+                log.exception("sink_flush_failed", extra={"sink": type(sink).__name__})
+            if isinstance(sink, ResultWriter):
+                await sink.close(timeout_seconds=0.1)  # flushed above, within the bound
+            else:
+                await _close_quietly(sink)
 
     async def _main_loop(self, monitor: Monitor, watcher: CatalogueWatcher) -> None:
         assert self._wake is not None
@@ -319,64 +439,6 @@ class Daemon:
 
         return hook
 
-    async def _shutdown(
-        self,
-        scheduler: Scheduler,
-        sinks: list[ResultSink],
-        ctx: object,
-        web: WebServer,
-        evaluator: SlaEvaluator,
-        notifier: AlertNotifier | None,
-        store: Store,
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        timeout = 0.0 if self.force_exit else self.config.shutdown_timeout_seconds
-        deadline = loop.time() + timeout
-        log.info("daemon_stopping", extra={"timeout_seconds": timeout})
-        await evaluator.close(timeout_seconds=min(2.0, timeout) if timeout else 0.1)
-        drain = loop.create_task(scheduler.drain(timeout))
-        forced = loop.create_task(self._wait_forced())
-        await asyncio.wait({drain, forced}, return_when=asyncio.FIRST_COMPLETED)
-        if not drain.done():
-            log.warning("shutdown_forced")
-            scheduler.cancel_in_flight()
-        forced.cancel()
-        report = await drain
-        if report.cancelled:
-            log.warning(
-                "probes_cancelled",
-                extra={
-                    "count": report.cancelled,
-                    "probes": [f"{v}/{s}/{p}" for v, s, p in report.cancelled_keys[:20]],
-                },
-            )
-        log.info("scheduler_drained", extra={"completed": report.completed, "cancelled": report.cancelled})
-        flush_seconds = (
-            FORCED_FLUSH_SECONDS
-            if self.force_exit
-            else max(MIN_FLUSH_SECONDS, deadline - loop.time())
-        )
-        for sink in sinks:
-            try:
-                await asyncio.wait_for(sink.flush(flush_seconds), timeout=flush_seconds + 0.5)
-            except TimeoutError:
-                log.error("sink_flush_timeout", extra={"sink": type(sink).__name__})
-            except Exception:
-                log.exception("sink_flush_failed", extra={"sink": type(sink).__name__})
-            if isinstance(sink, ResultWriter):
-                await sink.close(timeout_seconds=0.1)  # flushed above, within the bound
-            else:
-                await _close_quietly(sink)
-        if notifier is not None:
-            try:
-                await notifier.close(max(0.5, deadline - loop.time()) if not self.force_exit else 0.5)
-            except Exception:
-                log.exception("close_failed", extra={"what": "AlertNotifier"})
-        await asyncio.to_thread(store.close)
-        await _close_quietly(ctx)
-        await web.close()
-        log.info("daemon_stopped")
-
     async def _wait_forced(self) -> None:
         assert self._wake is not None
         while not self.force_exit:
@@ -384,12 +446,14 @@ class Daemon:
             await self._wake.wait()
 
 
-async def _close_quietly(thing: object) -> None:
+async def _close_quietly(thing: object, in_thread: bool = False) -> None:
+    """``thing.close()`` (awaited when it is a coroutine; in a worker thread when it
+    blocks), logged and swallowed when it fails: the other parts still close."""
     close = getattr(thing, "close", None)
     if close is None:
         return
     try:
-        result = close()
+        result = await asyncio.to_thread(close) if in_thread else close()
         if inspect.isawaitable(result):
             await asyncio.wait_for(result, timeout=5.0)
     except Exception:

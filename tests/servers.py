@@ -335,7 +335,7 @@ async def start_http(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator
     await runner.setup()
     site = web.TCPSite(runner, LOOPBACK, 0, ssl_context=ssl_context)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     scheme = "https" if ssl_context else "http"
     try:
         yield HttpServer(f"{scheme}://{LOOPBACK}:{port}", port, state)

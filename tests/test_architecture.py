@@ -60,3 +60,45 @@ def test_exporters_do_not_import_the_composition_root():
 def test_the_checks_see_modules():
     # guard against the walks above silently finding nothing
     assert any(m.startswith("slamon.core") for m, _ in _modules("slamon/core"))
+
+
+# the one owner of process-wide runtime policy (the collector, the C heap)
+TUNING = "slamon.tuning"
+PROCESS_WIDE = ("gc", "ctypes")
+
+
+def test_only_the_tuning_module_touches_the_collector_or_the_c_heap():
+    found = []
+    for pkg in ("slamon", "exporters"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            mod = _module(path)
+            if mod == TUNING:
+                continue
+            text = path.read_text(encoding="utf-8")
+            bad = {i for i in _imports(path) if i.split(".")[0] in PROCESS_WIDE}
+            if "malloc_trim" in text or "mallopt" in text:
+                bad.add("malloc functions")
+            if bad:
+                found.append(f"{mod}: {sorted(bad)}")
+    assert not found, f"process-wide switches outside {TUNING}: {found}"
+    assert PROCESS_WIDE[0] in _imports(ROOT / "slamon" / "tuning.py")  # the check sees imports
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Modules imported, with ``from a import b`` also as ``a.b`` (b may be a module)."""
+    names = _imports(path)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_only_the_composition_root_calls_the_tuning_module():
+    callers = []
+    for pkg in ("slamon", "exporters"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            mod = _module(path)
+            if TUNING in _imported_names(path):
+                callers.append(mod)
+                assert mod.startswith(COMPOSITION_ROOT), f"{mod} imports {TUNING}: only the composition root may"
+    assert callers  # the daemon does

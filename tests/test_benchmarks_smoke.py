@@ -91,7 +91,8 @@ def test_tiny_harness_run_writes_a_report(tmp_path):
     assert bare["probes"] > 0 and bare["success_ratio"] == pytest.approx(1.0)
     load = raw["runs"]["load_8"][0]
     assert load["loaded_services"] == 8 and load["errors"] == 0
+    assert load["reload_files_checked"] == 1 and load["reload_seconds"] > 0
     # every target has a row, whatever its result
-    assert len(raw["targets"]) == 8
+    assert len(raw["targets"]) == 9
     for target in raw["targets"].values():
         assert target["text"] in text

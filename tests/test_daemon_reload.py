@@ -164,3 +164,22 @@ async def test_apply_drops_state_of_probes_that_left(tmp_path):
     assert ("unhq", "unhq-erp", "web") not in runtime.observations.probes
     assert runtime.vantages == ("unog",)
     await asyncio.sleep(0)
+
+
+async def test_a_kept_loader_reloads_only_the_changed_file(tmp_path):
+    """As the daemon wires it: the monitor's loader is the CatalogueLoader of the cold
+    load, so a reload parses and validates only the file that changed."""
+    from slamon.loader import CatalogueLoader
+
+    rig = build(tmp_path)
+    loader = CatalogueLoader(rig.root)
+    rig.monitor.loader = loader
+    first = loader.load()
+    assert first.ok and loader.stats.files_checked == 3
+    rig.monitor.apply(first.catalogue)
+    write_service(rig.root, service_doc("unog-api", [http("https://api.unog.example/v3")]))
+    assert await rig.monitor.reload("test") is True
+    assert loader.stats.files_checked == 1 and loader.stats.files_reused == 2
+    api = rig.runtime.catalogue.services["unog-api"]
+    assert str(api.probes[0].url) == "https://api.unog.example/v3"
+    assert rig.runtime.catalogue.services["unog-web"] is first.catalogue.services["unog-web"]

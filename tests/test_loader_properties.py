@@ -253,20 +253,51 @@ def test_secret_and_reference_rules_skip_only_probes_with_nothing_to_find(probes
     assert sr.check_service_data("f", {"probes": probes}) == full
 
 
-def test_documents_read_the_same_without_the_node_class_swap(monkeypatch):
-    """The reader composes with its own node classes swapped into PyYAML's C layer; the
-    fallback (no libyaml, or a PyYAML that stops looking the classes up by name) converts
-    PyYAML's nodes instead, and must read every bundled file to the same data and marks."""
+def test_documents_read_the_same_with_libyaml_and_pure_python():
+    """The reader composes with PyYAML's libyaml loader when it has one; the pure-Python
+    loader (a PyYAML built without libyaml) must read every bundled file to the same
+    data and marks."""
     from slamon.loader import yaml_nodes
 
     files = sorted(Path("catalogue").rglob("*.yaml"))[:40]
     assert files
-    swapped = [parse_document(f.read_text()) for f in files]
-    monkeypatch.setattr(yaml_nodes, "_cyaml", None)
-    plain = [parse_document(f.read_text()) for f in files]
-    for a, b in zip(swapped, plain, strict=True):
-        assert a.data == b.data
-        assert [a.position(p) for p in _paths(a.data)] == [b.position(p) for p in _paths(b.data)]
+    for f in files:
+        text = f.read_text()
+        fast = parse_document(text)
+        pure_root = yaml_nodes.compose(text, yaml_nodes._PureLoader)
+        pure = yaml_nodes.Document(yaml_nodes._Builder().build(pure_root, 0, ()), pure_root)
+        assert fast.data == pure.data
+        assert [fast.position(p) for p in _paths(fast.data)] == [pure.position(p) for p in _paths(fast.data)]
+
+
+def test_reading_leaves_other_yaml_users_alone():
+    """Parsing catalogue files in one thread while another thread uses PyYAML's own C
+    loader and dumper: neither sees anything of the other (no shared state is changed)."""
+    import threading
+
+    text = Path("catalogue/offices.yaml").read_text()
+    expected = yaml.load(text, Loader=yaml.CSafeLoader)
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def other_user() -> None:
+        while not stop.is_set():
+            try:
+                assert yaml.load(text, Loader=yaml.CSafeLoader) == expected
+                yaml.dump(expected, Dumper=yaml.CSafeDumper)
+            except BaseException as exc:  # any failure is the finding
+                failures.append(exc)
+                return
+
+    thread = threading.Thread(target=other_user)
+    thread.start()
+    try:
+        for _ in range(300):
+            parse_document(text)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not failures, failures[:1]
 
 
 def _paths(data, prefix=()):

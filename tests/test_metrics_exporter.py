@@ -22,7 +22,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
 
 import exporters.metrics
-from exporters.exposition import go_float, metrics_renderer, render, render_async
+from exporters.exposition import (
+    ExpositionRegistry,
+    go_float,
+    metrics_renderer,
+    render,
+    render_async,
+)
 from exporters.metrics import SlamonCollector
 from slamon.core.catalogue import Catalogue
 from slamon.core.indicators import SlaVerdicts, compute_indicators
@@ -101,7 +107,7 @@ def runtime() -> Runtime:
 
 @pytest.fixture
 def registry(runtime) -> CollectorRegistry:
-    reg = CollectorRegistry()
+    reg = ExpositionRegistry()
     reg.register(SlamonCollector(runtime))
     return reg
 
@@ -274,7 +280,7 @@ def _same(reg: CollectorRegistry, collector: SlamonCollector | None = None) -> i
 
 
 def test_cached_renderer_matches_prometheus_client_as_state_changes(runtime):
-    reg = CollectorRegistry()
+    reg = ExpositionRegistry()
     collector = SlamonCollector(runtime)
     reg.register(collector)
     assert _same(reg, collector) > 0
@@ -319,7 +325,7 @@ def test_cached_renderer_matches_prometheus_client_as_state_changes(runtime):
 
 def test_without_a_catalogue(runtime):
     runtime.catalogue = None
-    reg = CollectorRegistry()
+    reg = ExpositionRegistry()
     reg.register(SlamonCollector(runtime))
     _same(reg)
     s = samples(render(reg, "")[0].decode())
@@ -391,7 +397,7 @@ def test_every_agreed_series_is_exposed(registry):
 
 async def test_async_render_gives_the_same_bytes_and_lets_the_loop_run(runtime, monkeypatch):
     monkeypatch.setattr(exporters.metrics, "BLOCK_GROUPS", 1)  # many short steps on a small estate
-    reg = CollectorRegistry()
+    reg = ExpositionRegistry()
     reg.register(SlamonCollector(runtime))
     ticks = 0
 
@@ -418,7 +424,7 @@ async def test_async_renders_stay_right_while_results_land_between_steps(runtime
     """Results, SLA snapshots and a reload land between the steps of two interleaved
     scrapes: each scrape is a valid exposition, and the caches they leave are right."""
     monkeypatch.setattr(exporters.metrics, "BLOCK_GROUPS", 1)
-    reg = CollectorRegistry()
+    reg = ExpositionRegistry()
     collector = SlamonCollector(runtime)
     reg.register(collector)
     render(reg, "")  # warm caches, then change them under the scrapes
@@ -462,3 +468,35 @@ def test_labels_split_puts_an_extra_label_anywhere():
         values = [f'v"{n}\\' for n in labels]
         (text,) = fmt.part(fmt.labels(base, values[:-1]), [(0, (values[-1],), 1.5)], 0, 1)
         assert text.decode() == fmt.line(0, values, 1.5)
+
+
+def test_a_plain_registry_is_rendered_by_prometheus_client_itself(runtime):
+    """Only an ExpositionRegistry lists its collectors (prometheus_client has no public
+    way to): any other registry gets prometheus_client's encoders, the same bytes."""
+    from exporters.exposition import fast_path_available
+
+    plain = CollectorRegistry()
+    collector = SlamonCollector(runtime)
+    plain.register(collector)
+    assert not fast_path_available(plain)
+    assert render(plain, "")[0] == generate_latest(plain)
+    assert collector.rerendered == 0  # its cache was never used
+
+    ours = ExpositionRegistry()
+    assert fast_path_available(ours)
+    ours.register(collector)
+    assert ours.collectors == [collector]
+    assert render(ours, "")[0] == generate_latest(plain)
+    ours.unregister(collector)
+    assert ours.collectors == [] and render(ours, "")[0] == b""
+
+
+def test_the_fast_path_gauge_says_which_paths_are_off():
+    from exporters.fast_paths import FastPathCollector
+
+    reg = ExpositionRegistry()
+    reg.register(FastPathCollector({"libyaml": True, "heap_trim": False}))
+    s = samples(render(reg, "")[0].decode())
+    assert get(s, "slamon_fast_path_enabled", path="libyaml") == 1
+    assert get(s, "slamon_fast_path_enabled", path="heap_trim") == 0
+    assert render(reg, "")[0] == generate_latest(reg)

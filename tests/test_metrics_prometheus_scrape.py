@@ -11,10 +11,9 @@ import socket
 import aiohttp
 import pytest
 from aiohttp import web
-from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporters.exposition import render
+from exporters.exposition import ExpositionRegistry, render
 from exporters.metrics import SlamonCollector
 from slamon.runtime import Runtime
 from tests.conftest import require_binary
@@ -40,7 +39,7 @@ async def test_prometheus_scrapes_openmetrics_and_stores_every_series_name(tmp_p
     prometheus = require_binary("prometheus")
     rt = Runtime(catalogue=catalogue())
     fill(rt)
-    registry = CollectorRegistry()
+    registry = ExpositionRegistry()
     registry.register(SlamonCollector(rt))
     accepts: list[str] = []
     exposed = {
@@ -60,7 +59,7 @@ async def test_prometheus_scrapes_openmetrics_and_stores_every_series_name(tmp_p
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    target_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    target_port = runner.addresses[0][1]
 
     prom_port = _free_port()
     (tmp_path / "prometheus.yml").write_text(

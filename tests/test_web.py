@@ -8,9 +8,8 @@ import subprocess
 
 import aiohttp
 import pytest
-from prometheus_client import CollectorRegistry
 
-from exporters.exposition import metrics_renderer
+from exporters.exposition import ExpositionRegistry, metrics_renderer
 from exporters.metrics import SlamonCollector
 from slamon.core.results import ProbeOutcome, ProbeResult, Reason
 from slamon.loader import load_catalogue
@@ -40,7 +39,7 @@ def runtime(tmp_path) -> Runtime:
 
 
 def render(runtime: Runtime, accept: str = "") -> tuple[str, str]:
-    registry = CollectorRegistry()
+    registry = ExpositionRegistry()
     registry.register(SlamonCollector(runtime))
     body, content_type = asyncio.run(metrics_renderer(registry)(accept))
     return body.decode(), content_type
@@ -75,7 +74,7 @@ def test_promtool_finds_nothing_to_lint(runtime):
 
 async def test_endpoints(runtime):
     runtime.ready = False
-    registry = CollectorRegistry()
+    registry = ExpositionRegistry()
     registry.register(SlamonCollector(runtime))
     server = WebServer(build_app(runtime, metrics_renderer(registry)), "127.0.0.1", 0)
     host, port = await server.start()
@@ -103,6 +102,30 @@ async def test_endpoints(runtime):
                 assert r.content_type == "application/openmetrics-text"
             async with s.get(f"{base}/nothing") as r:
                 assert r.status == 404
+    finally:
+        await server.close()
+
+
+async def test_metrics_after_sent_runs_once_the_whole_body_is_sent(runtime):
+    """The daemon's post-scrape policy (heap trim) runs after the response, once per
+    scrape; the body and its headers are what the renderer gave."""
+    registry = ExpositionRegistry()
+    registry.register(SlamonCollector(runtime))
+    render = metrics_renderer(registry)
+    expected, _ = await render("")
+    calls: list[int] = []
+    app = build_app(runtime, render, after_metrics=lambda: calls.append(1))
+    server = WebServer(app, "127.0.0.1", 0)
+    host, port = await server.start()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as s:
+            for n in (1, 2):
+                async with s.get(f"http://{host}:{port}/metrics") as r:
+                    body = await r.read()
+                    assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+                    assert int(r.headers["Content-Length"]) == len(body)
+                assert body == expected
+                assert len(calls) == n
     finally:
         await server.close()
 

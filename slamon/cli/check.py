@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from slamon import tuning
 from slamon.cli.common import Problem, check_offices
 from slamon.cli.tables import render
 from slamon.config import DEFAULT_CATALOGUE
@@ -169,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     except Problem as exc:
         print(f"slamon check: {exc}", file=sys.stderr)
         return exc.status
-    report = load_catalogue(scope.shown or scope.root, today=args.today)
+    with tuning.paused_collector():  # a cold load of the whole catalogue
+        report = load_catalogue(scope.shown or scope.root, today=args.today)
     if scope.offices and report.catalogue is not None:
         try:
             check_offices(report.catalogue, scope.offices)

@@ -199,6 +199,7 @@ class Estate:
     async def _site(self, ssl_ctx: ssl.SSLContext | None) -> int:
         assert self._runner is not None
         port = self._next_port()
+        before = set(map(tuple, self._runner.addresses))
         site = web.TCPSite(self._runner, HOST, port, ssl_context=ssl_ctx)
         try:
             await site.start()
@@ -207,7 +208,7 @@ class Estate:
                 raise
             site = web.TCPSite(self._runner, HOST, 0, ssl_context=ssl_ctx)
             await site.start()
-        return _site_port(site)
+        return _new_port(self._runner, before)
 
     async def _listen(self, handler, ssl_ctx: ssl.SSLContext | None) -> int:
         timeout = IO_TIMEOUT_SECONDS if ssl_ctx else None
@@ -430,10 +431,11 @@ def _server_context(files: CertFiles) -> ssl.SSLContext:
     return ctx
 
 
-def _site_port(site: web.TCPSite) -> int:
-    server = site._server  # aiohttp keeps the asyncio server here
-    assert server is not None
-    return server.sockets[0].getsockname()[1]
+def _new_port(runner: web.AppRunner, before: set[tuple]) -> int:
+    """The port of the site just started on ``runner`` (its addresses minus ``before``)."""
+    new = [a for a in runner.addresses if tuple(a) not in before]
+    assert new, "the site started without a socket"
+    return int(new[0][1])
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

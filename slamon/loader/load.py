@@ -5,15 +5,24 @@ schema, secrets and references, its office, tier and calendar, its SLA against t
 its own warnings); then the rules across service files (duplicate ids, dependencies,
 cycles, retired dependencies). A file that fails never stops the others from being
 checked. The ``Catalogue`` is built only when no error was found.
+
+``CatalogueLoader`` keeps, for each service file, what checking it on its own gave (its
+validated service, its diagnostics, the places the rules across files may point at),
+keyed by the file's path and a hash of its content. Loading again re-reads every file's
+bytes but parses and validates only the files whose content changed (all of them when a
+top-level file or the date changed, since the per-file checks read those), then runs the
+rules across files over all of them. The daemon keeps one loader for its catalogue, so a
+reload after an edit costs a directory walk and the rules across files, not a full load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import hashlib
 import os
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +46,14 @@ from slamon.loader.diagnostics import Diagnostic, Severity, without_shadowed
 from slamon.loader.findings import Finding
 from slamon.loader.messages import render_path, translate_all
 from slamon.loader.service_rules import check_service_data
-from slamon.loader.yaml_nodes import DocPath, Document, YamlError, read_document
+from slamon.loader.yaml_nodes import (
+    DocPath,
+    Document,
+    YamlError,
+    decode,
+    parse_document,
+    read_bytes,
+)
 
 TOP_FILES: dict[str, type[BaseModel]] = {
     "offices.yaml": OfficesFile,
@@ -69,7 +85,7 @@ class LoadReport:
 class _Pass:
     """The state of one load: the documents being checked, and the diagnostics so far.
 
-    A service file's YAML nodes (about 75 KB for a typical file) are dropped as soon as the
+    A service file's YAML nodes (many times the size of its data) are dropped as soon as the
     file itself is checked; only the places the rules across files may point at (its id
     and its depends_on entries) are kept."""
 
@@ -84,6 +100,9 @@ class _Pass:
         doc = self.docs.pop(rel, None)
         if doc is not None:
             self.places[rel] = {path: doc.position(path) for path in keep}
+
+    def path(self, rel: str) -> str:
+        return self._file(rel)
 
     def _file(self, rel: str) -> str:
         return f"{self._base}/{rel}" if rel else self._base
@@ -108,9 +127,21 @@ class _Pass:
                        f.severity, f.affects)
         )
 
-    def read(self, rel: str) -> Document | None:
+    def read_raw(self, rel: str) -> bytes | None:
+        """The file's bytes, or None after reporting why they cannot be read."""
         try:
-            doc = read_document(self._file(rel))
+            return read_bytes(self._file(rel))
+        except YamlError as exc:
+            self.add(rel, exc.line, exc.column, exc.code, "", exc.message, exc.found)
+            return None
+
+    def read(self, rel: str, raw: bytes | None = None) -> Document | None:
+        if raw is None:
+            raw = self.read_raw(rel)
+            if raw is None:
+                return None
+        try:
+            doc = parse_document(decode(raw))
         except YamlError as exc:
             self.add(rel, exc.line, exc.column, exc.code, "", exc.message, exc.found)
             return None
@@ -207,132 +238,238 @@ def _first_by_id(items: list[Any]) -> dict[str, Any]:
     return out
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Loading builds many small, acyclic objects that all stay alive until the end;
-    the cyclic collector would rescan them again and again (measured: it nearly doubles
-    the load time of a 2,000-service catalogue). Nothing here forms cycles."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+@dataclass(slots=True)
+class _FileResult:
+    """What checking one service file on its own gave, for as long as its content stays."""
+
+    digest: bytes
+    signature: tuple[int, int, int, int]  # the file's (inode, size, mtime, ctime) when read
+    source: ServiceSource | None  # None: the file is not YAML the rules can read
+    service: Service | None  # None: the file has an error of its own
+    diagnostics: tuple[Diagnostic, ...]
+    places: dict[DocPath, tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What the checks of one service file read besides the file itself."""
+
+    today: dt.date
+    top: tuple[bytes | None, ...]  # the content hashes of the top-level files
+
+
+_NO_SIGNATURE = (0, 0, 0, 0)
+
+
+def _signature(path: str) -> tuple[int, int, int, int] | None:
     try:
-        yield
-    finally:
-        if was_enabled:
-            _settle()
-            gc.enable()
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def _settle() -> None:
-    """Count what the load allocated as old, without scanning it.
+def _digest(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
-    With the collector paused, every object of the load sits in the youngest generation,
-    and the first allocation after ``gc.enable()`` would scan them all at once (a tenth of
-    a second for 10,000 services) only to find them alive. ``freeze`` + ``unfreeze`` moves
-    them, and everything else tracked, to the oldest generation: they are scanned with it,
-    at the next full collection, as if they had already survived. Objects another part of
-    the process froze stay frozen."""
-    if gc.get_freeze_count():
-        return  # unfreeze would thaw them too
-    gc.freeze()
-    gc.unfreeze()
+
+@dataclass
+class LoadStats:
+    """How the last load went: service files parsed and validated, and files reused."""
+
+    files_checked: int = 0
+    files_reused: int = 0
+    files_read: int = 0  # service files whose bytes were read (the others' status was unchanged)
+
+
+class CatalogueLoader:
+    """Loads the catalogue at ``root`` again and again, checking only what changed.
+
+    One load at a time (a lock); the results are the same as a full load's, in the same
+    order (``tests/test_loader_incremental.py`` compares them)."""
+
+    def __init__(self, root: Path | str, racy_seconds: float = 1.0) -> None:
+        self.root = Path(root)
+        self.racy_ns = int(racy_seconds * 1e9)
+        self._files: dict[str, _FileResult] = {}
+        self._context: _Context | None = None
+        self._started_ns = 0  # when the last load started (time.time_ns)
+        self._lock = threading.Lock()
+        self.stats = LoadStats()
+
+    def __call__(self, root: Path | str | None = None, today: dt.date | None = None) -> LoadReport:
+        """``load``, callable as ``load_catalogue`` is (the monitor passes the root)."""
+        if root is not None and Path(root) != self.root:
+            raise ValueError(f"this loader reads {self.root}, not {root}")
+        return self.load(today)
+
+    def load(self, today: dt.date | None = None) -> LoadReport:
+        """Validate the catalogue; ``today`` dates the practice-review warnings (default:
+        the current UTC date)."""
+        with self._lock:
+            return self._load(today or dt.datetime.now(dt.UTC).date())
+
+    def _load(self, today: dt.date) -> LoadReport:
+        root = self.root
+        p = _Pass(root)
+        self.stats = stats = LoadStats()
+        if not root.is_dir():
+            p.add("", 1, 1, "E013", "", "the catalogue directory does not exist")
+            self._files, self._context = {}, None
+            return LoadReport(None, p.diagnostics)
+
+        top: dict[str, Any] = {}
+        top_digests: list[bytes | None] = []
+        for name, model in TOP_FILES.items():
+            if not (root / name).is_file():
+                p.add(name, 1, 1, "E013", "", f"the catalogue needs {name}")
+                top_digests.append(None)
+                continue
+            raw = p.read_raw(name)
+            top_digests.append(_digest(raw) if raw is not None else None)
+            doc = p.read(name, raw) if raw is not None else None
+            if doc is not None:
+                top[name] = p.validate(name, doc, model)
+
+        offices_file: OfficesFile | None = top.get("offices.yaml")
+        tiers_file: TiersFile | None = top.get("tiers.yaml")
+        practices: PracticesFile | None = top.get("practices.yaml")
+        indicators: IndicatorsFile | None = top.get("indicators.yaml")
+        offices: dict[str, Office] | None = _first_by_id(offices_file.offices) if offices_file else None
+        tiers: dict[str, Tier] | None = _first_by_id(tiers_file.tiers) if tiers_file else None
+
+        findings: list[Finding] = []
+        if offices_file:
+            findings += top_rules.offices_rules("offices.yaml", offices_file)
+        if tiers_file:
+            findings += top_rules.tiers_rules("tiers.yaml", tiers_file, offices)
+        if practices:
+            findings += top_rules.practices_rules("practices.yaml", practices)
+        if indicators:
+            findings += top_rules.indicators_rules("indicators.yaml", indicators, offices)
+        for f in findings:
+            p.finding(f)
+
+        context = _Context(today, tuple(top_digests))
+        previous = self._files if context == self._context else {}
+        kept: dict[str, _FileResult] = {}
+        # a file whose status last changed well before the last load started, and is the
+        # same now, still holds the content hashed then: no need to read it again (as
+        # git's index does). Its ctime cannot be set back, so any write shows; a change
+        # within a second of the last load is read again, whatever its times say.
+        trusted_before_ns = self._started_ns - self.racy_ns
+        self._started_ns = time.time_ns()
+
+        # each service file on its own (and against the top-level files), unless its
+        # content is the same as last time
+        sources: list[ServiceSource] = []
+        valid: list[tuple[ServiceSource, Service]] = []
+        unreadable: list[str] = []
+        for rel in _service_files(p):
+            cached = previous.get(rel)
+            signature = _signature(p.path(rel))
+            if (
+                cached is not None
+                and signature is not None
+                and cached.signature == signature
+                and signature[3] < trusted_before_ns
+            ):
+                result = cached  # status unchanged since well before the last load
+            else:
+                raw = p.read_raw(rel)
+                stats.files_read += 1
+                if raw is None:
+                    unreadable.append(rel)
+                    continue
+                digest = _digest(raw)
+                if cached is not None and cached.digest == digest:
+                    result = cached  # touched, same content
+                else:
+                    stats.files_checked += 1
+                    result = _check_service_file(p, rel, raw, digest, offices, tiers, practices, today)
+                result.signature = signature or _NO_SIGNATURE
+            if result is cached:  # what checking it gave last time, unchanged
+                stats.files_reused += 1
+                p.diagnostics.extend(result.diagnostics)
+                if result.places:
+                    p.places[rel] = result.places
+            kept[rel] = result
+            if result.source is None:
+                unreadable.append(rel)
+                continue
+            sources.append(result.source)
+            if result.service is not None:
+                valid.append((result.source, result.service))
+        self._files, self._context = kept, context
+
+        # rules across service files
+        # a file that could not be read still names its service: do not call its dependants wrong
+        known_ids = {sid for s in sources if (sid := s.text("id")) is not None}
+        known_ids |= {Path(rel).stem for rel in unreadable}
+        known_ids |= {s.stem for s in sources if s.text("id") is None}
+        across: list[Finding] = [*catalogue_rules.duplicate_ids(sources), *catalogue_rules.cycles(sources)]
+        for src in sources:
+            if "depends_on" in src.data:  # the rule reads nothing else
+                across += catalogue_rules.dependencies(src, known_ids)
+        lifecycles: dict[str, Lifecycle] = {svc.id: svc.lifecycle for _, svc in valid}
+        for src, svc in valid:
+            if svc.depends_on:  # the rule reads nothing else
+                across += advisories.retired_dependencies(src.file, svc, lifecycles)
+        for f in across:
+            p.finding(f)
+        diagnostics = without_shadowed(sorted(p.diagnostics, key=Diagnostic.sort_key))
+
+        catalogue = None
+        if not any(d.severity is Severity.error for d in diagnostics):
+            assert offices is not None and tiers is not None and practices and indicators
+            catalogue = Catalogue(
+                offices=offices,
+                tiers=tiers,
+                practices=practices,
+                indicators=indicators,
+                services={svc.id: svc for _, svc in valid},
+                sources={svc.id: p.shown(src.file) for src, svc in valid},
+            )
+        return LoadReport(catalogue, diagnostics)
+
+
+def _check_service_file(
+    p: _Pass,
+    rel: str,
+    raw: bytes,
+    digest: bytes,
+    offices: dict[str, Office] | None,
+    tiers: dict[str, Tier] | None,
+    practices: PracticesFile | None,
+    today: dt.date,
+) -> _FileResult:
+    """One service file on its own (and against the top-level files); its YAML nodes are
+    let go of at the end, keeping only the places the rules across files may point at."""
+    start = len(p.diagnostics)
+    doc = p.read(rel, raw)
+    if doc is None:
+        return _FileResult(digest, _NO_SIGNATURE, None, None, tuple(p.diagnostics[start:]), {})
+    src = ServiceSource(rel, doc.data)
+    local: list[Finding] = [
+        *check_service_data(rel, doc.data),
+        *catalogue_rules.layout(src),
+        *catalogue_rules.references(src, offices, tiers),
+    ]
+    tier = tiers.get(src.text("tier") or "") if tiers else None
+    if tier is not None:
+        local += catalogue_rules.sla_against_tier(src, tier)
+    service = p.validate(rel, doc, Service)
+    if service is not None:
+        local += advisories.service_warnings(rel, service, practices, today)
+    for f in local:
+        p.finding(f)
+    p.forget(rel, [("id",), *(("depends_on", i) for i, _ in src.depends_on())])
+    src.slim()
+    return _FileResult(digest, _NO_SIGNATURE, src, service, tuple(p.diagnostics[start:]), p.places.get(rel, {}))
 
 
 def load_catalogue(root: Path | str, today: dt.date | None = None) -> LoadReport:
-    """Validate the catalogue at ``root``; ``today`` dates the practice-review warnings
-    (default: the current UTC date)."""
-    with _gc_paused():
-        return _load(Path(root), today)
-
-
-def _load(root: Path, today: dt.date | None) -> LoadReport:
-    today = today or dt.datetime.now(dt.UTC).date()
-    p = _Pass(root)
-    if not root.is_dir():
-        p.add("", 1, 1, "E013", "", "the catalogue directory does not exist")
-        return LoadReport(None, p.diagnostics)
-
-    top: dict[str, Any] = {}
-    for name, model in TOP_FILES.items():
-        if not (root / name).is_file():
-            p.add(name, 1, 1, "E013", "", f"the catalogue needs {name}")
-            continue
-        doc = p.read(name)
-        if doc is not None:
-            top[name] = p.validate(name, doc, model)
-
-    offices_file: OfficesFile | None = top.get("offices.yaml")
-    tiers_file: TiersFile | None = top.get("tiers.yaml")
-    practices: PracticesFile | None = top.get("practices.yaml")
-    indicators: IndicatorsFile | None = top.get("indicators.yaml")
-    offices: dict[str, Office] | None = _first_by_id(offices_file.offices) if offices_file else None
-    tiers: dict[str, Tier] | None = _first_by_id(tiers_file.tiers) if tiers_file else None
-
-    findings: list[Finding] = []
-    if offices_file:
-        findings += top_rules.offices_rules("offices.yaml", offices_file)
-    if tiers_file:
-        findings += top_rules.tiers_rules("tiers.yaml", tiers_file, offices)
-    if practices:
-        findings += top_rules.practices_rules("practices.yaml", practices)
-    if indicators:
-        findings += top_rules.indicators_rules("indicators.yaml", indicators, offices)
-    for f in findings:
-        p.finding(f)
-
-    # each service file on its own (and against the top-level files), then let go of its nodes
-    sources: list[ServiceSource] = []
-    valid: list[tuple[ServiceSource, Service]] = []
-    unreadable: list[str] = []
-    for rel in _service_files(p):
-        doc = p.read(rel)
-        if doc is None:
-            unreadable.append(rel)
-            continue
-        src = ServiceSource(rel, doc.data)
-        sources.append(src)
-        local: list[Finding] = [
-            *check_service_data(rel, doc.data),
-            *catalogue_rules.layout(src),
-            *catalogue_rules.references(src, offices, tiers),
-        ]
-        tier = tiers.get(src.text("tier") or "") if tiers else None
-        if tier is not None:
-            local += catalogue_rules.sla_against_tier(src, tier)
-        service = p.validate(rel, doc, Service)
-        if service is not None:
-            valid.append((src, service))
-            local += advisories.service_warnings(rel, service, practices, today)
-        for f in local:
-            p.finding(f)
-        p.forget(rel, [("id",), *(("depends_on", i) for i, _ in src.depends_on())])
-        src.slim()
-
-    # rules across service files
-    # a file that could not be read still names its service: do not call its dependants wrong
-    known_ids = {sid for s in sources if (sid := s.text("id")) is not None}
-    known_ids |= {Path(rel).stem for rel in unreadable}
-    known_ids |= {s.stem for s in sources if s.text("id") is None}
-    across: list[Finding] = [*catalogue_rules.duplicate_ids(sources), *catalogue_rules.cycles(sources)]
-    for src in sources:
-        if "depends_on" in src.data:  # the rule reads nothing else
-            across += catalogue_rules.dependencies(src, known_ids)
-    lifecycles: dict[str, Lifecycle] = {svc.id: svc.lifecycle for _, svc in valid}
-    for src, svc in valid:
-        if svc.depends_on:  # the rule reads nothing else
-            across += advisories.retired_dependencies(src.file, svc, lifecycles)
-    for f in across:
-        p.finding(f)
-    diagnostics = without_shadowed(sorted(p.diagnostics, key=Diagnostic.sort_key))
-
-    catalogue = None
-    if not any(d.severity is Severity.error for d in diagnostics):
-        assert offices is not None and tiers is not None and practices and indicators
-        catalogue = Catalogue(
-            offices=offices,
-            tiers=tiers,
-            practices=practices,
-            indicators=indicators,
-            services={svc.id: svc for _, svc in valid},
-            sources={svc.id: p.shown(src.file) for src, svc in valid},
-        )
-    return LoadReport(catalogue, diagnostics)
+    """Validate the catalogue at ``root`` once; ``today`` dates the practice-review
+    warnings (default: the current UTC date). To load the same catalogue again, keep a
+    ``CatalogueLoader``."""
+    return CatalogueLoader(root).load(today)

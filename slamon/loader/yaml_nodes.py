@@ -26,7 +26,6 @@ import functools
 import operator
 import os
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +33,17 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-try:  # libyaml: about ten times faster, and it bounds nesting depth itself
+try:  # libyaml: several times faster than pure Python, and it bounds nesting depth itself
     from yaml import CSafeLoader as _BaseLoader
-    from yaml import _yaml as _cyaml
-    from yaml._yaml import CParser as _CParser
-except ImportError:  # pragma: no cover - pure-Python fallback
+
+    LIBYAML = True
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-    _CParser = None
-    _cyaml = None
+    LIBYAML = False
+"""Whether files are parsed by libyaml (PyYAML's ``CSafeLoader``); without it the
+pure-Python ``SafeLoader`` gives the same data and places, several times slower. The
+daemon logs it at startup and exports it as ``slamon_fast_path_enabled``."""
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB per file: a service file is a few kilobytes
 MAX_DEPTH = 64  # a service file nests about 8 levels
@@ -92,21 +93,21 @@ class Document:
         ``resolved`` is False when the path leaves the document (a missing key): the
         node returned is then the deepest existing parent.
         """
-        node, key = self.root, None  # nodes of compose(): args is (tag, value, ...)
+        node, key = self.root, None
         for part in path:
             cls = node.__class__
-            if cls is _Mapping:
+            if cls is MappingNode:
                 nxt = None
                 text = str(part)
-                for k, v in node.args[1]:
-                    if k.__class__ is _Scalar and k.args[1] == text:
+                for k, v in node.value:
+                    if k.__class__ is ScalarNode and k.value == text:
                         nxt = (k, v)
                         break
                 if nxt is None:
                     return node, key, False
                 key, node = nxt
-            elif cls is _Sequence and isinstance(part, int) and 0 <= part < len(node.args[1]):
-                key, node = None, node.args[1][part]
+            elif cls is SequenceNode and isinstance(part, int) and 0 <= part < len(node.value):
+                key, node = None, node.value[part]
             else:
                 return node, key, False
         return node, key, True
@@ -118,37 +119,8 @@ class Document:
         target = key if (at_key and resolved and key is not None) else node
         if target is None:
             return 1, 1
-        mark = target.args[2]
+        mark = target.start_mark
         return mark.line + 1, mark.column + 1
-
-
-def _arg(i: int) -> property:
-    return property(lambda node: node.args[i])
-
-
-def _node_class(base: type[Node], *fields: str) -> type[Node]:
-    """A subclass of PyYAML's node class ``base`` whose instances are built without running
-    any Python code.
-
-    libyaml's composer makes one node per scalar, list and mapping, calling the node class
-    with ``(tag, value, start_mark, end_mark, style)``; PyYAML's ``__init__`` is Python code,
-    and running it was about a third of the composing time of a service file. The only
-    built-in constructor that keeps any positional arguments as they are, in C, is
-    ``BaseException``'s (in ``args``): these nodes are built by it. The reader takes
-    ``node.args`` apart directly; everything else reads the usual attributes (properties
-    over ``args``), and ``isinstance`` against PyYAML's classes holds. A collection's
-    ``end_mark``, set by the composer after its children, is an ordinary attribute."""
-    attrs: dict[str, Any] = {"__init__": BaseException.__init__, "__module__": __name__}
-    for i, name in enumerate(("tag", "value", "start_mark", *fields)):
-        if name:
-            attrs[name] = _arg(i)
-    return type(base.__name__, (base, BaseException), attrs)
-
-
-_Scalar = _node_class(ScalarNode, "end_mark", "style")
-_Sequence = _node_class(SequenceNode, "", "flow_style")
-_Mapping = _node_class(MappingNode, "", "flow_style")
-_PYYAML_KIND = {_Scalar: ScalarNode, _Sequence: SequenceNode, _Mapping: MappingNode}
 
 
 assert not _BaseLoader.yaml_path_resolvers, "path resolvers would make tags depend on the path"
@@ -160,14 +132,15 @@ _RESOLVE_CACHE_MAX_TEXT = 16 * 1024  # longer texts clear the cache: it keeps on
 def _resolve(kind: type, value: Any, implicit: Any) -> str:
     """PyYAML's tag resolution, remembered. The safe loader has no path resolvers, so a
     tag depends only on these arguments; a catalogue repeats the same keys and values
-    thousands of times, and the resolver (regular expressions, called from libyaml for
-    every node) was a tenth of the load time. A hit runs no Python code at all.
+    thousands of times, and the resolver (regular expressions, called for every node) is
+    a noticeable part of the load time (see benchmarks/RESULTS.md). A hit runs no Python
+    code at all.
 
     A miss is mostly a text met once (a name, a URL): when no implicit resolver starts
     with its first character, or it was quoted, it is text, as PyYAML would find."""
-    if kind is _Scalar and (not implicit[0] or (value and value[0] not in _RESOLVER_FIRST)):
+    if kind is ScalarNode and (not implicit[0] or (value and value[0] not in _RESOLVER_FIRST)):
         return _STR
-    return _BaseLoader.resolve(_RESOLVER, _PYYAML_KIND.get(kind, kind), value, implicit)
+    return _BaseLoader.resolve(_RESOLVER, kind, value, implicit)
 
 
 # the first characters that PyYAML's implicit resolvers look at ("" is the empty text)
@@ -176,7 +149,10 @@ assert None not in _BaseLoader.yaml_implicit_resolvers, "a resolver for any firs
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """The safe loader with the same tags, resolved faster."""
+    """PyYAML's safe loader (libyaml's when built with it) with the same tags, resolved
+    faster. Only the loader's public resolver methods are overridden, as PyYAML's own
+    subclasses do; the composer and its node classes are PyYAML's, untouched, so any
+    other thread using PyYAML meanwhile is unaffected."""
 
     resolve = staticmethod(_resolve)
     # only path resolvers need the path, and there are none: do nothing, in C
@@ -184,72 +160,24 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     ascend_resolver = staticmethod(tuple)  # called without arguments
 
 
-if _CParser is not None:
+class _PureLoader(yaml.SafeLoader):
+    """The pure-Python safe loader, resolved the same way (for comparison in tests, and
+    what ``_Loader`` is when PyYAML has no libyaml)."""
 
-    class _Composer(_CParser):  # type: ignore[misc,valid-type]
-        """libyaml's composer alone: all ``get_single_node`` uses of ``_Loader``, without
-        setting up the constructor and resolver state it never touches (per file)."""
-
-        resolve = staticmethod(_resolve)
-        descend_resolver = staticmethod(operator.is_)
-        ascend_resolver = staticmethod(tuple)
-
-    _new_loader: Any = _Composer
-else:  # pragma: no cover - pure-Python fallback
-    _new_loader = _Loader
-
-# libyaml's composer finds the node classes by name in its module: they are ours while one
-# of our files is being composed (one at a time), PyYAML's again after it. Meanwhile another
-# thread composing with PyYAML's own C loader would get them too (and no tags): nothing in
-# slamon does (this reader is its only YAML reader at run time); keep it that way.
-_COMPOSING = threading.Lock()
-_PYYAML_NODES = (ScalarNode, SequenceNode, MappingNode)
-_OUR_NODES = (_Scalar, _Sequence, _Mapping)
+    resolve = staticmethod(_resolve)
+    descend_resolver = staticmethod(operator.is_)
+    ascend_resolver = staticmethod(tuple)
 
 
-def compose(text: str) -> Node | None:
-    """The node tree of one YAML document (``_Scalar``, ``_Sequence`` and ``_Mapping``
-    nodes), or None for an empty text; PyYAML's errors pass through."""
-    if _cyaml is None:  # pragma: no cover - pure-Python fallback
-        loader = _Loader(text)
-        try:
-            return _ours(loader.get_single_node(), {})
-        finally:
-            loader.dispose()
-    with _COMPOSING:
-        _cyaml.ScalarNode, _cyaml.SequenceNode, _cyaml.MappingNode = _OUR_NODES
-        try:
-            loader = _Composer(text)
-            try:
-                root = loader.get_single_node()
-            finally:
-                loader.dispose()
-        finally:
-            _cyaml.ScalarNode, _cyaml.SequenceNode, _cyaml.MappingNode = _PYYAML_NODES
-    if root is not None and not isinstance(root, _OUR_NODES):
-        # a PyYAML whose C layer no longer looks its node classes up by name: slower, right
-        return _ours(root, {})
-    return root
-
-
-def _ours(node: Any, done: dict[int, Node]) -> Any:
-    """PyYAML's node tree as ours (an alias stays the same node)."""
-    if node is None or id(node) in done:
-        return None if node is None else done[id(node)]
-    if isinstance(node, ScalarNode):
-        new = _Scalar(node.tag, node.value, node.start_mark, node.end_mark, node.style)
-    else:
-        value: list[Any] = []
-        new = (_Sequence if isinstance(node, SequenceNode) else _Mapping)(
-            node.tag, value, node.start_mark, None, node.flow_style
-        )
-        new.end_mark = node.end_mark
-    done[id(node)] = new
-    if isinstance(node, SequenceNode):
-        value.extend(_ours(item, done) for item in node.value)
-    elif isinstance(node, MappingNode):
-        value.extend((_ours(k, done), _ours(v, done)) for k, v in node.value)
-    return new
+def compose(text: str, loader: type[Any] = _Loader) -> Node | None:
+    """The node tree of one YAML document (PyYAML's ``ScalarNode``, ``SequenceNode`` and
+    ``MappingNode``, each with its start mark), or None for an empty text; PyYAML's
+    errors pass through."""
+    composer = loader(text)
+    try:
+        return composer.get_single_node()
+    finally:
+        composer.dispose()
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -390,14 +318,14 @@ _intern = sys.intern
 """Plain texts are interned as they are read: a catalogue repeats the same short values
 in every service (office, owner group, contact, tier, probe id, clause, a shared
 description), and the catalogue keeps them for as long as it runs: one copy each
-instead of one per service (about 5 MB at 10,000 services). Interned strings are
+instead of one per service. Interned strings are
 freed with their last reference, as any other."""
 
 
 class _PlainBuilder:
     """``_Builder`` for a text with no anchor (no ``&``), so no alias: every node is met
     once, and the alias bookkeeping (seen nodes, expanded sizes) is not needed. Same
-    checks in the same order, same values, same problems; about twice as fast.
+    checks in the same order, same values, same problems; less work per node.
 
     Paths are kept as ``(parent, key)`` pairs and turned into tuples only for a problem."""
 
@@ -414,8 +342,8 @@ class _PlainBuilder:
         if self.count > MAX_NODES:
             _Builder._spend(self, 0, node)  # type: ignore[arg-type]  # raises E009
         cls = node.__class__
-        tag, value, _, _, _ = node.args
-        if cls is _Scalar:
+        tag, value = node.tag, node.value
+        if cls is ScalarNode:
             if tag == _STR:
                 return _intern(value)
             constructor = self.construct.get(tag)
@@ -425,7 +353,7 @@ class _PlainBuilder:
                 return _constructed(tag, value)
             except (ValueError, OverflowError, TypeError):
                 return value
-        if cls is _Sequence:
+        if cls is SequenceNode:
             if tag != _SEQ:
                 _Builder._check_tag(self, node, _SEQ)  # type: ignore[arg-type]
             depth += 1
@@ -434,18 +362,18 @@ class _PlainBuilder:
                 # build() of a plain text or mapping item, inlined (same checks, same order)
                 if depth <= MAX_DEPTH and self.count < MAX_NODES:
                     icls = item.__class__
-                    itag, value, _, _, _ = item.args
-                    if icls is _Scalar and itag == _STR:
+                    itag, value = item.tag, item.value
+                    if icls is ScalarNode and itag == _STR:
                         self.count += 1
                         out.append(_intern(value))
                         continue
-                    if icls is _Mapping and itag == _MAP:
+                    if icls is MappingNode and itag == _MAP:
                         self.count += 1
                         out.append(self._mapping(item, depth + 1, (path, i)))
                         continue
                 out.append(self.build(item, depth, (path, i)))
             return out
-        if cls is _Mapping:
+        if cls is MappingNode:
             if tag != _MAP:
                 _Builder._check_tag(self, node, _MAP)  # type: ignore[arg-type]
             return self._mapping(node, depth + 1, path)
@@ -454,8 +382,8 @@ class _PlainBuilder:
     def _mapping(self, node: MappingNode, depth: int, path: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
         merged: list[dict[str, Any]] | None = None
-        for knode, vnode in node.args[1]:
-            ktag, name, _, _, _ = knode.args  # every node: (tag, value, start, end, style)
+        for knode, vnode in node.value:
+            ktag, name = knode.tag, knode.value
             if ktag == _MERGE:
                 value = self.build(vnode, depth, path)
                 for m in value if isinstance(value, list) else [value]:
@@ -465,12 +393,12 @@ class _PlainBuilder:
                         merged = []
                     merged.append(m)
                 continue
-            if knode.__class__ is not _Scalar:
+            if knode.__class__ is not ScalarNode:
                 raise YamlError("E004", "a mapping key must be plain text, not a list or mapping", *_mark(knode))
             if ktag != _STR and ktag not in _SCALAR_TAGS:
                 _Builder._check_tag(self, knode, _STR)  # type: ignore[arg-type]
             if name in out:
-                first = next(k for k, _ in node.args[1] if k.args[0] != _MERGE and k.args[1] == name)
+                first = next(k for k, _ in node.value if k.tag != _MERGE and k.value == name)
                 line, col = _mark(knode)
                 self.problems.append(
                     Problem(
@@ -486,12 +414,12 @@ class _PlainBuilder:
             # build() of a plain text or mapping value, inlined (same checks, same order)
             if depth <= MAX_DEPTH and self.count < MAX_NODES:
                 vcls = vnode.__class__
-                vtag, value, _, _, _ = vnode.args
-                if vcls is _Scalar and vtag == _STR:
+                vtag, value = vnode.tag, vnode.value
+                if vcls is ScalarNode and vtag == _STR:
                     self.count += 1
                     out[name] = _intern(value)
                     continue
-                if vcls is _Mapping and vtag == _MAP:
+                if vcls is MappingNode and vtag == _MAP:
                     self.count += 1
                     out[name] = self._mapping(vnode, depth + 1, (path, name))
                     continue
@@ -532,7 +460,7 @@ def _constructed(tag: str, text: str) -> Any:
     return _SCALAR_CONSTRUCTORS[tag](ScalarNode(tag, text))
 
 
-def _decode(raw: bytes) -> str:
+def decode(raw: bytes) -> str:
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         raise YamlError("E003", "the file holds binary data (NUL bytes), not YAML text", line, 1)
@@ -553,10 +481,10 @@ def _decode(raw: bytes) -> str:
 
 def read_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read and parse one YAML file; raise ``YamlError`` when it cannot be used."""
-    return parse_document(_decode(_read_bytes(path, max_bytes)))
+    return parse_document(decode(read_bytes(path, max_bytes)))
 
 
-def _read_bytes(path: Path | str, max_bytes: int) -> bytes:
+def read_bytes(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of the file, at most ``max_bytes``: one open, one fstat, and reads sized by
     the file (a read sized by the limit would allocate a megabyte for every file)."""
     try:

@@ -14,6 +14,7 @@ first to expire).
 from __future__ import annotations
 
 import socket
+import ssl
 from functools import lru_cache
 from typing import Any
 
@@ -31,15 +32,17 @@ def expiry_of_der(der: bytes) -> float | None:
 
 
 def _der(item: Any) -> bytes | None:
+    """A chain entry as DER bytes: ``SSLObject.get_unverified_chain()`` gives DER bytes;
+    a certificate object with ``public_bytes()`` gives PEM text by default, converted
+    with the public ``ssl.PEM_cert_to_DER_cert``."""
     if isinstance(item, bytes | bytearray):
         return bytes(item)
-    public_bytes = getattr(item, "public_bytes", None)  # 3.13: _ssl.Certificate
+    public_bytes = getattr(item, "public_bytes", None)
     if public_bytes is not None:
-        import ssl
-
         try:
-            return public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
-        except Exception:
+            pem = public_bytes()
+            return ssl.PEM_cert_to_DER_cert(pem if isinstance(pem, str) else pem.decode("ascii"))
+        except (ValueError, TypeError, UnicodeDecodeError):
             return None
     return None
 

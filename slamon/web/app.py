@@ -46,6 +46,7 @@ SECURITY_HEADERS = {
 
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 RENDER_KEY = web.AppKey("render_metrics", object)
+AFTER_METRICS_KEY = web.AppKey("after_metrics", object)
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -75,7 +76,19 @@ async def metrics(request: web.Request) -> web.Response:
     if inspect.isawaitable(rendered):
         rendered = await rendered
     body, content_type = rendered
-    return web.Response(body=body, headers={"Content-Type": content_type})
+    after_sent = request.app[AFTER_METRICS_KEY]
+    if after_sent is None:
+        return web.Response(body=body, headers={"Content-Type": content_type})
+    # sent from here rather than returned, so that the body is let go of before
+    # ``after_sent`` runs (the daemon gives the freed heap back to the system then)
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body)
+    del body, rendered
+    await response.write_eof()
+    after_sent()  # type: ignore[operator]
+    return response
 
 
 def build_app(
@@ -86,6 +99,7 @@ def build_app(
     reload: Callable[[], Any] | None = None,
     admin_token: str | None = None,
     clock: Callable[[], float] = time.time,
+    after_metrics: Callable[[], object] | None = None,
 ) -> web.Application:
     """The application.
 
@@ -94,11 +108,14 @@ def build_app(
     ``POST /api/v1/admin/reload`` calls (sync or async; ``None`` means "requested",
     ``True``/``False`` reloaded/refused). ``admin_token``: the bearer token that
     action needs (none: the action is off). ``clock``: unix seconds (tests pin it).
+    ``after_metrics``: called once a ``/metrics`` response has been sent (the daemon's
+    runtime policy; the web adapter does not know what it does).
     """
     app = web.Application(middlewares=[api.problems])
     app.on_response_prepare.append(_security_headers)
     app[RUNTIME_KEY] = runtime
     app[RENDER_KEY] = render_metrics
+    app[AFTER_METRICS_KEY] = after_metrics
     app[CONTEXT_KEY] = WebContext(
         runtime=runtime, store=store, reload=reload, admin_token=admin_token or None, clock=clock
     )
