@@ -42,16 +42,16 @@ def _commands() -> list[tuple[str, str]]:
 
 
 COMMANDS = _commands()
+# a synopsis with placeholders (<service>, SERVICE_ID, [--flag], a|b) is not a command line
+CONCRETE = [(d, c) for d, c in COMMANDS if not PLACEHOLDER.search(c)]
 
 
 def test_the_docs_show_commands():
     assert len(COMMANDS) >= 25  # the scan works (a broken regex would find none)
 
 
-@pytest.mark.parametrize(("doc", "command"), COMMANDS, ids=[f"{d}: {c[:60]}" for d, c in COMMANDS])
+@pytest.mark.parametrize(("doc", "command"), CONCRETE, ids=[f"{d}: {c[:60]}" for d, c in CONCRETE])
 def test_every_documented_command_parses(doc, command):
-    if PLACEHOLDER.search(command):
-        pytest.skip("a synopsis with placeholders")
     argv = shlex.split(command.split(" > ")[0])[1:]
     try:
         build_parser().parse_args(argv)
