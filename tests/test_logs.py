@@ -105,3 +105,39 @@ def test_a_catalogue_diagnostic_is_one_event_with_its_location(capture):
     assert event["level"] == "warning" and event["event"] == "catalogue_diagnostic"
     assert (event["file"], event["line"], event["column"], event["code"]) == ("catalogue/services/unog/x.yaml", 7, 3, "W003")
     assert event["path"] == "practices[0].reviewed" and event["affects"] == ["(b)"]
+
+
+def test_the_daemon_under_json_logs_writes_only_json_lines(tmp_path):
+    """`slamon run --log-format json` on the bundled catalogue: from start to SIGTERM,
+    every line it writes is one JSON event (catalogue diagnostics included)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "slamon", "run", "--catalogue", str(root / "catalogue"),
+             "--log-format", "json", "--listen", "127.0.0.1:0", "--db", f"sqlite:///{tmp_path}/s.db"],
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE, stderr=err, text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and '"event": "daemon_started"' not in err_path.read_text():
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    lines = [line for line in (out + err_path.read_text()).splitlines() if line.strip()]
+    events = [json.loads(line)["event"] for line in lines]  # a plain-text line fails here
+    assert proc.returncode == 0
+    assert "daemon_started" in events and "daemon_stopped" in events
+    assert events.count("catalogue_diagnostic") >= 1
