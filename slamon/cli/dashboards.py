@@ -13,7 +13,7 @@ from pathlib import Path
 
 from exporters.dashboards import build_all, render
 from exporters.generated_files import FileSet
-from slamon.cli.common import write_or_check
+from slamon.cli.common import add_check_option, add_output_option, write_or_check
 
 DEFAULT_DASHBOARDS_DIR = Path("deploy/grafana/dashboards")
 
@@ -28,10 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--check, write nothing and exit 1 when the files on disk are stale."
         ),
     )
-    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_DASHBOARDS_DIR, metavar="DIR",
-                        help=f"dashboards directory (default {DEFAULT_DASHBOARDS_DIR})")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the files on disk are stale")
+    add_output_option(parser, "dashboards directory", default=DEFAULT_DASHBOARDS_DIR)
+    add_check_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -17,6 +17,10 @@ from pathlib import Path
 from exporters.reports import FORMATS, TABLES, build_report, render
 from slamon.cli.common import (
     Problem,
+    add_format_option,
+    add_office_option,
+    add_output_option,
+    add_period_option,
     add_store_arguments,
     check_offices,
     guarded,
@@ -36,15 +40,12 @@ def register(subparsers) -> None:
         "baseline / target / actual shape with the trend against the previous period, the "
         "services behind each number, and per-service SLA tables with breaches and exclusions.",
     )
-    p.add_argument("--period", required=True, metavar="LABEL",
-                   help="2012-2013 (biennium), 2013 (year), 2013-Q4 (quarter), 2013-11 (month), rolling-30d, "
-                   "current (the biennium containing now) or previous (the biennium before it)")
-    p.add_argument("--office", action="append", default=[], metavar="ID",
-                   help="only this office (repeatable; default: every office and the total)")
-    p.add_argument("--format", choices=FORMATS, default="html", help="output format (default html)")
+    add_period_option(p, current="the biennium containing now")
+    add_office_option(p, "only this office (repeatable; default: every office and the total)", many="append")
+    add_format_option(p, FORMATS, default="html")
     p.add_argument("--table", choices=tuple(TABLES), default="indicators",
                    help="with --format csv: which table (default indicators; see docs/reports.md)")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+    add_output_option(p, "write to FILE", metavar="FILE")
     add_store_arguments(p, "report")
     p.set_defaults(handler=guarded("report", _run))
 
