@@ -30,6 +30,7 @@ from slamon.cli.common import (
     add_office_option,
     add_today_option,
     check_offices,
+    office_ids,
 )
 from slamon.cli.tables import render
 from slamon.config import DEFAULT_CATALOGUE
@@ -155,7 +156,7 @@ def resolve_scope(args: argparse.Namespace) -> Scope:
         if root not in resolved.parents:
             raise Problem(f"{path} is not inside the catalogue {root}", 2)
         scoped.append(resolved)
-    offices = tuple(dict.fromkeys(o for arg in args.office for o in arg.split(",") if o))
+    offices = office_ids(args.office)
     return Scope(root, tuple(scoped), offices, shown)
 
 

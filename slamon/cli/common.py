@@ -89,13 +89,19 @@ def add_store_arguments(p: argparse.ArgumentParser, what: str = "measure") -> No
 
 def add_office_option(p: argparse.ArgumentParser, help: str, *, many: str = "", metavar: str = "ID") -> None:
     """``--office``: one office; with ``many="append"`` one per flag, repeatable; with
-    ``many="extend"`` one or more per flag, repeatable (commas also separate them)."""
+    ``many="extend"`` one or more per flag, repeatable (read them with ``office_ids``)."""
     if many == "extend":
         p.add_argument("--office", action="extend", nargs="+", default=[], metavar=metavar, help=help)
     elif many == "append":
         p.add_argument("--office", action="append", default=[], metavar=metavar, help=help)
     else:
         p.add_argument("--office", metavar=metavar, help=help)
+
+
+def office_ids(given: Iterable[str]) -> tuple[str, ...]:
+    """The offices a repeatable ``--office`` names, commas also separating them, each
+    once, in the order given."""
+    return tuple(dict.fromkeys(o for arg in given for o in arg.split(",") if o))
 
 
 def add_format_option(p: argparse.ArgumentParser, choices: tuple[str, ...] = TEXT_OR_JSON, *,

@@ -24,6 +24,7 @@ from slamon.cli.common import (
     add_store_arguments,
     check_offices,
     guarded,
+    office_ids,
     open_existing_store,
     parse_at,
     valid_catalogue,
@@ -72,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.output is not None:
         _check_output(args.output)
     catalogue = valid_catalogue(args.catalogue)
-    offices = sorted({o for arg in args.office for o in arg.split(",") if o}) or None
+    offices = sorted(office_ids(args.office)) or None
     check_offices(catalogue, offices or ())
     store = open_existing_store(args.db)
     try:

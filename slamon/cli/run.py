@@ -12,6 +12,7 @@ from slamon.cli.common import (
     add_listen_option,
     add_log_options,
     add_office_option,
+    office_ids,
     seconds_arg,
 )
 from slamon.config import DEFAULT_LISTEN, Config
@@ -78,7 +79,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         catalogue_dir=args.catalogue,
         db_url=args.db,
         listen=args.listen,
-        offices=tuple(dict.fromkeys(o for arg in args.office for o in arg.split(",") if o)),
+        offices=office_ids(args.office),
         shard=args.shard,
         log_format=args.log_format,
         log_level=args.log_level,

@@ -24,6 +24,7 @@ from slamon.cli.common import (
     add_store_arguments,
     check_offices,
     guarded,
+    office_ids,
     open_existing_store,
     parse_at,
     valid_catalogue,
@@ -60,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     except PeriodError as exc:
         raise Problem(str(exc), 2) from None
     catalogue = valid_catalogue(args.catalogue)
-    offices = [o for arg in args.office for o in arg.split(",") if o]
+    offices = list(office_ids(args.office))
     check_offices(catalogue, offices + [v for arg in args.vantage for v in arg.split(",") if v])
     ids = None
     if args.service_id:
