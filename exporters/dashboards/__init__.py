@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from exporters.dashboards import daemon, indicators, office, overview, service
 from exporters.dashboards.frame import DS
+from exporters.generated_files import FileSet
 
-__all__ = ["BUILDERS", "DS", "build_all", "render"]
+__all__ = ["BUILDERS", "DEFAULT_DIR", "DS", "build_all", "dashboard_files", "render"]
+
+DEFAULT_DIR = Path("deploy/grafana/dashboards")
 
 BUILDERS: dict[str, Callable[[], dict[str, Any]]] = {
     "slamon-overview.json": overview.build,
@@ -45,3 +49,9 @@ def build_all() -> dict[str, dict[str, Any]]:
 
 def render(model: dict[str, Any]) -> str:
     return json.dumps(model, indent=2, ensure_ascii=False) + "\n"
+
+
+def dashboard_files(directory: Path) -> FileSet:
+    """The JSON files in ``directory``; any other ``slamon-*.json`` there is stale."""
+    files = {directory / name: render(doc) for name, doc in build_all().items()}
+    return FileSet(files, owned=[(directory, "slamon-*.json")])

@@ -1,5 +1,6 @@
 """``python -m exporters.dashboards [-o DIR] [--check]``: write the dashboards' JSON
-files, or with ``--check`` exit 1 when a file differs from the generated one."""
+files, or with ``--check`` exit 1 when a file differs from the generated one (the same
+as ``slamon dashboards``, without the rest of slamon)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,23 @@ import argparse
 import sys
 from pathlib import Path
 
-import exporters.dashboards
-from exporters.dashboards import build_all, render
-
-DEFAULT_DIR = Path("deploy/grafana/dashboards")
+from exporters.dashboards import DEFAULT_DIR, dashboard_files
 
 
 def main(argv: list[str] | None = None) -> int:
-    description = (exporters.dashboards.__doc__ or "").splitlines()[0]
-    parser = argparse.ArgumentParser(prog="python -m exporters.dashboards", description=description)
+    parser = argparse.ArgumentParser(prog="python -m exporters.dashboards",
+                                     description="Write the Grafana dashboards of slamon.")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_DIR, help=f"folder of the JSON files (default {DEFAULT_DIR})")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file differs from the generated one")
     args = parser.parse_args(argv)
-    stale = []
-    for name, model in build_all().items():
-        path = args.output / name
-        text = render(model)
-        if args.check:
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                stale.append(str(path))
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    files = dashboard_files(args.output)
+    if args.check:
+        stale = files.stale()
+        for reason in stale:
+            print(f"{reason} (run python -m exporters.dashboards)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in files.write():
         print(f"wrote {path}")
-    if stale:
-        print("out of date (run python -m exporters.dashboards): " + ", ".join(stale), file=sys.stderr)
-        return 1
     return 0
 
 
