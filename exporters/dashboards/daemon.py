@@ -19,8 +19,13 @@ from exporters.dashboards.styles import (
 
 SELECTOR = 'instance=~"$instance"'
 
+UID = "slamon-daemon"
+TITLE = "slamon / Daemon health"
+DESCRIPTION = "The daemons themselves: scrape and catalogue state, scheduling lag, concurrency, overruns and the result store."
+VARIABLES = [var_query("instance", "Daemon", "label_values(slamon_build_info, instance)", multi=True)]
 
-def _catalogue(lay: Layout, s: str) -> None:
+
+def _catalogue(lay: Layout, s: str = SELECTOR) -> None:
     lay.row("Daemon and catalogue")
     lay.add(stat.up_down("Scrape up", [q(f"max by (instance) (up{{{s}}})", "{{instance}}")]), 4, 5)
     lay.add(stat.labels("Version", [q(f"max by (instance, version, python) (slamon_build_info{{{s}}})",
@@ -39,7 +44,7 @@ def _catalogue(lay: Layout, s: str) -> None:
                            decimals=0), 24, 7)
 
 
-def _scheduler(lay: Layout, s: str) -> None:
+def _scheduler(lay: Layout, s: str = SELECTOR) -> None:
     lay.row("Scheduler")
     lag = f"sum by (le) (rate(slamon_scheduler_lag_seconds_bucket{{{s}}}[$__rate_interval]))"
     lay.add(timeseries.panel("Scheduling lag quantiles",
@@ -60,7 +65,7 @@ def _scheduler(lay: Layout, s: str) -> None:
     lay.add(results_by_vantage(s), 12, 8)
 
 
-def _store(lay: Layout, s: str) -> None:
+def _store(lay: Layout, s: str = SELECTOR) -> None:
     lay.row("Store")
     lay.add(stat.up_down("Store", [q(f"max by (instance) (slamon_store_up{{{s}}})", "{{instance}}")],
                          description="Whether the database accepts writes; while it does not, results wait in the "
@@ -78,14 +83,4 @@ def _store(lay: Layout, s: str) -> None:
 
 
 def build() -> dict[str, Any]:
-    lay = Layout()
-    _catalogue(lay, SELECTOR)
-    _scheduler(lay, SELECTOR)
-    _store(lay, SELECTOR)
-    return dashboard(
-        "slamon-daemon",
-        "slamon / Daemon health",
-        "The daemons themselves: scrape and catalogue state, scheduling lag, concurrency, overruns and the result store.",
-        [var_query("instance", "Daemon", "label_values(slamon_build_info, instance)", multi=True)],
-        lay,
-    )
+    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_catalogue, _scheduler, _store])

@@ -3,6 +3,7 @@ template variables, the grid layout and the dashboard document itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 SCHEMA_VERSION = 39
@@ -104,9 +105,14 @@ class Layout:
         self.panels.append(panel)
 
 
-def dashboard(uid: str, title: str, description: str, variables: list[dict[str, Any]], layout: Layout) -> dict[str, Any]:
-    """The dashboard document: the ``datasource`` variable first, a drop-down of the
-    other slamon dashboards (by tag) that keeps the time range and variables."""
+def dashboard(uid: str, title: str, description: str, variables: list[dict[str, Any]],
+              sections: Iterable[Callable[[Layout], None]]) -> dict[str, Any]:
+    """The dashboard document, its panels added by ``sections`` in order: the
+    ``datasource`` variable first, a drop-down of the other slamon dashboards (by tag)
+    that keeps the time range and variables."""
+    layout = Layout()
+    for section in sections:
+        section(layout)
     return {
         "uid": uid,
         "title": title,

@@ -17,6 +17,17 @@ INDICATORS = (
 )
 PROGRESS = steps("red", (0.5, "orange"), (1.0, "green"))
 
+UID = "slamon-indicators"
+TITLE = "slamon / Indicators"
+DESCRIPTION = (
+    "The programme's performance indicators per office and in total: actual value against the biennium's "
+    "baseline and target."
+)
+VARIABLES = [
+    var_query("biennium", "Biennium", "label_values(slamon_indicator_target, biennium)"),
+    var_query("office", "Office", "label_values(slamon_indicator_value, office)", multi=True),
+]
+
 
 def _total_of(series: str, ind: str) -> str:
     """The "all" figure of a biennium, else the offices' mean (a percentage indicator
@@ -61,19 +72,10 @@ def _by_office(lay: Layout, ind: str, code: str, title: str, unit: str) -> None:
                                unit=unit, stepped=True), 14, 8)
 
 
-def build() -> dict[str, Any]:
-    lay = Layout()
-    _totals(lay)
+def _each_indicator(lay: Layout) -> None:
     for indicator in INDICATORS:
         _by_office(lay, *indicator)
-    return dashboard(
-        "slamon-indicators",
-        "slamon / Indicators",
-        "The programme's performance indicators per office and in total: actual value against the biennium's "
-        "baseline and target.",
-        [
-            var_query("biennium", "Biennium", "label_values(slamon_indicator_target, biennium)"),
-            var_query("office", "Office", "label_values(slamon_indicator_value, office)", multi=True),
-        ],
-        lay,
-    )
+
+
+def build() -> dict[str, Any]:
+    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_totals, _each_indicator])

@@ -12,16 +12,26 @@ from exporters.dashboards.styles import BREACH, GOOD_HIGH_RATIO, by_name
 
 SELECTOR = 'office="$office", vantage=~"$vantage"'
 
+UID = "slamon-office"
+TITLE = "slamon / Office"
+DESCRIPTION = (
+    "One office: the state of its services, their current-period measures against objectives, error budgets, "
+    "burn rates and probe figures."
+)
+VARIABLES = [
+    var_query("office", "Office", "label_values(slamon_service_info, office)"),
+    var_query("vantage", "Vantage", 'label_values(probe_success{office="$office"}, vantage)', multi=True),
+]
 
-def build() -> dict[str, Any]:
+
+def _panels(lay: Layout) -> None:
     s = SELECTOR
-    state = q(f"min by (service) (slamon_service_up{{{s}}})", "{{service}}")
-    lay = Layout()
+    state = f"min by (service) (slamon_service_up{{{s}}})"
     lay.row("Services")
-    lay.add(stat.up_down("Service state", [state],
+    lay.add(stat.up_down("Service state", [q(state, "{{service}}")],
                          description="Down when down from any selected vantage. Services in unknown state are not shown.",
                          options={"textMode": "value_and_name", "orientation": "vertical"}), 24, 6)
-    lay.add(state_timeline.up_down("State over time", [dict(state)]), 24, 8)
+    lay.add(state_timeline.up_down("State over time", [q(state, "{{service}}")]), 24, 8)
 
     lay.row("Service levels (current SLA period)")
     lay.add(table.panel("Measure vs objective",
@@ -50,14 +60,7 @@ def build() -> dict[str, Any]:
                              unit="s"), 12, 8)
     lay.add(failures("Failures by reason", "reason", s), 12, 8)
     lay.add(failures("Failures by service and probe", "service, probe", s), 24, 8)
-    return dashboard(
-        "slamon-office",
-        "slamon / Office",
-        "One office: the state of its services, their current-period measures against objectives, error budgets, "
-        "burn rates and probe figures.",
-        [
-            var_query("office", "Office", "label_values(slamon_service_info, office)"),
-            var_query("vantage", "Vantage", 'label_values(probe_success{office="$office"}, vantage)', multi=True),
-        ],
-        lay,
-    )
+
+
+def build() -> dict[str, Any]:
+    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_panels])

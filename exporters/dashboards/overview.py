@@ -16,9 +16,13 @@ COMPLIANCE = (
     "/\ncount by (office) (min by (office, service) (slamon_sla_measure_ratio))"
 )
 
+UID = "slamon-overview"
+TITLE = "slamon / Global overview"
+DESCRIPTION = "All offices: services up and down, SLA compliance, error budgets, open breaches and the three indicators."
+VARIABLES: list[dict[str, Any]] = []
 
-def build() -> dict[str, Any]:
-    lay = Layout()
+
+def _panels(lay: Layout) -> None:
     lay.row("Services by office")
     lay.add(stat.panel("Services up", [q(f"sum by (office) ({SERVICE_UP})", "{{office}}")],
                        description="Services up from every vantage they are probed from (after the failure/success thresholds).",
@@ -64,10 +68,7 @@ def build() -> dict[str, Any]:
                              [q("sum by (office) (rate(slamon_probe_failures_total[$__rate_interval]))", "{{office}}")],
                              unit="reqps"), 8, 8)
     lay.add(results_by_vantage(), 8, 8)
-    return dashboard(
-        "slamon-overview",
-        "slamon / Global overview",
-        "All offices: services up and down, SLA compliance, error budgets, open breaches and the three indicators.",
-        [],
-        lay,
-    )
+
+
+def build() -> dict[str, Any]:
+    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_panels])

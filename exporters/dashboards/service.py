@@ -29,8 +29,20 @@ from exporters.dashboards.styles import (
 SELECTOR = 'office="$office", service="$service", vantage=~"$vantage"'
 STATUS_CODES = steps("red", (200.0, "green"), (300.0, "blue"), (400.0, "orange"), (500.0, "red"))
 
+UID = "slamon-service"
+TITLE = "slamon / Service"
+DESCRIPTION = (
+    "One service from the selected vantages: state, probe results and phases, status codes, certificates, "
+    "SLI events, measure and burn rate."
+)
+VARIABLES = [
+    var_query("office", "Office", "label_values(slamon_service_info, office)"),
+    var_query("service", "Service", 'label_values(probe_success{office="$office"}, service)'),
+    var_query("vantage", "Vantage", 'label_values(probe_success{service="$service"}, vantage)', multi=True),
+]
 
-def _now(lay: Layout, s: str) -> None:
+
+def _now(lay: Layout, s: str = SELECTOR) -> None:
     lay.row("Now")
     lay.add(stat.up_down("State by vantage", [q(f"max by (vantage) (slamon_service_up{{{s}}})", "{{vantage}}")]), 6, 5)
     lay.add(stat.labels("Service", [
@@ -52,7 +64,7 @@ def _now(lay: Layout, s: str) -> None:
                         options={"textMode": "value"}), 6, 5)
 
 
-def _probes(lay: Layout, s: str) -> None:
+def _probes(lay: Layout, s: str = SELECTOR) -> None:
     def per_probe(metric: str) -> dict[str, Any]:
         return q(f"max by (probe, vantage) ({metric}{{{s}}})", "{{probe}} @ {{vantage}}")
 
@@ -79,7 +91,7 @@ def _probes(lay: Layout, s: str) -> None:
             12, 6)
 
 
-def _service_levels(lay: Layout, s: str) -> None:
+def _service_levels(lay: Layout, s: str = SELECTOR) -> None:
     lay.row("SLI and error budget")
     lay.add(timeseries.panel(
         "SLI events (eligible time)",
@@ -101,19 +113,4 @@ def _service_levels(lay: Layout, s: str) -> None:
 
 
 def build() -> dict[str, Any]:
-    lay = Layout()
-    _now(lay, SELECTOR)
-    _probes(lay, SELECTOR)
-    _service_levels(lay, SELECTOR)
-    return dashboard(
-        "slamon-service",
-        "slamon / Service",
-        "One service from the selected vantages: state, probe results and phases, status codes, certificates, "
-        "SLI events, measure and burn rate.",
-        [
-            var_query("office", "Office", "label_values(slamon_service_info, office)"),
-            var_query("service", "Service", 'label_values(probe_success{office="$office"}, service)'),
-            var_query("vantage", "Vantage", 'label_values(probe_success{service="$service"}, vantage)', multi=True),
-        ],
-        lay,
-    )
+    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_now, _probes, _service_levels])
