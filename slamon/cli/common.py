@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from exporters.generated_files import FileSet
 from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
 from slamon.core.catalogue import Catalogue
+from slamon.core.sla.periods import PeriodError, check_label
 from slamon.loader import load_catalogue
 from slamon.logs import FORMATS, LEVELS
 from slamon.store import Store, StoreError
@@ -185,6 +186,15 @@ def parse_at(text: str | None) -> dt.datetime:
     except ValueError:
         raise Problem(f"--at {text!r} is not an ISO 8601 time (e.g. 2026-11-30T12:00Z)", 2) from None
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def period_label(text: str, now: dt.datetime) -> str:
+    """``--period``: the label as ``slamon.core.sla.periods`` reads it; a wrong one is
+    a usage mistake (status 2) with a did-you-mean."""
+    try:
+        return check_label(text, now)
+    except PeriodError as exc:
+        raise Problem(str(exc), 2) from None
 
 
 def valid_catalogue(path: Path) -> Catalogue:

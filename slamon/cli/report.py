@@ -27,9 +27,9 @@ from slamon.cli.common import (
     office_ids,
     open_existing_store,
     parse_at,
+    period_label,
     valid_catalogue,
 )
-from slamon.core.sla.periods import PeriodError, check_label
 from slamon.loader.history import GitHistory
 
 
@@ -64,10 +64,7 @@ def _check_output(path: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     now = parse_at(args.at)
-    try:
-        args.period = check_label(args.period, now)
-    except PeriodError as exc:
-        raise Problem(str(exc), 2) from None
+    args.period = period_label(args.period, now)
     if args.table != "indicators" and args.format != "csv":
         raise Problem("--table applies to --format csv only", 2)
     if args.output is not None:

@@ -27,12 +27,12 @@ from slamon.cli.common import (
     office_ids,
     open_existing_store,
     parse_at,
+    period_label,
     valid_catalogue,
 )
 from slamon.core.catalogue import Catalogue
 from slamon.core.numbers import percent_text, target_text
 from slamon.core.sla.measure import Measures, PooledOutages, pool_outages
-from slamon.core.sla.periods import PeriodError, check_label
 
 
 def register(subparsers) -> None:
@@ -56,10 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     now = parse_at(args.at)
     if not args.service_id and not args.office:
         raise Problem("give a SERVICE_ID or --office ID", 2)
-    try:
-        args.period = check_label(args.period, now)
-    except PeriodError as exc:
-        raise Problem(str(exc), 2) from None
+    args.period = period_label(args.period, now)
     catalogue = valid_catalogue(args.catalogue)
     offices = list(office_ids(args.office))
     check_offices(catalogue, offices + [v for arg in args.vantage for v in arg.split(",") if v])
