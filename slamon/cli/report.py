@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     add_office_option(p, "only this office (repeatable; default: every office and the total)", many="append")
     add_format_option(p, FORMATS, default="html")
     p.add_argument("--table", choices=tuple(TABLES), default="indicators",
-                   help="with --format csv: which table (default indicators; see docs/reports.md)")
+                   help="with --format csv: which table (default: indicators; see docs/reports.md)")
     add_output_option(p, "write to FILE", metavar="FILE")
     add_store_arguments(p, "report")
     p.set_defaults(handler=guarded("report", _run))

@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tests-dir", type=Path, default=None, metavar="DIR",
                         help="promtool test files (default: 'tests' beside the rules directory)")
     parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOK_BASE, metavar="URL",
-                        help="runbook document the alerts link to (default %(default)s)")
+                        help="runbook document the alerts link to (default: %(default)s)")
     add_check_option(parser)
     parser.set_defaults(handler=run)
 
