@@ -11,6 +11,9 @@ Both paths take their samples from the same functions below (``_probe_samples``
 and friends), so they cannot disagree about names, labels or values. Label values
 are ids and closed enums only (offices, services, probes, tiers, reasons, phases,
 objectives, journey step names from the catalogue): never URLs or error text.
+
+Why one module above 500 lines: it is one thing, the series of METRICS.md; both
+rendering paths must read the same sample functions, so they stay side by side.
 """
 
 from __future__ import annotations

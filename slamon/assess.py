@@ -28,6 +28,9 @@ not rewritten), preceded by ``earlier_revisions`` from another record (the catal
 git history) where given, else from the given catalogue. A dated change with no earlier
 version on record applies from its date; before it, the tier's own targets. Tiers and offices always come from the
 given catalogue (the store does not version them).
+
+Why one module above 500 lines: it is one thing, the reading of the store for the SLA
+engine; its three entry points share the revision, target and exclusion readers.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@
 A run costs one task (its probe function) once it holds its slots; waiting for them
 is a place in a FIFO queue, not a task. Every task the scheduler creates is kept in a
 set it owns and ends in ``drain()``; runs still queued at ``drain()`` never start.
+
+Why one module above 500 lines: it is one thing, the ``Scheduler`` and the slots,
+entries and runs only it creates; split, its invariants would be read across files.
 """
 
 from __future__ import annotations

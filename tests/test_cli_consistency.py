@@ -78,3 +78,25 @@ def test_period_labels_get_a_did_you_mean(label, guess):
 def test_period_labels_refused_name_the_forms(label):
     with pytest.raises(PeriodError, match="current, previous, 2026-11"):
         check_label(label, NOW)
+
+
+# Options several commands take are defined once (slamon.cli.common): the same metavar
+# wherever they appear, and their defaults written one way.
+SHARED_METAVARS = {"--catalogue": "DIR", "--db": "URL", "--at": "ISO", "--period": "LABEL",
+                   "--today": "YYYY-MM-DD", "--listen": "HOST:PORT"}
+
+
+@pytest.mark.parametrize(("name", "parser"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_shared_options_read_the_same_everywhere(name, parser):
+    for action in parser._actions:
+        for flag in set(action.option_strings) & set(SHARED_METAVARS):
+            assert action.metavar == SHARED_METAVARS[flag], (name, flag, action.metavar)
+        if action.help and "default" in action.help:
+            assert not re.search(r"\(default [^:]", action.help), f"{name}: {action.help!r} (write 'default: ')"
+
+
+def test_office_ids_split_commas_and_keep_each_office_once_in_order():
+    from slamon.cli.common import office_ids
+
+    assert office_ids(["unog,unon", "unog", "", "nairobi,"]) == ("unog", "unon", "nairobi")
+    assert office_ids([]) == ()

@@ -8,9 +8,13 @@ import datetime as dt
 import json
 import sys
 
-from slamon.cli.check import date_arg
+from slamon.cli.common import (
+    add_catalogue_option,
+    add_format_option,
+    add_office_option,
+    add_today_option,
+)
 from slamon.cli.tables import render
-from slamon.config import DEFAULT_CATALOGUE
 from slamon.core.catalogue import Catalogue
 from slamon.core.classify import automation_gaps, iso_gaps
 from slamon.loader import load_catalogue
@@ -23,12 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = actions.add_parser("list", help="services per office with tier, lifecycle, automation and ISO alignment",
                             description="List the services per office with tier, lifecycle, automation and "
                             "ISO alignment.")
-    ls.add_argument("--catalogue", default=str(DEFAULT_CATALOGUE), metavar="DIR",
-                    help="the catalogue directory (default: %(default)s)")
-    ls.add_argument("--office", metavar="ID", help="only this office's services")
-    ls.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
-    ls.add_argument("--today", type=date_arg, default=None, metavar="YYYY-MM-DD",
-                    help="date practice reviews are aged against (default: today, UTC)")
+    add_catalogue_option(ls)
+    add_office_option(ls, "only this office's services")
+    add_format_option(ls, ("table", "json"))
+    add_today_option(ls)
     ls.set_defaults(handler=list_services)
     p.set_defaults(handler=lambda args: _usage(p))
 

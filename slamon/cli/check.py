@@ -16,7 +16,6 @@ scoped warning, with ``--strict``), 2 for a usage mistake.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import sys
@@ -25,7 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slamon import tuning
-from slamon.cli.common import Problem, check_offices
+from slamon.cli.common import (
+    Problem,
+    add_catalogue_option,
+    add_format_option,
+    add_office_option,
+    add_today_option,
+    check_offices,
+    office_ids,
+)
 from slamon.cli.tables import render
 from slamon.config import DEFAULT_CATALOGUE
 from slamon.core.catalogue import Catalogue
@@ -49,22 +56,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH",
                    help="the catalogue directory, or files and folders inside it to scope the check to "
                         f"(default: the catalogue, {DEFAULT_CATALOGUE})")
-    p.add_argument("--catalogue", type=Path, default=None, metavar="DIR",
-                   help=f"the catalogue directory (default: found from PATH, else {DEFAULT_CATALOGUE})")
-    p.add_argument("--office", action="extend", nargs="+", default=[], metavar="ID",
-                   help="scope the check to these offices' service files")
+    add_catalogue_option(p, default=None, default_text=f"found from PATH, else {DEFAULT_CATALOGUE}")
+    add_office_option(p, "scope the check to these offices' service files", many="extend")
     p.add_argument("--strict", action="store_true", help="fail on warnings (in the scope) as well as errors")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    p.add_argument("--today", type=date_arg, default=None, metavar="YYYY-MM-DD",
-                   help="date the practice reviews are aged against (default: today, UTC)")
+    add_format_option(p)
+    add_today_option(p)
     p.set_defaults(handler=run)
-
-
-def date_arg(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def counts_by_office(catalogue: Catalogue) -> dict[str, dict[str, int]]:
@@ -160,7 +157,7 @@ def resolve_scope(args: argparse.Namespace) -> Scope:
         if root not in resolved.parents:
             raise Problem(f"{path} is not inside the catalogue {root}", 2)
         scoped.append(resolved)
-    offices = tuple(dict.fromkeys(o for arg in args.office for o in arg.split(",") if o))
+    offices = office_ids(args.office)
     return Scope(root, tuple(scoped), offices, shown)
 
 

@@ -1,6 +1,7 @@
-"""Pieces shared by the sub-commands that read the store (``sla``, ``report``):
-the user-mistake exception, the ``--at``/``--db``/``--catalogue`` options, and
-opening the catalogue and an existing store with clear errors."""
+"""Pieces shared by the sub-commands: the options several commands take (each flag
+defined once, so its name, default and help read the same everywhere), the
+user-mistake exception, and opening the catalogue and an existing store with clear
+errors."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from sqlalchemy.engine import make_url
 from exporters.generated_files import FileSet
 from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
 from slamon.core.catalogue import Catalogue
+from slamon.core.sla.periods import PeriodError, check_label
 from slamon.loader import load_catalogue
+from slamon.logs import FORMATS, LEVELS
 from slamon.store import Store, StoreError
 from slamon.store.urls import mask_url
 
@@ -29,11 +32,133 @@ class Problem(Exception):
         self.status = status
 
 
-def add_store_arguments(p: argparse.ArgumentParser, what: str = "measure") -> None:
+# ------------------------------------------------------------------ option values
+
+
+def seconds_arg(text: str) -> float:
+    """A duration in seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 (found {text!r})")
+    return value
+
+
+def listen_arg(text: str) -> str:
+    """``HOST:PORT`` to listen on (port 0: any free port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9730 (found {text!r})")
+    return text
+
+
+def date_arg(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+# ------------------------------------------------------------------ options several commands take
+
+TEXT_OR_JSON = ("text", "json")
+
+
+def add_catalogue_option(p: argparse.ArgumentParser, purpose: str = "", *,
+                         default: Path | None = DEFAULT_CATALOGUE, default_text: str = "%(default)s") -> None:
+    """``--catalogue DIR``; ``purpose`` ends "catalogue directory ..." (e.g. "to simulate")."""
+    what = f"catalogue directory {purpose}" if purpose else "catalogue directory"
+    p.add_argument("--catalogue", type=Path, default=default, metavar="DIR", help=f"{what} (default: {default_text})")
+
+
+def add_db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL", help="result store URL (default: %(default)s)")
+
+
+def add_at_option(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--at", metavar="ISO", help=f"{what} as of this UTC time instead of now")
-    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL", help=f"store URL (default {DEFAULT_DB_URL})")
-    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-                   help=f"catalogue directory (default {DEFAULT_CATALOGUE})")
+
+
+def add_store_arguments(p: argparse.ArgumentParser, what: str = "measure") -> None:
+    """The options of a command that reads the store: ``--at``, ``--db``, ``--catalogue``."""
+    add_at_option(p, what)
+    add_db_option(p)
+    add_catalogue_option(p)
+
+
+def add_office_option(p: argparse.ArgumentParser, help: str, *, many: str = "", metavar: str = "ID") -> None:
+    """``--office``: one office; with ``many="append"`` one per flag, repeatable; with
+    ``many="extend"`` one or more per flag, repeatable (read them with ``office_ids``)."""
+    if many == "extend":
+        p.add_argument("--office", action="extend", nargs="+", default=[], metavar=metavar, help=help)
+    elif many == "append":
+        p.add_argument("--office", action="append", default=[], metavar=metavar, help=help)
+    else:
+        p.add_argument("--office", metavar=metavar, help=help)
+
+
+def office_ids(given: Iterable[str]) -> tuple[str, ...]:
+    """The offices a repeatable ``--office`` names, commas also separating them, each
+    once, in the order given."""
+    return tuple(dict.fromkeys(o for arg in given for o in arg.split(",") if o))
+
+
+def add_format_option(p: argparse.ArgumentParser, choices: tuple[str, ...] = TEXT_OR_JSON, *,
+                      default: str | None = None, of: str = "") -> None:
+    """``--format``, the first choice by default; ``of`` names what it formats if not
+    the command's whole output (e.g. "--list")."""
+    what = "text for people, json for tools" if choices == TEXT_OR_JSON else "output format"
+    prefix = f"output of {of}: " if of else ""
+    p.add_argument("--format", choices=choices, default=default or choices[0],
+                   help=f"{prefix}{what} (default: %(default)s)")
+
+
+def add_output_option(p: argparse.ArgumentParser, what: str, *, default: Path | None = None,
+                      metavar: str = "DIR", old_names: tuple[str, ...] = ()) -> None:
+    """``-o/--output``: a file or directory written; without a default, standard output."""
+    where = "%(default)s" if default is not None else "standard output"
+    old = f"; {', '.join(old_names)} is the old name" if old_names else ""
+    p.add_argument("-o", "--output", *old_names, dest="output", type=Path, default=default, metavar=metavar,
+                   help=f"{what} (default: {where}{old})")
+
+
+def add_check_option(p: argparse.ArgumentParser, stale: str = "the files on disk are stale") -> None:
+    """``--check`` of a command that writes generated files."""
+    p.add_argument("--check", action="store_true", help=f"write nothing; exit 1 when {stale}")
+
+
+def add_period_option(p: argparse.ArgumentParser, *, current: str, default: str | None = None) -> None:
+    """``--period LABEL``, the labels of slamon.core.sla.periods; ``current`` says what
+    the label ``current`` stands for in this command. Without a default it is required."""
+    p.add_argument(
+        "--period", required=default is None, default=default, metavar="LABEL",
+        help=f"current ({current}{'; the default' if default else ''}), previous (the one before), "
+        "2026-2027 (biennium), 2026 (year), 2026-Q3 (quarter), 2026-11 (month) or rolling-30d",
+    )
+
+
+def add_today_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--today", type=date_arg, default=None, metavar="YYYY-MM-DD",
+                   help="date the practice reviews are aged against (default: today, UTC)")
+
+
+def add_listen_option(p: argparse.ArgumentParser, serves: str, default: str) -> None:
+    p.add_argument("--listen", type=listen_arg, default=default, metavar="HOST:PORT",
+                   help=f"address of {serves} (default: %(default)s; port 0 picks a free port)")
+
+
+def add_log_options(p: argparse.ArgumentParser, *, level: str, format: str, logged_by: str = "",
+                    lines_of: str = "") -> None:
+    """``--log-level`` and ``--log-format``; ``logged_by`` and ``lines_of`` say whose
+    log lines they set when that is not the command itself."""
+    by = f" by {logged_by}" if logged_by else ""
+    of = f" of {lines_of}" if lines_of else ""
+    p.add_argument("--log-level", choices=LEVELS, default=level,
+                   help=f"least severe level logged{by} (default: %(default)s)")
+    p.add_argument("--log-format", choices=FORMATS, default=format,
+                   help=f"log lines{of} as logfmt (key=value) or one JSON object each (default: %(default)s)")
 
 
 def guarded(command: str, body: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -61,6 +186,15 @@ def parse_at(text: str | None) -> dt.datetime:
     except ValueError:
         raise Problem(f"--at {text!r} is not an ISO 8601 time (e.g. 2026-11-30T12:00Z)", 2) from None
     return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
+def period_label(text: str, now: dt.datetime) -> str:
+    """``--period``: the label as ``slamon.core.sla.periods`` reads it; a wrong one is
+    a usage mistake (status 2) with a did-you-mean."""
+    try:
+        return check_label(text, now)
+    except PeriodError as exc:
+        raise Problem(str(exc), 2) from None
 
 
 def valid_catalogue(path: Path) -> Catalogue:

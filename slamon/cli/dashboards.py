@@ -9,13 +9,9 @@ with slamon itself; ``--check`` exits 1 when the files on disk are stale.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from exporters.dashboards import build_all, render
-from exporters.generated_files import FileSet
-from slamon.cli.common import write_or_check
-
-DEFAULT_DASHBOARDS_DIR = Path("deploy/grafana/dashboards")
+from exporters.dashboards import DEFAULT_DIR, dashboard_files
+from slamon.cli.common import add_check_option, add_output_option, write_or_check
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,16 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--check, write nothing and exit 1 when the files on disk are stale."
         ),
     )
-    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_DASHBOARDS_DIR, metavar="DIR",
-                        help=f"dashboards directory (default {DEFAULT_DASHBOARDS_DIR})")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the files on disk are stale")
+    add_output_option(parser, "dashboards directory", default=DEFAULT_DIR)
+    add_check_option(parser)
     parser.set_defaults(handler=run)
-
-
-def dashboard_files(directory: Path) -> FileSet:
-    files = {directory / name: render(doc) for name, doc in build_all().items()}
-    return FileSet(files, owned=[(directory, "slamon-*.json")])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,31 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-from slamon.config import DEFAULT_CATALOGUE
-from slamon.logs import FORMATS, LEVELS
+from slamon.cli.common import add_catalogue_option, add_listen_option, add_log_options, seconds_arg
 
 DEFAULT_WORKDIR = Path("var/demo")
 DEFAULT_LISTEN = "127.0.0.1:9730"
 DEFAULT_ESTATE_PORTS = 19700
 READY_TIMEOUT_SECONDS = 30.0
 CHILD_STOP_SECONDS = 20.0
-
-
-def _listen(text: str) -> str:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9730 (found {text!r})")
-    return text
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 (found {text!r})")
-    return value
 
 
 def _port(text: str) -> int:
@@ -64,25 +46,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, metavar="DIR",
                    help="where the demo catalogue, certificates and store go (default: %(default)s)")
-    p.add_argument("--listen", type=_listen, default=DEFAULT_LISTEN, metavar="HOST:PORT",
-                   help="address of the daemon's pages and /metrics (default: %(default)s; port 0 picks a free port)")
-    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-                   help="catalogue to simulate (default: %(default)s)")
+    add_listen_option(p, "the daemon's pages and /metrics", DEFAULT_LISTEN)
+    add_catalogue_option(p, "to simulate")
     p.add_argument("--no-backfill", action="store_true",
                    help="do not write past history into a new store")
-    p.add_argument("--duration", type=_positive, default=None, metavar="SECONDS",
+    p.add_argument("--duration", type=seconds_arg, default=None, metavar="SECONDS",
                    help="stop after this long (default: run until Ctrl+C)")
-    p.add_argument("--interval", type=_positive, default=15.0, metavar="SECONDS",
+    p.add_argument("--interval", type=seconds_arg, default=15.0, metavar="SECONDS",
                    help="probe interval in the demo catalogue; journeys 2x, certificates 4x (default: %(default)s)")
     p.add_argument("--estate-ports", type=_port, default=DEFAULT_ESTATE_PORTS, metavar="PORT",
                    help="first port of the simulated services (the next ones follow; any free port "
                         "where one is taken; 0: any free ports) (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1, help="chooses the behaviour profiles and history (default: %(default)s)")
-    p.add_argument("--log-level", choices=LEVELS, default="warning",
-                   help="log level of the daemon (default: %(default)s)")
-    p.add_argument("--log-format", choices=FORMATS, default="logfmt",
-                   help="format of the daemon's log lines and of the demo's own messages: "
-                        "logfmt, or one JSON object per line (default: %(default)s)")
+    add_log_options(p, level="warning", format="logfmt", logged_by="the daemon",
+                    lines_of="the daemon and the demo's own messages")
     p.set_defaults(handler=run)
 
 

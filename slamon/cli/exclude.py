@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL
+from slamon.cli.common import add_catalogue_option, add_db_option, add_format_option
 from slamon.loader import load_catalogue
 from slamon.store import ExclusionRow, Store, StoreError
 
@@ -43,12 +43,9 @@ def register(subparsers) -> None:
     p.add_argument("--approver", help="who approved the exclusion")
     p.add_argument("--vantage", metavar="OFFICE", help="only from this vantage office (default: all)")
     p.add_argument("--list", action="store_true", help="list exclusions (of SERVICE_ID, if given)")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output of --list")
-    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL", help=f"store URL (default {DEFAULT_DB_URL})")
-    p.add_argument(
-        "--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-        help=f"catalogue directory, to check the service id (default {DEFAULT_CATALOGUE})",
-    )
+    add_format_option(p, of="--list")
+    add_db_option(p)
+    add_catalogue_option(p, "the service id is checked against")
     p.set_defaults(handler=run)
 
 

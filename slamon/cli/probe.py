@@ -17,9 +17,9 @@ import os
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 
-from slamon.config import DEFAULT_CATALOGUE, Config
+from slamon.cli.common import add_catalogue_option, add_format_option, add_office_option
+from slamon.config import Config
 from slamon.core.catalogue import ProbeTask
 from slamon.core.results import PHASES, ProbeResult
 from slamon.loader import load_catalogue
@@ -35,16 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run one service's probes once, now, and print each result with its timings.",
     )
     p.add_argument("service_id", metavar="SERVICE_ID", help="e.g. unog-email")
-    p.add_argument(
-        "--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-        help="catalogue folder (default: %(default)s)",
-    )
-    p.add_argument(
-        "--office", metavar="VANTAGE",
-        help="label the results with this vantage office instead of each probe's own",
-    )
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text for people, json for tools (default: %(default)s)")
+    add_catalogue_option(p)
+    add_office_option(p, "label the results with this vantage office instead of each probe's own",
+                      metavar="VANTAGE")
+    add_format_option(p)
     p.set_defaults(handler=main)
 
 

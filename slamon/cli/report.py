@@ -17,14 +17,19 @@ from pathlib import Path
 from exporters.reports import FORMATS, TABLES, build_report, render
 from slamon.cli.common import (
     Problem,
+    add_format_option,
+    add_office_option,
+    add_output_option,
+    add_period_option,
     add_store_arguments,
     check_offices,
     guarded,
+    office_ids,
     open_existing_store,
     parse_at,
+    period_label,
     valid_catalogue,
 )
-from slamon.core.sla.periods import PeriodError, check_label
 from slamon.loader.history import GitHistory
 
 
@@ -36,15 +41,12 @@ def register(subparsers) -> None:
         "baseline / target / actual shape with the trend against the previous period, the "
         "services behind each number, and per-service SLA tables with breaches and exclusions.",
     )
-    p.add_argument("--period", required=True, metavar="LABEL",
-                   help="2012-2013 (biennium), 2013 (year), 2013-Q4 (quarter), 2013-11 (month), rolling-30d, "
-                   "current (the biennium containing now) or previous (the biennium before it)")
-    p.add_argument("--office", action="append", default=[], metavar="ID",
-                   help="only this office (repeatable; default: every office and the total)")
-    p.add_argument("--format", choices=FORMATS, default="html", help="output format (default html)")
+    add_period_option(p, current="the biennium containing now")
+    add_office_option(p, "only this office (repeatable; default: every office and the total)", many="append")
+    add_format_option(p, FORMATS, default="html")
     p.add_argument("--table", choices=tuple(TABLES), default="indicators",
-                   help="with --format csv: which table (default indicators; see docs/reports.md)")
-    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+                   help="with --format csv: which table (default: indicators; see docs/reports.md)")
+    add_output_option(p, "write to FILE", metavar="FILE")
     add_store_arguments(p, "report")
     p.set_defaults(handler=guarded("report", _run))
 
@@ -62,16 +64,13 @@ def _check_output(path: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     now = parse_at(args.at)
-    try:
-        args.period = check_label(args.period, now)
-    except PeriodError as exc:
-        raise Problem(str(exc), 2) from None
+    args.period = period_label(args.period, now)
     if args.table != "indicators" and args.format != "csv":
         raise Problem("--table applies to --format csv only", 2)
     if args.output is not None:
         _check_output(args.output)
     catalogue = valid_catalogue(args.catalogue)
-    offices = sorted({o for arg in args.office for o in arg.split(",") if o}) or None
+    offices = sorted(office_ids(args.office)) or None
     check_offices(catalogue, offices or ())
     store = open_existing_store(args.db)
     try:

@@ -18,8 +18,12 @@ from pathlib import Path
 from exporters.generated_files import FileSet, dump_yaml
 from exporters.rules import DEFAULT_RUNBOOK_BASE, RuleOptions, build_rule_documents
 from exporters.rules_tests import build_test_documents
-from slamon.cli.common import write_or_check
-from slamon.config import DEFAULT_CATALOGUE
+from slamon.cli.common import (
+    add_catalogue_option,
+    add_check_option,
+    add_output_option,
+    write_or_check,
+)
 from slamon.loader import load_catalogue
 
 DEFAULT_RULES_DIR = Path("deploy/prometheus/rules")
@@ -35,16 +39,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "write nothing and exit 1 when the files on disk differ from what would be generated."
         ),
     )
-    parser.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-                        help=f"catalogue directory the rules are generated from (default {DEFAULT_CATALOGUE})")
-    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_RULES_DIR, metavar="DIR",
-                        help=f"rules directory (default {DEFAULT_RULES_DIR})")
+    add_catalogue_option(parser, "the rules are generated from")
+    add_output_option(parser, "rules directory", default=DEFAULT_RULES_DIR)
     parser.add_argument("--tests-dir", type=Path, default=None, metavar="DIR",
                         help="promtool test files (default: 'tests' beside the rules directory)")
     parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOK_BASE, metavar="URL",
-                        help="runbook document the alerts link to (default %(default)s)")
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 when the files on disk are stale")
+                        help="runbook document the alerts link to (default: %(default)s)")
+    add_check_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 
-from slamon.config import DEFAULT_CATALOGUE, DEFAULT_DB_URL, DEFAULT_LISTEN, Config
-from slamon.logs import FORMATS, LEVELS
-
-
-def _listen(text: str) -> str:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9730 (found {text!r})")
-    return text
+from slamon.cli.common import (
+    add_catalogue_option,
+    add_db_option,
+    add_listen_option,
+    add_log_options,
+    add_office_option,
+    office_ids,
+    seconds_arg,
+)
+from slamon.config import DEFAULT_LISTEN, Config
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -25,16 +25,6 @@ def _shard(text: str) -> tuple[int, int]:
         return parse_shard(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0 (found {text!r})")
-    return value
 
 
 def _count(text: str) -> int:
@@ -50,23 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the monitoring daemon",
         description="Probe the catalogue continuously and serve /healthz, /readyz and /metrics.",
     )
-    p.add_argument("--catalogue", type=Path, default=DEFAULT_CATALOGUE, metavar="DIR",
-                   help="catalogue directory (default: %(default)s)")
-    p.add_argument("--db", default=DEFAULT_DB_URL, metavar="URL",
-                   help="result store URL (default: %(default)s)")
-    p.add_argument("--listen", type=_listen, default=DEFAULT_LISTEN, metavar="HOST:PORT",
-                   help="address of /healthz, /readyz and /metrics (default: %(default)s; port 0 picks a free port)")
-    p.add_argument("--office", action="extend", nargs="+", default=[], metavar="ID",
-                   help="probe only from these offices (vantage points); default: all")
+    add_catalogue_option(p)
+    add_db_option(p)
+    add_listen_option(p, "/healthz, /readyz and /metrics", DEFAULT_LISTEN)
+    add_office_option(p, "probe only from these offices (vantage points); default: all", many="extend")
     p.add_argument("--shard", type=_shard, default=None, metavar="I/N",
                    help="probe only share I of N of the services (0 <= I < N)")
-    p.add_argument("--log-format", choices=FORMATS, default=defaults.log_format,
-                   help="log lines as logfmt (key=value) or one JSON object each (default: %(default)s)")
-    p.add_argument("--log-level", choices=LEVELS, default=defaults.log_level,
-                   help="least severe level logged (default: %(default)s)")
-    p.add_argument("--shutdown-timeout", type=_seconds, default=defaults.shutdown_timeout_seconds,
+    add_log_options(p, level=defaults.log_level, format=defaults.log_format)
+    p.add_argument("--shutdown-timeout", type=seconds_arg, default=defaults.shutdown_timeout_seconds,
                    metavar="SECONDS", help="time to drain probes in flight on SIGTERM (default: %(default)s)")
-    p.add_argument("--reload-poll", type=_seconds, default=defaults.reload_poll_seconds,
+    p.add_argument("--reload-poll", type=seconds_arg, default=defaults.reload_poll_seconds,
                    metavar="SECONDS", help="how often catalogue files are checked for changes (default: %(default)s)")
     p.add_argument("--max-in-flight", type=_count, default=defaults.max_in_flight, metavar="N",
                    help="probes in flight at once (default: %(default)s)")
@@ -74,9 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    metavar="N", help="probes in flight at once against one host (default: %(default)s)")
     p.add_argument("--retention-days", type=_count, default=defaults.retention_days, metavar="DAYS",
                    help="keep raw results this many days; rollups are kept for good (default: %(default)s)")
-    p.add_argument("--sla-eval-interval", type=_seconds, default=defaults.sla_eval_interval_seconds,
+    p.add_argument("--sla-eval-interval", type=seconds_arg, default=defaults.sla_eval_interval_seconds,
                    metavar="SECONDS", help="how often the current-period SLA and breaches are evaluated (default: %(default)s)")
-    p.add_argument("--indicators-interval", type=_seconds, default=defaults.indicators_interval_seconds,
+    p.add_argument("--indicators-interval", type=seconds_arg, default=defaults.indicators_interval_seconds,
                    metavar="SECONDS", help="how often the indicators are recomputed (default: %(default)s)")
     p.add_argument("--alertmanager", action="append", default=[], metavar="[OFFICES=]URL",
                    help="send the daemon's own alerts to this Alertmanager (repeatable; see docs/alerting.md)")
@@ -84,9 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="send the daemon's own alerts as JSON to this URL (repeatable; see docs/alerting.md)")
     p.add_argument("--web-max-connections", type=_count, default=defaults.web_max_connections, metavar="N",
                    help="open connections the web port accepts; more get 503 (default: %(default)s)")
-    p.add_argument("--web-head-timeout", type=_seconds, default=defaults.web_head_timeout_seconds,
+    p.add_argument("--web-head-timeout", type=seconds_arg, default=defaults.web_head_timeout_seconds,
                    metavar="SECONDS", help="time a client has to send its first request head (default: %(default)s)")
-    p.add_argument("--web-keepalive-timeout", type=_seconds, default=defaults.web_keepalive_timeout_seconds,
+    p.add_argument("--web-keepalive-timeout", type=seconds_arg, default=defaults.web_keepalive_timeout_seconds,
                    metavar="SECONDS", help="idle kept-alive connections are closed after this (default: %(default)s)")
     p.set_defaults(handler=run)
 
@@ -96,7 +79,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         catalogue_dir=args.catalogue,
         db_url=args.db,
         listen=args.listen,
-        offices=tuple(dict.fromkeys(o for arg in args.office for o in arg.split(",") if o)),
+        offices=office_ids(args.office),
         shard=args.shard,
         log_format=args.log_format,
         log_level=args.log_level,

@@ -18,17 +18,21 @@ from typing import Any
 from slamon.assess import CURRENT, Assessment, SlaPeriodResult, assess_period, assess_sla_periods
 from slamon.cli.common import (
     Problem,
+    add_format_option,
+    add_office_option,
+    add_period_option,
     add_store_arguments,
     check_offices,
     guarded,
+    office_ids,
     open_existing_store,
     parse_at,
+    period_label,
     valid_catalogue,
 )
 from slamon.core.catalogue import Catalogue
 from slamon.core.numbers import percent_text, target_text
 from slamon.core.sla.measure import Measures, PooledOutages, pool_outages
-from slamon.core.sla.periods import PeriodError, check_label
 
 
 def register(subparsers) -> None:
@@ -39,15 +43,11 @@ def register(subparsers) -> None:
         "each objective against its target, the error budget and the burn rate, per vantage.",
     )
     p.add_argument("service_id", nargs="?", metavar="SERVICE_ID", help="one service (or use --office)")
-    p.add_argument("--office", action="append", default=[], metavar="ID",
-                   help="every service of this office (repeatable)")
-    p.add_argument("--period", default=CURRENT, metavar="LABEL",
-                   help="current (each service's own SLA period containing now; the default), "
-                   "previous (the one before), 2026-11, 2026-Q3, 2026, 2026-2027 or rolling-30d")
+    add_office_option(p, "every service of this office (repeatable)", many="append")
+    add_period_option(p, current="each service's own SLA period containing now", default=CURRENT)
     p.add_argument("--vantage", action="append", default=[], metavar="OFFICE",
                    help="only as measured from this vantage office (repeatable)")
-    p.add_argument("--format", choices=("text", "json"), default="text",
-                   help="text for people, json for tools (default: %(default)s)")
+    add_format_option(p)
     add_store_arguments(p, "measure")
     p.set_defaults(handler=guarded("sla", _run))
 
@@ -56,12 +56,9 @@ def _run(args: argparse.Namespace) -> int:
     now = parse_at(args.at)
     if not args.service_id and not args.office:
         raise Problem("give a SERVICE_ID or --office ID", 2)
-    try:
-        args.period = check_label(args.period, now)
-    except PeriodError as exc:
-        raise Problem(str(exc), 2) from None
+    args.period = period_label(args.period, now)
     catalogue = valid_catalogue(args.catalogue)
-    offices = [o for arg in args.office for o in arg.split(",") if o]
+    offices = list(office_ids(args.office))
     check_offices(catalogue, offices + [v for arg in args.vantage for v in arg.split(",") if v])
     ids = None
     if args.service_id:

@@ -40,6 +40,9 @@ and never beyond (``BodyTooLarge``). Bytes after a complete response are ignored
 however TCP splits them. A compressed body must be complete: several gzip members are
 all inflated, a truncated stream is a ``protocol`` failure. docs/probes.md has the
 verdict table.
+
+Why one module above 500 lines: it is one thing, the client of one request per
+connection; the protocol, its request, redirects and body decoding share its state.
 """
 
 from __future__ import annotations

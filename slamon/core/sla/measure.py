@@ -37,6 +37,9 @@ parts together is within the sum of each part's allowance ``(1 - target_i) x tot
 objective do not count toward it.
 
 A verdict (``met``) is ``None`` when nothing was observed: unobserved is never guessed.
+
+Why one module above 500 lines: it is one thing, the definitions above; every measure
+that can reach a report is computed here, so they are read and checked together.
 """
 
 from __future__ import annotations
