@@ -108,8 +108,9 @@ def test_a_catalogue_diagnostic_is_one_event_with_its_location(capture):
 
 
 def test_the_daemon_under_json_logs_writes_only_json_lines(tmp_path):
-    """`slamon run --log-format json` on the bundled catalogue: from start to SIGTERM,
-    every line it writes is one JSON event (catalogue diagnostics included)."""
+    """`slamon run --log-format json`: from start to SIGTERM, every line it writes is one
+    JSON event, catalogue diagnostics included (a catalogue with a warning, probing only
+    a closed port on 127.0.0.1)."""
     import os
     import signal
     import subprocess
@@ -117,11 +118,17 @@ def test_the_daemon_under_json_logs_writes_only_json_lines(tmp_path):
     import time
     from pathlib import Path
 
+    from tests.daemon_support import service_doc, write_catalogue
+
     root = Path(__file__).resolve().parents[1]
+    doc = service_doc("unog-web", [{"id": "web", "kind": "http", "url": "http://127.0.0.1:9/",
+                                    "interval": "60s", "timeout": "1s"}])
+    doc["automation"] = {"fulfilment": "automated"}  # no evidence: warning W001
+    catalogue = write_catalogue(tmp_path / "catalogue", [doc])
     err_path = tmp_path / "stderr.txt"
     with err_path.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "slamon", "run", "--catalogue", str(root / "catalogue"),
+            [sys.executable, "-m", "slamon", "run", "--catalogue", str(catalogue),
              "--log-format", "json", "--listen", "127.0.0.1:0", "--db", f"sqlite:///{tmp_path}/s.db"],
             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)},
             stdout=subprocess.PIPE, stderr=err, text=True,
@@ -137,7 +144,9 @@ def test_the_daemon_under_json_logs_writes_only_json_lines(tmp_path):
                 proc.kill()
                 proc.communicate()
     lines = [line for line in (out + err_path.read_text()).splitlines() if line.strip()]
-    events = [json.loads(line)["event"] for line in lines]  # a plain-text line fails here
+    events = [json.loads(line) for line in lines]  # a plain-text line fails here
+    names = [e["event"] for e in events]
     assert proc.returncode == 0
-    assert "daemon_started" in events and "daemon_stopped" in events
-    assert events.count("catalogue_diagnostic") >= 1
+    assert "daemon_started" in names and "daemon_stopped" in names
+    (diag,) = [e for e in events if e["event"] == "catalogue_diagnostic"]
+    assert diag["code"] == "W001" and diag["file"].endswith("unog-web.yaml") and diag["line"] >= 1
