@@ -71,7 +71,7 @@ def availability_chart(points: Sequence[DayPoint], target_ratio: float, label: s
     ticks = [
         f'<span style="left:{100 * i / n:.2f}%">{p.day.strftime("%d %b")}</span>'
         for i, p in enumerate(points)
-        if p.day.day == 1
+        if p.day.day == 1 and i / n < 0.93  # a label that would run off the right edge is left out
     ]
     first = points[0].day.isoformat() if points else ""
     last = points[-1].day.isoformat() if points else ""
