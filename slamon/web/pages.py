@@ -150,7 +150,7 @@ def _office_order(ctx: WebContext) -> list[str]:
 
 
 DEFAULT_REFRESH_SECONDS = 60
-MIN_REFRESH_SECONDS = 5
+MIN_REFRESH_SECONDS = 2
 MAX_REFRESH_SECONDS = 3600
 
 
