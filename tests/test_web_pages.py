@@ -118,6 +118,19 @@ async def test_indicators_page(site):
         assert f'<span class="code">{code}</span>' in html
     assert html.count('data-office="all"') == 3 and html.count('data-office="unon"') == 3
     assert "<summary>" in html and "Not counted" in html
+    # a chart per indicator: baseline, target and actual per office and in total, each
+    # row's figures in its <title> (and in the table under it)
+    charts = re.findall(r'<svg class="chart bars".*?</svg>', html, re.S)
+    assert len(charts) == 3
+    rows = re.findall(r"<g><title>([^<]*)</title>", charts[0])
+    assert [r.split(":")[0] for r in rows] == ["New York", "Geneva", "Vienna", "Nairobi", "Total"]
+    assert all("baseline" in r and "target" in r and "actual" in r for r in rows)
+    # the trend across bienniums: 2024-2025 is on record (the catalogue was recorded in
+    # 2025), 2022-2023 is not, so two bienniums
+    trends = re.findall(r'<svg class="chart trend".*?</svg>', html, re.S)
+    assert len(trends) == 3
+    assert re.findall(r"<title>(\d{4}-\d{4}): actual", trends[0]) == ["2024-2025", "2026-2027"]
+    assert html.count('<table class="data compact trend-table">') == 3
     bad = await fetch(site, "/indicators?period=soon", status=400)
     assert "bad period &#39;soon&#39;" in bad
 
@@ -222,3 +235,28 @@ async def test_reload_failure_badge_says_why_and_links_to_the_errors(catalogue):
         assert "E104 tier: unknown tier &#39;Gold&#39; &lt;b&gt;" in page and "E201 probes[0].url" in page
         async with s.get("/api/v1/status") as r:
             assert (await r.json())["catalogue"]["last_errors"][1].endswith("the URL has a space")
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_latency_beside_availability_and_the_budget_burn(site):
+    html = await fetch(site, f"/services/{HISTORY}")
+    latency = re.search(r'<svg class="history latency".*?</svg>', html, re.S).group(0)
+    titles = dict(re.findall(r"<title>(\d{4}-\d\d-\d\d): ([^<]*)</title>", latency))
+    assert len(titles) == 90
+    bad_day = ((NOW - dt.timedelta(days=DAYS)) + dt.timedelta(days=10)).date().isoformat()
+    assert titles[bad_day].endswith("observed minutes under the threshold")
+    assert re.search(rf'class="(warn|bad)"[^>]*><title>{bad_day}: ', latency), "the slow afternoon shows"
+    assert 'aria-label="daily share of minutes under the latency threshold' in latency
+    # the burn chart ends where the engine's period measure to date ends (the same
+    # minutes, the same budget), and its figures are in a table beside it
+    async with site.get(f"/api/v1/services/{HISTORY}/sla") as r:
+        body = await r.json()
+    vantage = body["level"]["vantages"][0]
+    burn = re.search(r'<section class="panel" id="budget-burn">.*?</section>', html, re.S).group(0)
+    assert '<svg class="chart burn"' in burn and "<title>error budget of" in burn
+    bad = vantage["seconds"]["bad"] // 60
+    budget = vantage["error_budget"]["budget_seconds"] / 60
+    assert f"{bad} bad minutes of a budget of {budget:.1f} so far" in burn, (bad, budget)
+    first_row = re.search(r"<tbody>\s*<tr><td>([\d-]+)</td><td class=\"num\">(\d+)</td>", burn)
+    assert first_row.group(1) == NOW.astimezone(dt.timezone(dt.timedelta(hours=-5))).date().isoformat()
+    assert int(first_row.group(2)) == bad

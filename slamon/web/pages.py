@@ -26,8 +26,8 @@ from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
 from slamon.web.context import WebContext, context_of
-from slamon.web.history import DEFAULT_DAYS, daily_availability
-from slamon.web.svg import availability_chart
+from slamon.web.history import DEFAULT_DAYS, budget_burn, daily_availability
+from slamon.web.svg import availability_chart, burn_chart, indicator_chart, latency_chart, trend_chart
 
 HERE = Path(__file__).parent
 FAILURES_SHOWN = 25
@@ -260,6 +260,9 @@ async def service_page(request: web.Request) -> web.Response:
     detail = views.service_detail(ctx.runtime, service)
     now = ctx.now()
     charts: list[tuple[str, object, dict]] = []
+    latency_charts: dict[str, object] = {}
+    days_table: dict[str, list] = {}
+    burns: list[dict] = []
     failures: list[dict] = []
     breaches: list[dict] = []
     exclusions: list[dict] = []
@@ -276,6 +279,17 @@ async def service_page(request: web.Request) -> web.Response:
                 "target": target,
             }
             charts.append((vantage, availability_chart(points, target, f"daily availability of {service.name} from {vantage}"), stats))
+            latency = latency_chart(points, f"daily share of minutes under the latency threshold, {service.name} from {vantage}")
+            days_table[vantage] = points
+            if latency:
+                latency_charts[vantage] = latency
+        for b in await ctx.in_thread(("burn", sid, now.date(), now.hour), budget_burn, ctx.store, catalogue, service, now):
+            last = b.points[-1] if b.points else None
+            burns.append({
+                "vantage": b.vantage, "period": b.period, "timezone": b.timezone, "points": b.points, "last": last,
+                "chart": burn_chart(b.days, b.points, f"error budget of {service.name} from {b.vantage} in {b.period}: "
+                                    f"bad minutes so far against the budget so far, by day"),
+            })
         rows = await ctx.in_thread(None, recent_results, ctx.store, sid, now, 1000)
         # a local fault (the monitor's own) is not a failure of the service
         failures = [views.result_dict(r) for r in rows if not r.success and not r.local_fault][:FAILURES_SHOWN]
@@ -291,6 +305,9 @@ async def service_page(request: web.Request) -> web.Response:
         office_name=catalogue.offices[service.office].name,
         category_title=CATEGORY_TITLES.get(detail["category"], detail["category"]),
         charts=charts,
+        latency_charts=latency_charts,
+        days_table=days_table,
+        burns=burns,
         history_days=DEFAULT_DAYS,
         failures=failures,
         latest_failures=latest_failures,
@@ -312,6 +329,7 @@ async def indicators_page(request: web.Request) -> web.Response:
     except Problem as p:
         return _page_error(request, p)
     office_ids = [*_office_order(ctx), ALL_OFFICES]
+    office_names = {**{o: catalogue.offices[o].city for o in catalogue.offices}, ALL_OFFICES: "Total"}
     names = {s.id: s.name for s in catalogue.services.values()}
     definitions = {d.id.value: d for d in catalogue.indicators.indicators}
     table: dict[str, dict[str, dict]] = {}
@@ -329,6 +347,24 @@ async def indicators_page(request: web.Request) -> web.Response:
             }
         )
     biennium = next((v.biennium for v in values), "")
+    for sec in sections:
+        rows = [r for r in sec["rows"] if r is not None]
+        unit = rows[0]["unit"] if rows else "count"
+        sec["chart"] = indicator_chart(
+            [{"name": office_names.get(r["office"], r["office"]), "baseline": r["baseline"], "target": r["target"],
+              "actual": r["value"]} for r in rows],
+            unit,
+            f"{sec['code']} {sec['title']}, {period}: actual against baseline and target, per office and in total",
+        )
+    trend = await _trend(ctx, catalogue, biennium, values if period == biennium else None)
+    for sec in sections:
+        points = trend.get(sec["id"], [])
+        sec["trend"] = points
+        sec["trend_chart"] = (
+            trend_chart(points, sec["rows"][-1]["unit"] if sec["rows"][-1] else "count",
+                        f"{sec['code']} in total over the bienniums {points[0]['period']} to {points[-1]['period']}")
+            if len(points) > 1 else None
+        )
     y = ctx.now().year
     first = y - y % 2
     choices = [f"{a}-{a + 1}" for a in range(first, first - 8, -2)] + [str(y), str(y - 1)]
@@ -341,9 +377,35 @@ async def indicators_page(request: web.Request) -> web.Response:
         choices=choices,
         sections=sections,
         office_ids=office_ids,
-        office_names={**{o: catalogue.offices[o].city for o in catalogue.offices}, ALL_OFFICES: "Total"},
+        office_names=office_names,
         service_names=names,
     )
+
+
+TREND_BIENNIUMS = 3  # the biennium shown and up to two before it: each costs a full assessment
+
+
+async def _trend(ctx: WebContext, catalogue, biennium: str, values) -> dict[str, list[dict]]:
+    """Each indicator in total over the biennium shown and the ones before it that the
+    store holds a catalogue for (the report's path: ``assess_indicators``), oldest first."""
+    if not biennium or ctx.store is None:
+        return {}
+    first = int(biennium[:4])
+    by_period = {biennium: values if values is not None else await compute_indicators(ctx, catalogue, biennium, None)}
+    for k in range(1, TREND_BIENNIUMS):
+        label = f"{first - 2 * k}-{first - 2 * k + 1}"
+        end = dt.datetime(first - 2 * k + 2, 1, 1, tzinfo=dt.UTC) - dt.timedelta(seconds=1)
+        if not await ctx.in_thread(("services_at", label), ctx.store.services_at, end):
+            break  # no record of that biennium's catalogue: no older point either
+        by_period[label] = await compute_indicators(ctx, catalogue, label, None)
+    out: dict[str, list[dict]] = {}
+    for label in sorted(by_period):
+        for v in by_period[label]:
+            if v.office == ALL_OFFICES:
+                out.setdefault(str(v.indicator), []).append(
+                    {"period": label, "actual": views.finite(v.value), "target": v.target, "baseline": v.baseline}
+                )
+    return out
 
 
 ENV_KEY = web.AppKey("jinja_env", jinja2.Environment)
