@@ -27,7 +27,13 @@ from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
 from slamon.web.context import WebContext, context_of
 from slamon.web.history import DEFAULT_DAYS, budget_burn, daily_availability
-from slamon.web.svg import availability_chart, burn_chart, indicator_chart, latency_chart, trend_chart
+from slamon.web.svg import (
+    availability_chart,
+    burn_chart,
+    indicator_chart,
+    latency_chart,
+    trend_chart,
+)
 
 HERE = Path(__file__).parent
 FAILURES_SHOWN = 25

@@ -215,7 +215,10 @@ def trend_chart(points: Sequence[dict], unit: str, label: str) -> Markup:
         if a is not None:
             met = t is not None and a >= t
             parts.append(f'<rect class="{"ok" if met else "actual"}" x="{cx - bw / 2:.1f}" y="{y(a):.1f}" width="{bw:.1f}" height="{top + plot_h - y(a):.1f}"/>')
-            parts.append(f'<text x="{cx:.1f}" y="{y(a) - 4:.1f}" text-anchor="middle" {FONT} font-size="11">{_fmt(a, unit)}</text>')
+            inside = top + plot_h - y(a) > 18  # the figure inside the bar's top, else just above it
+            css = ' class="inside"' if inside else ""
+            parts.append(f'<text x="{cx:.1f}" y="{y(a) + 14 if inside else y(a) - 4:.1f}" text-anchor="middle" {FONT} '
+                         f'font-size="11"{css}>{_fmt(a, unit)}</text>')
         else:
             parts.append(f'<text x="{cx:.1f}" y="{top + plot_h - 4}" text-anchor="middle" {FONT} font-size="11" class="axis">n/a</text>')
         if t is not None:
