@@ -282,7 +282,6 @@ def _print_banner(
     base: str, catalogue_dir: Path, db_url: str, note: str, estate, listen: str, log_format: str = "logfmt"
 ) -> None:
     from slamon.demo.profiles import Profile
-
     from slamon.web.views import counts_text, service_counts
 
     counts = service_counts(estate.catalogue)
