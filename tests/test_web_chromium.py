@@ -156,6 +156,13 @@ async def test_pages_read_well_at_1400_and_800_px(served, tmp_path):
                 "(() => { const w = document.querySelector('.grid-wrap'); return [w.scrollWidth, w.clientWidth]; })()"
             )
             assert grid[0] <= grid[1] + 1, (width, grid)
+        # on a phone the grid scrolls inside its own box; nothing else is cut or crowded
+        await browser.resize(390, 844)
+        for name, path in (("status", "/"), ("service", f"/services/{HISTORY}"), ("indicators", PAGES["indicators"])):
+            page = await browser.load(served + path)
+            (ARTIFACTS / f"web-{name}-390-top.png").write_bytes(page.png)
+            faults = await browser.evaluate(LAYOUT_CHECK)
+            assert faults == [], f"{path} at 390 px: {faults}"
 
 
 async def test_status_page_updates_itself_in_place(served, tmp_path):
