@@ -62,6 +62,8 @@ async def crowded(request: web.Request) -> web.Response:
         "<table style='width:300px;table-layout:fixed;margin-top:80px'><tr><td style='width:100px'>"
         "<span style='display:inline-block;width:260px'>too wide</span></td><td>ok</td></tr></table>"
         "<div style='width:60px;overflow:hidden;white-space:nowrap'>Platinum 99.99 % target</div>"
+        "<svg width='300' height='40' style='position:absolute;top:200px;left:400px'>"
+        "<text x='10' y='20'>chart label one</text><text x='30' y='22'>chart label two</text></svg>"
         "<div style='width:3000px'>wide</div>",
         content_type="text/html",
     )
@@ -138,7 +140,8 @@ async def test_pages_read_well_at_1400_and_800_px(served, tmp_path):
     async with Chromium(binary, tmp_path / "profile") as browser:
         await browser.load(served + "/test-crowded")
         faults = await browser.evaluate(LAYOUT_CHECK)
-        for kind in ("overlap: \"first text here\"", "overflow: span", "clipped: \"Platinum", "page scrolls sideways"):
+        for kind in ("overlap: \"first text here\"", "overlap: \"chart label one\"", "overflow: span",
+                     "clipped: \"Platinum", "page scrolls sideways"):
             assert any(f.startswith(kind) for f in faults), (kind, faults)
         pages = {**PAGES, "status-refresh": "/?refresh=0"}
         for width in WIDTHS:
