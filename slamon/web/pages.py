@@ -19,13 +19,14 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from slamon.assess import assess_indicators
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
 from slamon.core.numbers import percent_text, percent_to_ratio, percent_value_text, target_text
 from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
-from slamon.web.context import WebContext, context_of
+from slamon.web.context import CACHE_SECONDS, WebContext, context_of
 from slamon.web.history import DEFAULT_DAYS, budget_burn, daily_availability
 from slamon.web.svg import (
     availability_chart,
@@ -389,6 +390,7 @@ async def indicators_page(request: web.Request) -> web.Response:
 
 
 TREND_BIENNIUMS = 3  # the biennium shown and up to two before it: each costs a full assessment
+CLOSED_CACHE_SECONDS = 3600.0
 
 
 async def _trend(ctx: WebContext, catalogue, biennium: str, values) -> dict[str, list[dict]]:
@@ -403,7 +405,11 @@ async def _trend(ctx: WebContext, catalogue, biennium: str, values) -> dict[str,
         end = dt.datetime(first - 2 * k + 2, 1, 1, tzinfo=dt.UTC) - dt.timedelta(seconds=1)
         if not await ctx.in_thread(("services_at", label), ctx.store.services_at, end):
             break  # no record of that biennium's catalogue: no older point either
-        by_period[label] = await compute_indicators(ctx, catalogue, label, None)
+        # a closed biennium's figures do not move: kept for an hour, not 30 s
+        by_period[label] = await ctx.in_thread(
+            ("indicators", label, None), assess_indicators, ctx.store, label, ctx.now(), catalogue=catalogue,
+            cache_seconds=CLOSED_CACHE_SECONDS if end < ctx.now() else CACHE_SECONDS,
+        )
     out: dict[str, list[dict]] = {}
     for label in sorted(by_period):
         for v in by_period[label]:
