@@ -159,6 +159,20 @@ async def test_pages_read_well_at_1400_and_800_px(served, tmp_path):
                 "(() => { const w = document.querySelector('.grid-wrap'); return [w.scrollWidth, w.clientWidth]; })()"
             )
             assert grid[0] <= grid[1] + 1, (width, grid)
+        # a refused reload: the header says why and links to the list (still at 800 px)
+        stats = served.runtime.catalogue_stats
+        stats.load_success, stats.errors = False, 2
+        stats.last_errors = ("catalogue/services/unon/unon-email.yaml:12:7: E104 tier: unknown tier 'Gold' "
+                             "(one of platinum, gold, silver, bronze)", "catalogue/services/unon/unon-email.yaml:30:12: "
+                             "E201 probes[0].url: the URL has a space in it")
+        stats.last_failure_timestamp_seconds = NOW.timestamp() - 90
+        for name, path in (("reload-failed", "/"), ("catalogue-errors", "/catalogue")):
+            page = await browser.load(served + path)
+            (ARTIFACTS / f"web-{name}-800-top.png").write_bytes(page.png)
+            assert "last reload failed: 2 errors" in page.dom and "E104 tier" in page.dom
+            faults = await browser.evaluate(LAYOUT_CHECK)
+            assert faults == [], f"{path} after a refused reload: {faults}"
+        stats.load_success, stats.errors, stats.last_errors = True, 0, ()
         # on a phone the grid scrolls inside its own box; nothing else is cut or crowded
         await browser.resize(390, 844)
         for name, path in (("status", "/"), ("service", f"/services/{HISTORY}"), ("indicators", PAGES["indicators"])):

@@ -231,6 +231,8 @@ async def test_reload_failure_badge_says_why_and_links_to_the_errors(catalogue):
     async with serving(rt) as s:
         html = await fetch(s, "/")
         assert '<a class="chip chip-warn" href="/catalogue"' in html and "last reload failed: 2 errors</a>" in html
+        # the first reason in the header itself, escaped
+        assert '<a class="meta reload-why" href="/catalogue">services/unon/x.yaml:4:7: E104 tier: unknown tier &#39;Gold&#39; &lt;b&gt;</a>' in html
         page = await fetch(s, "/catalogue")
         assert "E104 tier: unknown tier &#39;Gold&#39; &lt;b&gt;" in page and "E201 probes[0].url" in page
         async with s.get("/api/v1/status") as r:
