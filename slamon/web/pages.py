@@ -1,12 +1,15 @@
 """The status pages, server-rendered with Jinja2 (autoescaped, no JavaScript needed).
 
 - ``/``: offices (columns) by services (rows, grouped by category) with state,
-  current-period SLA measure, error budget left and open breaches; from ``Runtime``
-  only, so it renders without touching the database.
+  current-period SLA measure, error budget left and open breaches (with the objective
+  and its figures); from ``Runtime`` only, so it renders without touching the
+  database. ``?refresh=SECONDS`` has ``/static/refresh.js`` swap it in place.
+- ``/catalogue``: the service count and the errors of a refused reload.
 - ``/services/{id}``: owner, SLA, probes with their latest result and phase timings,
-  90 days of daily availability (inline SVG), recent failures, breaches, exclusions.
+  90 days of daily availability and latency, the current period's error budget burn
+  (inline SVG), recent failures, breaches, exclusions.
 - ``/indicators``: the three indicators per office and in total, with the services
-  behind each number.
+  behind each number, a baseline/target/actual chart and the trend across bienniums.
 
 Everything the pages need is served from ``/static`` (no external asset or font).
 """
@@ -210,8 +213,8 @@ async def status_page(request: web.Request) -> web.Response:
     ]
     retired_hidden = 0 if show_retired else sum(1 for s in catalogue.services.values() if s.lifecycle == Lifecycle.retired)
     # services neither probed from nor owned by the offices shown: rows of dashes only
-    elsewhere = [s for s in summaries if s["office"] not in shown and not shown & {v["vantage"] for v in s["vantages"]}]
-    summaries = [s for s in summaries if s not in elsewhere]
+    elsewhere = {s["id"] for s in summaries if s["office"] not in shown and not shown & {v["vantage"] for v in s["vantages"]}}
+    summaries = [s for s in summaries if s["id"] not in elsewhere]
     groups: dict[str, list[dict]] = {}
     for s in sorted(summaries, key=lambda s: (s["category"], s["name"].lower())):
         s["cells"] = {v["vantage"]: v for v in s["vantages"] if v["vantage"] in shown}

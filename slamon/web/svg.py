@@ -1,4 +1,6 @@
-"""Inline SVG charts for the status page (no script, no external asset).
+"""Inline SVG charts for the pages and the HTML report (no script, no external asset):
+daily availability and latency, the error budget burn of the current period,
+baseline/target/actual per office, an indicator across bienniums.
 
 The daily availability chart draws one bar per day, its height on a scale from a
 floor (five times the allowed downtime below the target) up to 100 %: green when the
