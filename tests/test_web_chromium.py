@@ -207,3 +207,13 @@ async def test_status_page_updates_itself_in_place(served, tmp_path):
         assert re.search(r'data-service="unhq-erp"[^>]*>.*?breach availability', html, re.S)
         assert "updated" in await browser.evaluate("document.getElementById('refresh-state').textContent")
         assert browser.messages() == []
+        # an update that fails says so and why, and the grid stays as it was
+        catalogue, runtime.catalogue = runtime.catalogue, None  # the page now answers 503
+        deadline = loop.time() + 15
+        state = ""
+        while loop.time() < deadline and "failed" not in state:
+            await asyncio.sleep(0.25)
+            state = await browser.evaluate("document.getElementById('refresh-state').textContent")
+        runtime.catalogue = catalogue
+        assert state.startswith("update failed (HTTP 503)"), state
+        assert await browser.evaluate("document.querySelectorAll('#status-grid tr.service-row').length") == 69
