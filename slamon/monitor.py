@@ -21,7 +21,7 @@ from slamon.core.observed import Transition
 from slamon.core.results import ProbeResult, Reason
 from slamon.core.sla.in_scope import InScope, ScopedExclusion
 from slamon.loader import LoadReport, load_catalogue
-from slamon.runtime import Runtime
+from slamon.runtime import MAX_KEPT_ERRORS, Runtime
 from slamon.scheduler import Scheduler
 from slamon.sinks import ResultSink
 
@@ -136,6 +136,7 @@ class Monitor:
         stats = self.runtime.catalogue_stats
         stats.load_success = True
         stats.loaded_timestamp_seconds = self.clock()
+        stats.last_errors = ()
         self.tasks = tasks
         self.in_scope = InScope(catalogue, self.exclusions)
         if self.scheduler is not None:
@@ -158,6 +159,8 @@ class Monitor:
         except Exception:
             log.exception("catalogue_reload_failed", extra={"trigger": trigger})
             stats.load_success = False
+            stats.last_errors = ("the catalogue could not be read (a fault of the loader: see the daemon log)",)
+            stats.last_failure_timestamp_seconds = self.clock()
             stats.reloads_total["failure"] += 1
             return False
         stats.errors = len(report.errors)
@@ -166,6 +169,8 @@ class Monitor:
             for diag in report.errors[:MAX_LOGGED_DIAGNOSTICS]:
                 log.error("catalogue_error", extra=diag.log_fields())
             stats.load_success = False
+            stats.last_errors = tuple(str(d) for d in report.errors[:MAX_KEPT_ERRORS]) or ("no catalogue could be built",)
+            stats.last_failure_timestamp_seconds = self.clock()
             stats.reloads_total["failure"] += 1
             log.error(
                 "catalogue_reload_refused",

@@ -59,6 +59,13 @@ class CatalogueStats:
     reloads_total: Counter[str] = field(default_factory=Counter)  # "success" / "failure"
     errors: int = 0
     warnings: int = 0
+    # why the latest reload was refused (``file:line:column: CODE message`` per error,
+    # at most ``MAX_KEPT_ERRORS``) and when; cleared by the next good load
+    last_errors: tuple[str, ...] = ()
+    last_failure_timestamp_seconds: float | None = None
+
+
+MAX_KEPT_ERRORS = 100
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,38 @@ class Chromium:
         shot = await self.send("Page.captureScreenshot", {"format": "png"}, session=True)
         return PageLoad(dom["result"]["value"], base64.b64decode(shot["data"]), self._messages())
 
+    async def evaluate(self, expression: str) -> Any:
+        """The value of ``expression`` in the current page (JSON-serialisable)."""
+        done = await self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session=True
+        )
+        if "exceptionDetails" in done:
+            raise RuntimeError(f"script failed: {done['exceptionDetails']}")
+        return done["result"].get("value")
+
+    async def resize(self, width: int, height: int | None = None) -> None:
+        """Emulate a window ``width`` CSS pixels wide (the next load lays out at it)."""
+        self.width, self.height = width, height or self.height
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
+
+    async def full_screenshot(self) -> bytes:
+        """The whole page, beyond the window, as PNG."""
+        metrics = await self.send("Page.getLayoutMetrics", session=True)
+        size = metrics.get("cssContentSize") or metrics["contentSize"]
+        clip = {"x": 0, "y": 0, "width": self.width, "height": min(int(size["height"]), 12000), "scale": 1}
+        shot = await self.send(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, session=True
+        )
+        return base64.b64decode(shot["data"])
+
+    def messages(self) -> list[str]:
+        """Console messages, exceptions and log errors since the last ``load``."""
+        return self._messages()
+
     def _messages(self) -> list[str]:
         out = []
         for e in self._events:

@@ -62,6 +62,9 @@ async def test_a_broken_catalogue_is_refused_and_the_last_good_one_keeps_running
     assert scheduler.keys == before
     stats = runtime.catalogue_stats
     assert stats.load_success is False and stats.reloads_total["failure"] == 1 and stats.errors >= 1
+    # why, for the status page's badge: each error as `slamon check` prints it
+    assert stats.last_errors and "unog-api.yaml:" in stats.last_errors[0] and "tierr" in " ".join(stats.last_errors)
+    assert stats.last_failure_timestamp_seconds is not None
     errors = [r for r in caplog.records if r.getMessage() == "catalogue_error"]
     assert errors and errors[0].file.endswith("unog-api.yaml") and errors[0].code.startswith("E")
     assert any(r.getMessage() == "catalogue_reload_refused" and r.errors >= 1 for r in caplog.records)
@@ -73,6 +76,7 @@ async def test_a_broken_catalogue_is_refused_and_the_last_good_one_keeps_running
     assert runtime.catalogue is not catalogue
     assert scheduler.keys == {("unog", "unog-api", "web"), ("unog", "unhq-erp", "web"), ("unog", "unog-new", "web")}
     assert stats.load_success is True and stats.reloads_total["success"] == 1
+    assert stats.last_errors == ()  # a good load clears the reasons
     await scheduler.drain(0.5)
 
 
@@ -88,6 +92,7 @@ async def test_a_loader_crash_is_a_refused_reload_not_a_dead_daemon(tmp_path, ca
     assert await monitor.reload("test") is False
     assert runtime.catalogue is catalogue
     assert runtime.catalogue_stats.reloads_total["failure"] == 1
+    assert "loader" in runtime.catalogue_stats.last_errors[0]
     assert any(r.getMessage() == "catalogue_reload_failed" and r.exc_info for r in caplog.records)
 
 

@@ -363,3 +363,19 @@ def test_the_demo_history_rises_and_each_baseline_is_the_previous_actual(bundled
             checked += 1
     assert checked >= 12  # every office's three indicators
     store.close()
+
+
+def test_the_banner_counts_services_as_the_status_page_does(bundled, capsys):
+    """One service count, worded the same everywhere: the banner, the page header."""
+    from types import SimpleNamespace
+
+    from slamon.cli.demo import _print_banner
+    from slamon.web.views import counts_text, service_counts
+
+    estate = SimpleNamespace(catalogue=bundled, profiles=assign_profiles(bundled, 1))
+    _print_banner("http://127.0.0.1:1", Path("/tmp/c"), "sqlite:///x.db", "note", estate, "127.0.0.1:1")
+    out = capsys.readouterr().out
+    counts = service_counts(bundled, ())
+    assert counts["probed_here"] == len(estate.profiles)  # every probed service is simulated
+    assert f"slamon demo: {counts_text(counts)};" in out
+    assert f"{len(bundled.services)} services, " in out

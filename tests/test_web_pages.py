@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -70,7 +71,9 @@ async def test_status_grid(site, catalogue):
     assert heads == ["unhq", "unog", "unov", "unon"]  # headquarters first
     row = re.search(rf'<tr class="service-row has-breach" data-service="{DOWN}" data-state="down">(.*?)</tr>', html, re.S)
     assert row, "the down service with an open breach is highlighted"
-    assert 'cell-breach' in row.group(1) and ">Down</span>" in row.group(1) and "breach</span>" in row.group(1)
+    assert 'cell-breach' in row.group(1) and ">Down</span>" in row.group(1)
+    # the reason reads without hovering: the objective, its measure and its target
+    assert re.search(r'data-objective="availability">breach availability <span class="breach-figure">[\d.]+ % &lt; 99.5 %', row.group(1))
     assert ">overspent" in row.group(1) and "budget-over" in row.group(1)  # overspent budget shown as such
     # every state has a text beside its colour
     assert html.count(">Up</span>") > 60
@@ -115,6 +118,19 @@ async def test_indicators_page(site):
         assert f'<span class="code">{code}</span>' in html
     assert html.count('data-office="all"') == 3 and html.count('data-office="unon"') == 3
     assert "<summary>" in html and "Not counted" in html
+    # a chart per indicator: baseline, target and actual per office and in total, each
+    # row's figures in its <title> (and in the table under it)
+    charts = re.findall(r'<svg class="chart bars".*?</svg>', html, re.S)
+    assert len(charts) == 3
+    rows = re.findall(r"<g><title>([^<]*)</title>", charts[0])
+    assert [r.split(":")[0] for r in rows] == ["New York", "Geneva", "Vienna", "Nairobi", "Total"]
+    assert all("baseline" in r and "target" in r and "actual" in r for r in rows)
+    # the trend across bienniums: 2024-2025 is on record (the catalogue was recorded in
+    # 2025), 2022-2023 is not, so two bienniums
+    trends = re.findall(r'<svg class="chart trend".*?</svg>', html, re.S)
+    assert len(trends) == 3
+    assert re.findall(r"<title>(\d{4}-\d{4}): actual", trends[0]) == ["2024-2025", "2026-2027"]
+    assert html.count('<table class="data compact trend-table">') == 3
     bad = await fetch(site, "/indicators?period=soon", status=400)
     assert "bad period &#39;soon&#39;" in bad
 
@@ -131,3 +147,118 @@ async def test_unknown_service_and_assets(site):
             assert r.status == 200, asset
     external = {a for p in pages for a in re.findall(r'(?:href|src)="(https?://[^"]+)"', p)}
     assert not external, external
+
+
+@contextlib.asynccontextmanager
+async def serving(runtime):
+    server = WebServer(build_app(runtime, lambda accept: (b"", "text/plain"), clock=NOW.timestamp), "127.0.0.1", 0)
+    host, port = await server.start()
+    try:
+        async with aiohttp.ClientSession(f"http://{host}:{port}", timeout=aiohttp.ClientTimeout(total=30)) as s:
+            yield s
+    finally:
+        await server.close()
+
+
+async def test_latency_breach_reads_without_hovering(catalogue):
+    rt = runtime_for(catalogue)
+    svc = next(s for s in sorted(catalogue.services.values(), key=lambda s: s.id)
+               if catalogue.sla(s).latency and s.lifecycle.value == "production")
+    key = next(k for k in rt.sla if k[1] == svc.id)
+    snap = rt.sla[key]
+    objectives = tuple(dataclasses.replace(o, measure_ratio=0.912) if o.objective == "latency" else o for o in snap.objectives)
+    rt.sla[key] = dataclasses.replace(snap, objectives=objectives, open_breaches=frozenset({"latency"}))
+    async with serving(rt) as s:
+        html = await fetch(s, "/")
+    cell = re.search(rf'data-service="{svc.id}".*?data-office="{key[0]}" data-state="up">(.*?)</td>', html, re.S).group(1)
+    assert ">Up</span>" in cell
+    threshold = catalogue.sla(svc).latency.percent
+    assert re.search(rf'breach latency <span class="breach-figure">91.20 % &lt; {threshold:g} %</span>', cell), cell
+
+
+async def test_office_scoped_daemon_shows_its_offices_only(catalogue):
+    rt = runtime_for(catalogue)
+    rt.vantages = ("unon",)
+    async with serving(rt) as s:
+        html = await fetch(s, "/")
+    assert re.findall(r'<span class="office-id">(\w+)</span>', html) == ["unon"]
+    assert 'data-office="unhq"' not in html and 'data-office="unog"' not in html
+    rows = re.findall(r'data-service="([\w-]+)"', html)
+    here = [s for s in catalogue.services.values() if s.lifecycle.value != "retired"
+            and (s.office == "unon" or any("unon" in s.vantages(p) for p in s.probes if p.enabled))]
+    assert sorted(rows) == sorted(s.id for s in here) and 0 < len(rows) < len(catalogue.services)
+    assert "Service status <span class=\"muted\">from Nairobi</span>" in html
+
+
+async def test_one_service_count_with_what_it_counts(catalogue):
+    rt = runtime_for(catalogue)
+    rt.vantages = ("unon",)
+    services = list(catalogue.services.values())
+    production = sum(1 for s in services if s.lifecycle.value == "production")
+    probed = sum(1 for s in services if any("unon" in s.vantages(p) for p in s.probes if p.enabled))
+    text = f"{len(services)} services, {production} in production, {probed} probed from here"
+    async with serving(rt) as s:
+        html = await fetch(s, "/")
+        for path in ("/services/unon-backup", "/catalogue"):
+            assert text in await fetch(s, path)
+        async with s.get("/api/v1/status") as r:
+            counts = (await r.json())["catalogue"]["counts"]
+    assert html.count(text) == 2  # the header and the page say the same
+    assert counts == {"services": len(services), "production": production, "probed_here": probed}
+
+
+async def test_refresh_parameter(catalogue):
+    async with serving(runtime_for(catalogue)) as s:
+        html = await fetch(s, "/")
+        assert '<script src="/static/refresh.js" defer></script>' in html and 'data-refresh="60"' in html
+        assert 'data-refresh="15"' in await fetch(s, "/?refresh=15")
+        off = await fetch(s, "/?refresh=0")
+        assert "<script" not in off and "data-refresh" not in off
+        assert "bad refresh &#39;soon&#39;" in await fetch(s, "/?refresh=soon", status=400)
+        async with s.get("/static/refresh.js") as r:
+            assert r.status == 200 and "data-live" in await r.text()
+
+
+async def test_reload_failure_badge_says_why_and_links_to_the_errors(catalogue):
+    rt = runtime_for(catalogue)
+    rt.catalogue_stats.load_success = False
+    rt.catalogue_stats.errors = 2
+    rt.catalogue_stats.last_errors = (
+        "services/unon/x.yaml:4:7: E104 tier: unknown tier 'Gold' <b>",
+        "services/unon/x.yaml:9:3: E201 probes[0].url: the URL has a space",
+    )
+    rt.catalogue_stats.last_failure_timestamp_seconds = NOW.timestamp() - 60
+    async with serving(rt) as s:
+        html = await fetch(s, "/")
+        assert '<a class="chip chip-warn" href="/catalogue"' in html and "last reload failed: 2 errors</a>" in html
+        # the first reason in the header itself, escaped
+        assert '<a class="meta reload-why" href="/catalogue">services/unon/x.yaml:4:7: E104 tier: unknown tier &#39;Gold&#39; &lt;b&gt;</a>' in html
+        page = await fetch(s, "/catalogue")
+        assert "E104 tier: unknown tier &#39;Gold&#39; &lt;b&gt;" in page and "E201 probes[0].url" in page
+        async with s.get("/api/v1/status") as r:
+            assert (await r.json())["catalogue"]["last_errors"][1].endswith("the URL has a space")
+
+
+@pytest.mark.asyncio(loop_scope="module")  # shares the module's served app
+async def test_latency_beside_availability_and_the_budget_burn(site):
+    html = await fetch(site, f"/services/{HISTORY}")
+    latency = re.search(r'<svg class="history latency".*?</svg>', html, re.S).group(0)
+    titles = dict(re.findall(r"<title>(\d{4}-\d\d-\d\d): ([^<]*)</title>", latency))
+    assert len(titles) == 90
+    bad_day = ((NOW - dt.timedelta(days=DAYS)) + dt.timedelta(days=10)).date().isoformat()
+    assert titles[bad_day].endswith("observed minutes under the threshold")
+    assert re.search(rf'class="(warn|bad)"[^>]*><title>{bad_day}: ', latency), "the slow afternoon shows"
+    assert 'aria-label="daily share of minutes under the latency threshold' in latency
+    # the burn chart ends where the engine's period measure to date ends (the same
+    # minutes, the same budget), and its figures are in a table beside it
+    async with site.get(f"/api/v1/services/{HISTORY}/sla") as r:
+        body = await r.json()
+    vantage = body["level"]["vantages"][0]
+    burn = re.search(r'<section class="panel" id="budget-burn">.*?</section>', html, re.S).group(0)
+    assert '<svg class="chart burn"' in burn and "<title>error budget of" in burn
+    bad = vantage["seconds"]["bad"] // 60
+    budget = vantage["error_budget"]["budget_seconds"] / 60
+    assert f"{bad} bad minutes of a budget of {budget:.1f} so far" in burn, (bad, budget)
+    first_row = re.search(r"<tbody>\s*<tr><td>([\d-]+)</td><td class=\"num\">(\d+)</td>", burn)
+    assert first_row.group(1) == NOW.astimezone(dt.timezone(dt.timedelta(hours=-5))).date().isoformat()
+    assert int(first_row.group(2)) == bad

@@ -15,7 +15,8 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from exporters.reports import text
-from exporters.reports.model import IndicatorRow, OfficeSection, Report
+from exporters.reports.model import TOTAL, IndicatorRow, OfficeSection, Report
+from slamon.web.svg import indicator_chart
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 
@@ -47,6 +48,17 @@ class _Indicator:
     code: str
     title: str
     rows: list[tuple[OfficeSection, IndicatorRow]]
+
+    def chart(self, period: str) -> str:
+        """Baseline, target and actual per office as inline SVG (the table beside it has
+        the figures)."""
+        unit = self.rows[0][1].unit if self.rows else "count"
+        rows = [
+            {"name": "Total" if sec.office == TOTAL else (sec.city or sec.name), "baseline": row.baseline,
+             "target": row.target, "actual": row.actual}
+            for sec, row in self.rows
+        ]
+        return indicator_chart(rows, unit, f"{self.code} {self.title}, {period}: actual against baseline and target, per office")
 
 
 def _by_indicator(report: Report) -> list[_Indicator]:

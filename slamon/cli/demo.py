@@ -259,14 +259,18 @@ def _print_banner(
     base: str, catalogue_dir: Path, db_url: str, note: str, estate, listen: str, log_format: str = "logfmt"
 ) -> None:
     from slamon.demo.profiles import Profile
+    from slamon.web.views import counts_text, service_counts
 
+    counts = service_counts(estate.catalogue)
     by_profile: dict[str, list[str]] = {}
     for sid, profile in sorted(estate.profiles.items()):
         if profile is not Profile.healthy:
             by_profile.setdefault(profile.value, []).append(sid)
     lines = [
         "",
-        f"slamon demo: {len(estate.profiles)} simulated services on 127.0.0.1, probed by the daemon at {listen}",
+        # the same count, worded the same, as the status page's header (slamon.web.views)
+        f"slamon demo: {counts_text(counts)}; the {counts['probed_here']} probed are simulated on 127.0.0.1 "
+        f"and probed by the daemon at {listen}",
         f"  metrics      {base}/metrics",
         f"  health       {base}/healthz",
         f"  status page  {base}/",
@@ -282,7 +286,7 @@ def _print_banner(
         doc = {
             "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": "info", "logger": "slamon.demo", "event": "demo_ready",
-            "services": len(estate.profiles), "metrics": f"{base}/metrics", "health": f"{base}/healthz",
+            "services": len(estate.profiles), "counts": counts, "metrics": f"{base}/metrics", "health": f"{base}/healthz",
             "status_page": f"{base}/", "catalogue": str(catalogue_dir), "store": db_url, "history": note,
             "behaviour": {k: v for k, v in sorted(by_profile.items())},
         }

@@ -32,8 +32,9 @@ MetricsRenderer = Callable[[str], Awaitable[tuple[bytes, str]] | tuple[bytes, st
 """``(accept_header) -> (body, content_type)``, or an awaitable of it."""
 
 SECURITY_HEADERS = {
-    # pages are server-rendered: no script at all, styles from /static plus the
-    # inline widths of bar charts, images from the page itself (inline SVG, data:)
+    # pages are server-rendered: no inline script (the status page's own
+    # /static/refresh.js only), styles from /static plus the inline widths of bar
+    # charts, images from the page itself (inline SVG, data:)
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; "

@@ -32,13 +32,16 @@ class WebContext:
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC)
 
-    async def in_thread(self, key: tuple | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    async def in_thread(
+        self, key: tuple | None, fn: Callable[..., Any], *args: Any, cache_seconds: float = CACHE_SECONDS, **kwargs: Any
+    ) -> Any:
         """Run a blocking read in a worker thread; with ``key``, reuse an answer younger
-        than ``CACHE_SECONDS`` for the same catalogue load (pages stay quick)."""
+        than ``cache_seconds`` for the same catalogue load (pages stay quick; a closed
+        period's figures can be kept longer)."""
         if key is not None:
             key = (id(self.runtime.catalogue), *key)
             hit = self._cache.get(key)
-            if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            if hit is not None and time.monotonic() - hit[0] < cache_seconds:
                 return hit[1]
         async with self.db_gate:
             value = await asyncio.to_thread(fn, *args, **kwargs)

@@ -64,7 +64,10 @@ SCHEMAS: dict[str, dict] = {
                     "reloads": {"type": "object", "additionalProperties": INT},
                     "errors": INT,
                     "warnings": INT,
+                    "last_errors": array(STR),
+                    "last_failure_at": nullable(TIME),
                     "services": INT,
+                    "counts": obj({"services": INT, "production": INT, "probed_here": INT}),
                     "vantages": array(STR),
                     "ready": BOOL,
                 }

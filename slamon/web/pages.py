@@ -1,12 +1,15 @@
 """The status pages, server-rendered with Jinja2 (autoescaped, no JavaScript needed).
 
 - ``/``: offices (columns) by services (rows, grouped by category) with state,
-  current-period SLA measure, error budget left and open breaches; from ``Runtime``
-  only, so it renders without touching the database.
+  current-period SLA measure, error budget left and open breaches (with the objective
+  and its figures); from ``Runtime`` only, so it renders without touching the
+  database. ``?refresh=SECONDS`` has ``/static/refresh.js`` swap it in place.
+- ``/catalogue``: the service count and the errors of a refused reload.
 - ``/services/{id}``: owner, SLA, probes with their latest result and phase timings,
-  90 days of daily availability (inline SVG), recent failures, breaches, exclusions.
+  90 days of daily availability and latency, the current period's error budget burn
+  (inline SVG), recent failures, breaches, exclusions.
 - ``/indicators``: the three indicators per office and in total, with the services
-  behind each number.
+  behind each number, a baseline/target/actual chart and the trend across bienniums.
 
 Everything the pages need is served from ``/static`` (no external asset or font).
 """
@@ -19,15 +22,22 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from slamon.assess import assess_indicators
 from slamon.core.indicators import ALL_OFFICES
 from slamon.core.model import Category, Lifecycle
 from slamon.core.numbers import percent_text, percent_to_ratio, percent_value_text, target_text
 from slamon.core.results import PHASES
 from slamon.web import views
 from slamon.web.api import Problem, compute_indicators, read_period, recent_results
-from slamon.web.context import WebContext, context_of
-from slamon.web.history import DEFAULT_DAYS, daily_availability
-from slamon.web.svg import availability_chart
+from slamon.web.context import CACHE_SECONDS, WebContext, context_of
+from slamon.web.history import DEFAULT_DAYS, budget_burn, daily_availability
+from slamon.web.svg import (
+    availability_chart,
+    burn_chart,
+    indicator_chart,
+    latency_chart,
+    trend_chart,
+)
 
 HERE = Path(__file__).parent
 FAILURES_SHOWN = 25
@@ -123,9 +133,11 @@ def _render(request: web.Request, name: str, status: int = 200, **values) -> web
     env: jinja2.Environment = request.app[ENV_KEY]
     catalogue = ctx.runtime.catalogue
     values.setdefault("title", "slamon")
+    header = views.catalogue_state(ctx.runtime)
     html = env.get_template(name).render(
         now=ctx.now(),
-        header=views.catalogue_state(ctx.runtime),
+        header=header,
+        counts_text=views.counts_text(header["counts"]),
         offices=(
             [{"id": o.id, "name": o.name, "city": o.city} for o in catalogue.offices.values()] if catalogue else []
         ),
@@ -147,27 +159,74 @@ def _office_order(ctx: WebContext) -> list[str]:
     return sorted(catalogue.offices, key=lambda o: (not catalogue.offices[o].headquarters, list(catalogue.offices).index(o)))
 
 
+DEFAULT_REFRESH_SECONDS = 60
+MIN_REFRESH_SECONDS = 2
+MAX_REFRESH_SECONDS = 3600
+
+
+def refresh_seconds(request: web.Request) -> int:
+    """``?refresh=SECONDS`` (0: off); the default suits a wall display."""
+    raw = request.query.get("refresh")
+    if raw is None:
+        return DEFAULT_REFRESH_SECONDS
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise Problem(400, "Bad Request", f"bad refresh {raw!r}: a number of seconds, 0 for off") from None
+    if seconds < 0:
+        raise Problem(400, "Bad Request", f"bad refresh {raw!r}: a number of seconds, 0 for off")
+    return 0 if seconds == 0 else min(max(seconds, MIN_REFRESH_SECONDS), MAX_REFRESH_SECONDS)
+
+
+def breach_reasons(cell: dict) -> list[dict]:
+    """The open breaches of a cell, each with the objective's measure and target, so the
+    reason reads without hovering (``latency 91.20 % < 95 %``)."""
+    sla = cell.get("sla")
+    if not sla:
+        return []
+    out = []
+    for name in sla["open_breaches"]:
+        o = next((x for x in sla["objectives"] if x["objective"] == name), None)
+        out.append({"objective": name, "measure_ratio": o["measure_ratio"] if o else None,
+                    "target_ratio": o["target_ratio"] if o else None})
+    return out
+
+
 async def status_page(request: web.Request) -> web.Response:
     ctx = context_of(request)
     catalogue = ctx.runtime.catalogue
     if catalogue is None:
         return _page_error(request, Problem(503, "No catalogue yet", "the daemon has not loaded a catalogue yet"))
+    try:
+        refresh = refresh_seconds(request)
+    except Problem as p:
+        return _page_error(request, p)
     show_retired = request.query.get("retired") == "1"
-    office_ids = _office_order(ctx)
+    # an office-scoped daemon (--office unon) shows the offices it probes from only
+    here = set(ctx.runtime.vantages) & set(catalogue.offices)
+    office_ids = [o for o in _office_order(ctx) if not here or o in here]
+    shown = set(office_ids)
     summaries = [
         s
         for s in views.list_services(ctx.runtime)
         if show_retired or s["lifecycle"] != Lifecycle.retired.value
     ]
+    retired_hidden = 0 if show_retired else sum(1 for s in catalogue.services.values() if s.lifecycle == Lifecycle.retired)
+    # services neither probed from nor owned by the offices shown: rows of dashes only
+    elsewhere = {s["id"] for s in summaries if s["office"] not in shown and not shown & {v["vantage"] for v in s["vantages"]}}
+    summaries = [s for s in summaries if s["id"] not in elsewhere]
     groups: dict[str, list[dict]] = {}
     for s in sorted(summaries, key=lambda s: (s["category"], s["name"].lower())):
-        s["cells"] = {v["vantage"]: v for v in s["vantages"]}
+        s["cells"] = {v["vantage"]: v for v in s["vantages"] if v["vantage"] in shown}
+        for c in s["cells"].values():
+            c["breaches"] = breach_reasons(c)
         groups.setdefault(s["category"], []).append(s)
     totals = {"up": 0, "down": 0, "unknown": 0}
+    breaches = 0
     for s in summaries:
-        for v in s["vantages"]:
-            totals[v["state"]] += 1
-    breaches = sum(s["open_breaches"] for s in summaries)
+        for c in s["cells"].values():
+            totals[c["state"]] += 1
+            breaches += len(c["breaches"])
     office_totals = {
         o: {
             st: sum(1 for s in summaries if s["cells"].get(o, {}).get("state") == st)
@@ -186,8 +245,17 @@ async def status_page(request: web.Request) -> web.Response:
         office_totals=office_totals,
         open_breaches=breaches,
         service_count=len(summaries),
+        retired_hidden=retired_hidden,
+        elsewhere=len(elsewhere),
+        scoped=bool(here) and len(office_ids) < len(catalogue.offices),
         show_retired=show_retired,
+        refresh=refresh,
     )
+
+
+async def catalogue_page(request: web.Request) -> web.Response:
+    """Why the latest reload of the catalogue was refused (the running catalogue stays)."""
+    return _render(request, "catalogue.html", title="Catalogue · slamon")
 
 
 async def service_page(request: web.Request) -> web.Response:
@@ -202,6 +270,9 @@ async def service_page(request: web.Request) -> web.Response:
     detail = views.service_detail(ctx.runtime, service)
     now = ctx.now()
     charts: list[tuple[str, object, dict]] = []
+    latency_charts: dict[str, object] = {}
+    days_table: dict[str, list] = {}
+    burns: list[dict] = []
     failures: list[dict] = []
     breaches: list[dict] = []
     exclusions: list[dict] = []
@@ -218,6 +289,17 @@ async def service_page(request: web.Request) -> web.Response:
                 "target": target,
             }
             charts.append((vantage, availability_chart(points, target, f"daily availability of {service.name} from {vantage}"), stats))
+            latency = latency_chart(points, f"daily share of minutes under the latency threshold, {service.name} from {vantage}")
+            days_table[vantage] = points
+            if latency:
+                latency_charts[vantage] = latency
+        for b in await ctx.in_thread(("burn", sid, now.date(), now.hour), budget_burn, ctx.store, catalogue, service, now):
+            last = b.points[-1] if b.points else None
+            burns.append({
+                "vantage": b.vantage, "period": b.period, "timezone": b.timezone, "points": b.points, "last": last,
+                "chart": burn_chart(b.days, b.points, f"error budget of {service.name} from {b.vantage} in {b.period}: "
+                                    f"bad minutes so far against the budget so far, by day"),
+            })
         rows = await ctx.in_thread(None, recent_results, ctx.store, sid, now, 1000)
         # a local fault (the monitor's own) is not a failure of the service
         failures = [views.result_dict(r) for r in rows if not r.success and not r.local_fault][:FAILURES_SHOWN]
@@ -233,6 +315,9 @@ async def service_page(request: web.Request) -> web.Response:
         office_name=catalogue.offices[service.office].name,
         category_title=CATEGORY_TITLES.get(detail["category"], detail["category"]),
         charts=charts,
+        latency_charts=latency_charts,
+        days_table=days_table,
+        burns=burns,
         history_days=DEFAULT_DAYS,
         failures=failures,
         latest_failures=latest_failures,
@@ -254,6 +339,7 @@ async def indicators_page(request: web.Request) -> web.Response:
     except Problem as p:
         return _page_error(request, p)
     office_ids = [*_office_order(ctx), ALL_OFFICES]
+    office_names = {**{o: catalogue.offices[o].city for o in catalogue.offices}, ALL_OFFICES: "Total"}
     names = {s.id: s.name for s in catalogue.services.values()}
     definitions = {d.id.value: d for d in catalogue.indicators.indicators}
     table: dict[str, dict[str, dict]] = {}
@@ -271,6 +357,24 @@ async def indicators_page(request: web.Request) -> web.Response:
             }
         )
     biennium = next((v.biennium for v in values), "")
+    for sec in sections:
+        rows = [r for r in sec["rows"] if r is not None]
+        unit = rows[0]["unit"] if rows else "count"
+        sec["chart"] = indicator_chart(
+            [{"name": office_names.get(r["office"], r["office"]), "baseline": r["baseline"], "target": r["target"],
+              "actual": r["value"]} for r in rows],
+            unit,
+            f"{sec['code']} {sec['title']}, {period}: actual against baseline and target, per office and in total",
+        )
+    trend = await _trend(ctx, catalogue, biennium, values if period == biennium else None)
+    for sec in sections:
+        points = trend.get(sec["id"], [])
+        sec["trend"] = points
+        sec["trend_chart"] = (
+            trend_chart(points, sec["rows"][-1]["unit"] if sec["rows"][-1] else "count",
+                        f"{sec['code']} in total over the bienniums {points[0]['period']} to {points[-1]['period']}")
+            if len(points) > 1 else None
+        )
     y = ctx.now().year
     first = y - y % 2
     choices = [f"{a}-{a + 1}" for a in range(first, first - 8, -2)] + [str(y), str(y - 1)]
@@ -283,9 +387,40 @@ async def indicators_page(request: web.Request) -> web.Response:
         choices=choices,
         sections=sections,
         office_ids=office_ids,
-        office_names={**{o: catalogue.offices[o].city for o in catalogue.offices}, ALL_OFFICES: "Total"},
+        office_names=office_names,
         service_names=names,
     )
+
+
+TREND_BIENNIUMS = 3  # the biennium shown and up to two before it: each costs a full assessment
+CLOSED_CACHE_SECONDS = 3600.0
+
+
+async def _trend(ctx: WebContext, catalogue, biennium: str, values) -> dict[str, list[dict]]:
+    """Each indicator in total over the biennium shown and the ones before it that the
+    store holds a catalogue for (the report's path: ``assess_indicators``), oldest first."""
+    if not biennium or ctx.store is None:
+        return {}
+    first = int(biennium[:4])
+    by_period = {biennium: values if values is not None else await compute_indicators(ctx, catalogue, biennium, None)}
+    for k in range(1, TREND_BIENNIUMS):
+        label = f"{first - 2 * k}-{first - 2 * k + 1}"
+        end = dt.datetime(first - 2 * k + 2, 1, 1, tzinfo=dt.UTC) - dt.timedelta(seconds=1)
+        if not await ctx.in_thread(("services_at", label), ctx.store.services_at, end):
+            break  # no record of that biennium's catalogue: no older point either
+        # a closed biennium's figures do not move: kept for an hour, not 30 s
+        by_period[label] = await ctx.in_thread(
+            ("indicators", label, None), assess_indicators, ctx.store, label, ctx.now(), catalogue=catalogue,
+            cache_seconds=CLOSED_CACHE_SECONDS if end < ctx.now() else CACHE_SECONDS,
+        )
+    out: dict[str, list[dict]] = {}
+    for label in sorted(by_period):
+        for v in by_period[label]:
+            if v.office == ALL_OFFICES:
+                out.setdefault(str(v.indicator), []).append(
+                    {"period": label, "actual": views.finite(v.value), "target": v.target, "baseline": v.baseline}
+                )
+    return out
 
 
 ENV_KEY = web.AppKey("jinja_env", jinja2.Environment)
@@ -296,4 +431,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", status_page)
     app.router.add_get("/services/{id}", service_page)
     app.router.add_get("/indicators", indicators_page)
+    app.router.add_get("/catalogue", catalogue_page)
     app.router.add_static("/static", HERE / "static", append_version=False)

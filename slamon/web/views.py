@@ -330,6 +330,26 @@ def indicator_dicts(values: Iterable) -> list[dict]:
     ]
 
 
+def service_counts(catalogue: Catalogue | None, vantages: Iterable[str] = ()) -> dict:
+    """The one service count every face shows (header, status page, API, demo banner):
+    every service in the catalogue, those in production, and those probed from the
+    daemon's own offices (``vantages``; all offices when empty)."""
+    if catalogue is None:
+        return {"services": 0, "production": 0, "probed_here": 0}
+    here = set(vantages) or set(catalogue.offices)
+    services = list(catalogue.services.values())
+    return {
+        "services": len(services),
+        "production": sum(1 for s in services if str(s.lifecycle) == "production"),
+        "probed_here": sum(1 for s in services if here & set(vantages_of(s))),
+    }
+
+
+def counts_text(counts: dict) -> str:
+    """``73 services, 60 in production, 64 probed from here``."""
+    return f"{counts['services']} services, {counts['production']} in production, {counts['probed_here']} probed from here"
+
+
 def catalogue_state(runtime: Runtime) -> dict:
     stats = runtime.catalogue_stats
     return {
@@ -339,7 +359,10 @@ def catalogue_state(runtime: Runtime) -> dict:
         "reloads": dict(stats.reloads_total),
         "errors": stats.errors,
         "warnings": stats.warnings,
+        "last_errors": list(stats.last_errors),
+        "last_failure_at": iso(stats.last_failure_timestamp_seconds),
         "services": len(runtime.catalogue.services) if runtime.catalogue else 0,
+        "counts": service_counts(runtime.catalogue, runtime.vantages),
         "vantages": list(runtime.vantages),
         "ready": runtime.ready,
     }
