@@ -62,6 +62,16 @@ class ProbeOutcome:
     http_version: str | None = None
     tls_version: str | None = None
     ip_protocol: int | None = None  # 4 or 6
+    packets_sent: int | None = None  # icmp: echo requests sent
+    packets_received: int | None = None  # icmp: echo replies received
+    rtt_seconds: float | None = None  # icmp: mean round trip of the replies
+
+    @property
+    def packet_loss_ratio(self) -> float | None:
+        """icmp: share of echo requests not answered, 0..1."""
+        if not self.packets_sent or self.packets_received is None:
+            return None
+        return (self.packets_sent - self.packets_received) / self.packets_sent
 
 
 @dataclass(slots=True, frozen=True)

@@ -90,6 +90,13 @@ CODE_OF_TYPE: dict[str, str] = {
     "basic_auth_username": "E105",
     "proxy": "E110",
     "probe_id_duplicate": "E115",
+    "hex": "E105",
+    "dialogue_step": "E114",
+    "dialogue_with_send": "E114",
+    "dialogue_starttls": "E114",
+    "dialogue_step_timeout": "E114",
+    "dialogue_step_name": "E115",
+    "icmp_spacing": "E114",
 }
 
 _TYPE_WORDS = {
@@ -109,6 +116,7 @@ _TYPE_WORDS = {
 }
 
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"})
+_UNION_TAGS = _UNION_TAGS | {"icmp"}
 _SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"})
 
 

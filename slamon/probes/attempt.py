@@ -31,7 +31,10 @@ class Attempt:
         "mark_protocol",
         "mark_resolve_at_conn",
         "mark_tcp_done",
+        "packets_received",
+        "packets_sent",
         "phases",
+        "rtt_seconds",
         "secrets",
         "stage",
         "started",
@@ -63,6 +66,9 @@ class Attempt:
         self.mark_resolve_at_conn = 0.0
         self.mark_https = False
         self.mark_protocol: object = None
+        self.packets_sent: int | None = None
+        self.packets_received: int | None = None
+        self.rtt_seconds: float | None = None
 
     def add_phase(self, phase: str, seconds: float) -> None:
         if seconds < 0.0:
@@ -92,4 +98,7 @@ class Attempt:
             http_version=self.http_version,
             tls_version=self.tls_version,
             ip_protocol=self.ip_protocol,
+            packets_sent=self.packets_sent,
+            packets_received=self.packets_received,
+            rtt_seconds=self.rtt_seconds,
         )

@@ -109,6 +109,7 @@ class ProbeContext:
         connection_limit: int,
         user_agent: str,
         dns_cache_seconds: int | None,
+        icmp_sockets: tuple[str, ...] = ("datagram", "raw"),
     ) -> None:
         self.loop = loop
         self.max_body_bytes = max_body_bytes
@@ -116,6 +117,7 @@ class ProbeContext:
         self.connection_limit = connection_limit
         self.user_agent = user_agent
         self.dns_cache_seconds = dns_cache_seconds
+        self.icmp_sockets = icmp_sockets
         self.trace_config = build_trace_config()
         # No session-wide time limit on purpose: run_probe bounds every probe by its
         # own deadline (probe.timeout), on the monotonic clock.
@@ -138,6 +140,7 @@ class ProbeContext:
         connection_limit: int = DEFAULT_CONNECTION_LIMIT,
         user_agent: str = USER_AGENT,
         dns_cache_seconds: int | None = None,
+        icmp_sockets: tuple[str, ...] = ("datagram", "raw"),
     ) -> ProbeContext:
         """Build the context; call inside the running loop the probes will use.
 
@@ -147,11 +150,15 @@ class ProbeContext:
         run (``resolve`` is a measured phase, as in blackbox_exporter), through the
         system resolver in the loop's default executor threads; ``dns_cache_seconds``
         caches answers that long instead, for large estates of named targets.
+        ``icmp_sockets`` are the kinds of ICMP socket the ``icmp`` probe tries, in order:
+        ``datagram`` (unprivileged, net.ipv4.ping_group_range) and ``raw`` (CAP_NET_RAW).
         """
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         if connection_limit < 1:
             raise ValueError("connection_limit must be positive")
+        if not set(icmp_sockets) <= {"datagram", "raw"}:
+            raise ValueError("icmp_sockets takes 'datagram' and 'raw'")
         return cls(
             loop=asyncio.get_running_loop(),
             max_body_bytes=max_body_bytes,
@@ -159,6 +166,7 @@ class ProbeContext:
             connection_limit=connection_limit,
             user_agent=user_agent,
             dns_cache_seconds=dns_cache_seconds,
+            icmp_sockets=tuple(icmp_sockets),
         )
 
     # ------------------------------------------------------------------ HTTP
