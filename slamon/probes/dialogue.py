@@ -58,6 +58,7 @@ class Conversation(asyncio.Protocol):
     def __init__(self) -> None:
         self.buffer = bytearray()
         self.closed = False
+        self.error: Exception | None = None  # why the connection was lost, if not a clean close
         self.transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[None] | None = None
 
@@ -75,6 +76,7 @@ class Conversation(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.error = exc
         self._wake()
 
     def _wake(self) -> None:
@@ -109,6 +111,8 @@ async def _expect(conv: Conversation, pattern: str, limit: int, attempt: Attempt
         if len(conv.buffer) >= limit:
             raise StepFailed(Reason.assertion, f"{pattern!r} not found in {len(conv.buffer)} bytes")
         if conv.closed:
+            if conv.error is not None:
+                raise conv.error  # a TLS alert (a refused client certificate), a reset
             said = _tail(bytes(conv.buffer))
             raise StepFailed(
                 Reason.assertion,
