@@ -880,7 +880,7 @@ class TcpProbe(ProbeBase):
         twice = next((n for n in names if names.count(n) > 1), None)
         if twice is not None:
             raise PydanticCustomError(
-                "dialogue_step_name", "dialogue step name {name!r} is used twice", {"name": twice}
+                "dialogue_step_name", "dialogue step name '{name}' is used twice", {"name": twice}
             )
         upgrades = [step.name for step in self.dialogue if step.starttls is not None]
         if len(upgrades) > 1:
@@ -895,8 +895,8 @@ class TcpProbe(ProbeBase):
             if step.timeout is not None and step.timeout >= self.timeout:
                 raise PydanticCustomError(
                     "dialogue_step_timeout",
-                    "step {name!r}: its timeout ({step}s) must be below the probe's timeout ({probe}s)",
-                    {"name": step.name, "step": step.timeout, "probe": self.timeout},
+                    "step '{name}': its timeout ({step}) must be below the probe's timeout ({probe})",
+                    {"name": step.name, "step": f"{step.timeout:g}s", "probe": f"{self.timeout:g}s"},
                 )
         return self
 
@@ -998,9 +998,9 @@ class IcmpProbe(ProbeBase):
         if (self.count - 1) * self.spacing >= self.timeout:
             raise PydanticCustomError(
                 "icmp_spacing",
-                "{count} requests {spacing}s apart do not fit in the timeout ({timeout}s); "
+                "{count} requests {spacing} apart do not fit in the timeout ({timeout}); "
                 "lower count or spacing, or raise timeout",
-                {"count": self.count, "spacing": self.spacing, "timeout": self.timeout},
+                {"count": self.count, "spacing": f"{self.spacing:g}s", "timeout": f"{self.timeout:g}s"},
             )
         return self
 

@@ -118,6 +118,7 @@ _TYPE_WORDS = {
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"})
 _UNION_TAGS = _UNION_TAGS | {"icmp"}
 _SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"})
+_SENSITIVE = _SENSITIVE | {"send_hex"}  # a dialogue's bytes may hold a bind password
 
 
 def render_path(path: DocPath) -> str:
