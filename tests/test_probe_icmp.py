@@ -11,6 +11,7 @@ locally and fail in CI.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
@@ -141,3 +142,21 @@ def test_no_reply_is_a_timeout_and_loss_above_max_loss_an_assertion():
 def test_no_route_is_unreachable():
     outs = in_namespace(OPEN_RANGE, ["--host", "192.0.2.1"])  # the namespace has only loopback
     assert outs[0]["reason"] == "unreachable", outs
+
+
+async def test_concurrent_raw_runs_count_only_their_own_replies_and_close_their_sockets(raw_ctx):
+    # each raw socket sees every echo request and reply of the others on loopback
+    fds_before = len(os.listdir("/proc/self/fd"))
+    outs = await asyncio.gather(*(run_probe(icmp(h, count=3), raw_ctx) for h in ["127.0.0.1", "::1"] * 25))
+    assert all(o.success and (o.packets_sent, o.packets_received) == (3, 3) for o in outs)
+    assert len(os.listdir("/proc/self/fd")) <= fds_before
+
+
+async def test_cancelling_an_icmp_run_closes_its_socket(raw_ctx):
+    fds_before = len(os.listdir("/proc/self/fd"))
+    task = asyncio.create_task(run_probe(icmp("127.0.0.1", count=10, spacing="200ms", timeout="5s"), raw_ctx))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(os.listdir("/proc/self/fd")) <= fds_before
