@@ -157,8 +157,8 @@ class ProbeContext:
             raise ValueError("max_body_bytes must be positive")
         if connection_limit < 1:
             raise ValueError("connection_limit must be positive")
-        if not set(icmp_sockets) <= {"datagram", "raw"}:
-            raise ValueError("icmp_sockets takes 'datagram' and 'raw'")
+        if not icmp_sockets or not set(icmp_sockets) <= {"datagram", "raw"}:
+            raise ValueError("icmp_sockets takes 'datagram', 'raw' or both, in the order to try them")
         return cls(
             loop=asyncio.get_running_loop(),
             max_body_bytes=max_body_bytes,

@@ -73,6 +73,7 @@ def open_icmp_socket(family: int, kinds: tuple[str, ...]) -> tuple[socket.socket
     """The first kind of ICMP socket this process may open, and which kind it is."""
     proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
     tried: list[str] = []
+    unsupported: OSError | None = None
     for kind in kinds:
         sock_type = socket.SOCK_DGRAM if kind == "datagram" else socket.SOCK_RAW
         try:
@@ -80,8 +81,15 @@ def open_icmp_socket(family: int, kinds: tuple[str, ...]) -> tuple[socket.socket
         except PermissionError:
             tried.append(kind)
             continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT):
+                raise  # e.g. no IPv6 on this machine: classified as for any socket
+            unsupported = exc  # a kernel without ICMP datagram sockets: try the next kind
+            continue
         sock.setblocking(False)
         return sock, kind
+    if not tried and unsupported is not None:
+        raise unsupported
     raise _not_allowed(tried)
 
 
