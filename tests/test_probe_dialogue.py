@@ -203,3 +203,13 @@ async def test_secret_in_send_is_masked(dialogue_servers, pki):
         await c.close()
     assert out.reason is Reason.step_timeout and "step 'pass'" in out.detail
     assert "s3cret-Value" not in out.detail and all("s3cret-Value" not in s.detail for s in out.steps)
+
+
+async def test_a_step_reads_no_more_than_the_read_cap(ctx, http_server):
+    # an endless answer never matching: the step stops at the context's cap (4096 bytes)
+    probe = make_probe(kind="tcp", host="127.0.0.1", port=http_server.port, dialogue=[
+        {"name": "get", "send": "GET /endless HTTP/1.1\r\nHost: x\r\n\r\n", "expect": "nomatch"},
+    ])  # fmt: skip
+    out = await run_probe(probe, ctx)
+    assert out.reason is Reason.assertion and "step 'get'" in out.detail and "'nomatch' not found" in out.detail
+    assert out.duration_seconds < 2
