@@ -213,3 +213,20 @@ async def test_a_step_reads_no_more_than_the_read_cap(ctx, http_server):
     out = await run_probe(probe, ctx)
     assert out.reason is Reason.assertion and "step 'get'" in out.detail and "'nomatch' not found" in out.detail
     assert out.duration_seconds < 2
+
+
+async def test_fail_on_ends_a_step_as_soon_as_the_answer_shows_it_failed(ctx, dialogue_servers, pki):
+    # the documented SMTP dialogue against a server that offers no STARTTLS: the EHLO
+    # answer ends (250 HELP) without it, and the step fails at once, not at its timeout
+    port = await dialogue_servers.start("smtp", starttls=False)
+    out = await run_probe(make_probe(**pointed(documented()["smtp"], port, str(pki.ca_file))), ctx)
+    assert out.reason is Reason.assertion, out.detail
+    assert out.detail == "step 'ehlo': the server answered '250 HELP' without '^250[ -]STARTTLS'"
+    assert out.duration_seconds < 1 and [s.name for s in out.steps] == ["banner", "ehlo"]
+    # an error reply to STARTTLS itself
+    probe = make_probe(kind="tcp", host="127.0.0.1", port=port, dialogue=[
+        {"name": "banner", "expect": "^220 "},
+        {"name": "starttls", "send": "STARTTLS\r\n", "expect": "^220 ", "fail_on": r"^[45]\d\d "},
+    ])  # fmt: skip
+    out = await run_probe(probe, ctx)
+    assert out.detail == "step 'starttls': the server answered '454 4.7.0 TLS not available' without '^220 '"

@@ -833,6 +833,9 @@ class DialogueStep(Strict):
     send: str | None = Field(default=None, min_length=1, description="text sent as UTF-8; ${env:NAME} allowed")
     send_hex: HexBytes | None = Field(default=None, description="bytes sent, as hex (binary protocols: LDAP)")
     expect: ByteRegex | None = Field(default=None, description="regex searched in the bytes received since the last match")
+    fail_on: ByteRegex | None = Field(
+        default=None, description="regex that ends the step as failed when seen before expect (an error reply, the end of an answer)"
+    )
     timeout: Duration | None = Field(default=None, description="time limit of this step (step_timeout)")
     starttls: StartTls | None = Field(default=None, description="upgrade the connection to TLS here")
 
@@ -840,6 +843,8 @@ class DialogueStep(Strict):
     def _shape(self) -> DialogueStep:
         if self.send is not None and self.send_hex is not None:
             raise PydanticCustomError("dialogue_step", "a step sends either send or send_hex, not both")
+        if self.fail_on is not None and self.expect is None:
+            raise PydanticCustomError("dialogue_step", "fail_on applies while waiting for expect; give expect too")
         if self.starttls is not None and (self.send or self.send_hex or self.expect):
             raise PydanticCustomError(
                 "dialogue_step",

@@ -14,7 +14,9 @@ follows a match is kept for the next step; at the upgrade, plaintext not yet mat
 is dropped (nothing read before the handshake may be taken as said inside TLS).
 
 Each step is recorded in the result (``steps``), as a journey's are:
-- the pattern not seen before the peer closes, or within the read cap: ``assertion``;
+- the pattern not seen before the peer closes, or within the read cap, or the step's
+  ``fail_on`` pattern seen first (an error reply, an answer that ended without it):
+  ``assertion``;
 - the step's own ``timeout`` passed: ``step_timeout``; the probe's ``timeout``:
   ``timeout`` (the step in progress is named in both).
 """
@@ -100,14 +102,30 @@ def _tail(received: bytes) -> str:
     return text[:SHOWN_TAIL_CHARS] + ("..." if len(text) > SHOWN_TAIL_CHARS else "")
 
 
-async def _expect(conv: Conversation, pattern: str, limit: int, attempt: Attempt) -> None:
+def _line_at(buffer: bytearray, found: re.Match[bytes]) -> str:
+    """The whole line ``found`` is on, for the detail."""
+    start = buffer.rfind(b"\n", 0, found.start()) + 1
+    end = buffer.find(b"\n", found.end())
+    text = bytes(buffer[start : end if end >= 0 else len(buffer)]).decode("utf-8", errors="replace").strip()
+    return text[:SHOWN_TAIL_CHARS] + ("..." if len(text) > SHOWN_TAIL_CHARS else "")
+
+
+async def _expect(
+    conv: Conversation, pattern: str, fail_on: str | None, limit: int, attempt: Attempt
+) -> None:
     rx = compiled_bytes(pattern)
+    stop = compiled_bytes(fail_on) if fail_on is not None else None
     attempt.stage = f"waiting for {pattern!r}"
     while True:
         found = rx.search(conv.buffer)
         if found is not None:
             del conv.buffer[: found.end()]
             return
+        failed = stop.search(conv.buffer) if stop is not None else None
+        if failed is not None:
+            raise StepFailed(
+                Reason.assertion, f"the server answered {_line_at(conv.buffer, failed)!r} without {pattern!r}"
+            )
         if len(conv.buffer) >= limit:
             raise StepFailed(Reason.assertion, f"{pattern!r} not found in {len(conv.buffer)} bytes")
         if conv.closed:
@@ -185,7 +203,7 @@ async def _run_step(
         attempt.stage = "sending"
         conv.transport.write(payload)
     if step.expect is not None:
-        await _expect(conv, step.expect, limit, attempt)
+        await _expect(conv, step.expect, step.fail_on, limit, attempt)
 
 
 def _record(attempt: Attempt, step: DialogueStep, reason: Reason | None, detail: str) -> None:
