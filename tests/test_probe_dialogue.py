@@ -117,10 +117,15 @@ async def test_no_starttls_offered_is_an_assertion_naming_the_step(ctx, dialogue
 async def test_a_refused_ldap_starttls_fails_the_step(ctx, dialogue_servers, pki):
     port = await dialogue_servers.start("ldap", ldap_result=2)  # protocolError
     probe = pointed(documented()["ldap"], port, str(pki.ca_file))
-    probe["dialogue"][0] = {**probe["dialogue"][0], "timeout": "500ms"}
+    out = await run_probe(make_probe(**probe), ctx)
+    # the documented fail_on: an extendedResponse with another resultCode fails at once
+    assert out.reason is Reason.assertion and out.detail.startswith("step 'starttls': the server answered")
+    assert out.tls_version is None and out.duration_seconds < 1
+    # without fail_on the step waits for a success that never comes
+    probe["dialogue"][0] = {**probe["dialogue"][0], "timeout": "300ms"}
+    del probe["dialogue"][0]["fail_on"]
     out = await run_probe(make_probe(**probe), ctx)
     assert out.reason is Reason.step_timeout and "step 'starttls'" in out.detail
-    assert out.tls_version is None
 
 
 async def test_certificate_checks_of_the_upgrade(ctx, dialogue_servers, pki):
