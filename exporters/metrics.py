@@ -66,6 +66,8 @@ PROBE_SPECS = (
     Spec("probe_http_version", "gauge", "HTTP version of the last response (1.1, 2).", PROBE),
     Spec("probe_tls_version", "info", "TLS version the last probe negotiated.", (*PROBE, "version")),
     Spec("slamon_probe_warning", "gauge", "Whether the last result succeeded with a warning (1), by warning reason; absent without one.", (*PROBE, "reason")),
+    Spec("probe_icmp_duration_seconds", "gauge", "Duration of the last ICMP probe by phase (resolve; rtt: mean round trip of the replies), in seconds.", (*PROBE, "phase")),
+    Spec("slamon_probe_icmp_packet_loss_ratio", "gauge", "Share of the last ICMP probe's echo requests left unanswered (0..1).", PROBE),
 )
 # --- families fed per (vantage, service) (cached per group of probes)
 SERVICE_SPECS = (
@@ -94,6 +96,7 @@ CACHED_SPECS = PROBE_SPECS + SERVICE_SPECS + SLA_SPECS + CATALOGUE_SPECS
     P_SUCCESS, P_DURATION, P_STATUS, P_PHASE, P_SSL, P_CERT, P_DNS, P_IP, P_REGEX,
     P_RESULTS, P_FAILURES, P_STEP_DURATION, P_STEP_SUCCESS, P_HTTP_VERSION, P_TLS_VERSION,
     P_WARNING,
+    P_ICMP_PHASE, P_ICMP_LOSS,
     S_UP, S_STATE, S_EVENTS, S_GOOD,
     L_OBJECTIVE, L_MEASURE, L_BUDGET, L_BURN, L_PERIOD_END, L_BREACH,
     C_INFO, C_SERVICES,
@@ -154,6 +157,11 @@ def _probe_samples(rec: ProbeRecord) -> list[Sample]:
         out.append((P_IP, NO, o.ip_protocol))
     if last.kind in REGEX_KINDS:
         out.append((P_REGEX, NO, 1 if o.reason is Reason.body else 0))
+    if o.packets_sent:  # icmp: only a run that sent echo requests has these
+        out.append((P_ICMP_PHASE, ("resolve",), o.phases.get("resolve", 0.0)))
+        if o.rtt_seconds is not None:
+            out.append((P_ICMP_PHASE, ("rtt",), o.rtt_seconds))
+        out.append((P_ICMP_LOSS, NO, o.packet_loss_ratio))
     seen: set[str] = set()
     for step in o.steps:
         if step.name in seen:  # a repeated step name would make a duplicate series

@@ -102,8 +102,8 @@ def _carries_certificate(probe) -> bool:
         return probe.url.lower().startswith("https://")
     if isinstance(probe, JourneyProbe):
         return any(step.url.lower().startswith("https://") for step in probe.steps)
-    if isinstance(probe, TcpProbe):
-        return probe.tls
+    if isinstance(probe, TcpProbe):  # TLS from the start, or a dialogue's STARTTLS
+        return probe.tls or any(step.starttls is not None for step in probe.dialogue or ())
     return False
 
 

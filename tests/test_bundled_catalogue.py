@@ -52,7 +52,9 @@ def test_each_office_has_a_full_catalogue(catalogue: Catalogue, office: str) -> 
 
 def test_every_probe_kind_is_used(catalogue: Catalogue) -> None:
     kinds = {p.kind for s in catalogue.services.values() for p in s.probes}
-    assert kinds == {"http", "tcp", "dns", "tls", "journey"}
+    assert kinds >= {"http", "tcp", "dns", "tls", "journey", "icmp"}
+    dialogues = {(s.id, p.id) for s in catalogue.services.values() for p in s.probes if getattr(p, "dialogue", None)}
+    assert {("unon-mail-relay", "smtp"), ("unhq-identity", "ldap")} <= dialogues
 
 
 def test_erp_holds_the_ten_second_step_objective(catalogue: Catalogue) -> None:
@@ -148,7 +150,7 @@ def test_endpoints_are_public_or_placeholders(catalogue: Catalogue) -> None:
                 hosts.append(re.sub(r"^https?://([^/:]+).*$", r"\1", probe.url))
             elif probe.kind == "journey":
                 hosts += [re.sub(r"^https?://([^/:]+).*$", r"\1", s.url) for s in probe.steps]
-            elif probe.kind in ("tcp", "tls"):
+            elif probe.kind in ("tcp", "tls", "icmp"):
                 hosts.append(probe.host)
             else:
                 hosts.append(probe.name)

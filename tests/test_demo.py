@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from slamon.core.model import TcpProbe, TlsProbe
+from slamon.core.model import IcmpProbe, TcpProbe, TlsProbe
 from slamon.core.sla.rollup import MINUTES_PER_DAY
 from slamon.demo.backfill import backfill, backfill_days, vantages_of
 from slamon.demo.derive import derive_catalogue, secret_names
@@ -53,6 +53,8 @@ def _expected_up(estate: Estate, service_id: str, probe, now: float) -> bool | N
         return True  # an expiring certificate is a warning, not an outage
     if isinstance(probe, TcpProbe) and not probe.expect:
         return True  # the port answers even while the application is down
+    if isinstance(probe, IcmpProbe):
+        return True  # the loopback answers echo requests whatever the profile says
     if estate.behaviour.in_maintenance(service_id, now) or estate.behaviour.in_outage(service_id, now):
         return False
     if profile is Profile.flaky:

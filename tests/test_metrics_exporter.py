@@ -78,6 +78,9 @@ def fill(rt: Runtime) -> None:
     obs.record(result("unhq", "unhq-identity", "web", "http", T0 + 60, success=False, status_code=200,
                       reason=Reason.body, phases=phases, detail=LEAKY), fast=False)
     obs.record(result("unon", "unon-dns", "resolve", "dns", T0, dns_lookup_seconds=0.004, duration_seconds=0.005))
+    # icmp: 3 of 4 echo requests answered
+    obs.record(result("unov", "unov-network", "ping", "icmp", T0, phases={"resolve": 0.001}, ip_protocol=6,
+                      packets_sent=4, packets_received=3, rtt_seconds=0.0025))
     rt.sla[("unhq", "unhq-erp")] = SlaSnapshot(
         "unhq", "unhq-erp", "unhq", T0 + 86400,
         (ObjectiveSnapshot("availability", 0.999, 0.9995), ObjectiveSnapshot("latency", 0.95)),
@@ -166,6 +169,12 @@ def test_probe_series_are_blackbox_compatible(registry):
     assert get(s, "probe_tls_version_info", version="TLS 1.2", **cert) == 1
     dns = dict(vantage="unon", office="unon", service="unon-dns", probe="resolve")
     assert get(s, "probe_dns_lookup_time_seconds", **dns) == 0.004
+    ping = dict(vantage="unov", office="unov", service="unov-network", probe="ping")
+    assert get(s, "probe_icmp_duration_seconds", phase="rtt", **ping) == 0.0025
+    assert get(s, "probe_icmp_duration_seconds", phase="resolve", **ping) == 0.001
+    assert get(s, "slamon_probe_icmp_packet_loss_ratio", **ping) == 0.25  # 1 of 4 lost
+    assert get(s, "probe_ip_protocol", **ping) == 6
+    assert get(s, "slamon_probe_icmp_packet_loss_ratio", **smtp) is None  # not an icmp probe
 
 
 def test_service_state_and_sli_counters(registry):

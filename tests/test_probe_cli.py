@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-pytest_plugins = ["tests.servers"]
+pytest_plugins = ["tests.servers", "tests.dialogue_servers"]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,3 +146,27 @@ async def test_probe_cli_refuses_a_broken_catalogue(tmp_path, capsys):
     assert code == 1
     assert "unog-x.yaml" in err and "invalid" in err
     assert "Traceback" not in err
+
+
+async def test_probe_cli_prints_icmp_replies_and_dialogue_steps(tmp_path, capsys, dialogue_servers, pki):
+    import socket
+
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    except PermissionError:
+        from tests.conftest import missing
+
+        missing("raw ICMP sockets need root or CAP_NET_RAW (the datagram path is tested in test_probe_icmp)")
+    port = await dialogue_servers.start("pop3")
+    probes = "\n".join([
+        "  - {id: ping, kind: icmp, host: '::1', count: 2, spacing: 100ms, timeout: 2s}",
+        f"  - {{id: pop3, kind: tcp, host: 127.0.0.1, port: {port}, timeout: 3s, dialogue: ["
+        "{name: greeting, expect: '^\\+OK'}, {name: stls, send: \"STLS\\r\\n\", expect: '^\\+OK'},"
+        f" {{name: upgrade, starttls: {{ca_file: '{pki.ca_file}'}}}}]}}",
+    ])  # fmt: skip
+    cat = write_catalogue(tmp_path / "catalogue", {"unog-mail": probes})
+    code, out, err = await slamon_in_process(capsys, "probe", "unog-mail", "--catalogue", str(cat))
+    assert code == 0, (out, err)
+    assert "ok   ping (icmp) from unog" in out and "2 of 2 echo replies, round trip" in out
+    assert "ok   pop3 (tcp) from unog" in out and "tls " in out
+    assert "ok   step greeting" in out and "ok   step upgrade" in out

@@ -23,7 +23,7 @@ from tests.probe_helpers import make_probe
 pytest_plugins = ["tests.servers"]
 
 BATCH = 100  # concurrent probes per batch (the hang server holds one socket each)
-ROUNDS = 5  # each round: 2 x BATCH refused + 2 x BATCH timing out -> 2,000 probes in all
+ROUNDS = 5  # each round: 2 x BATCH refused + 3 x BATCH timing out -> 2,500 probes in all
 
 
 def open_fds() -> int:
@@ -50,6 +50,8 @@ async def test_no_growth_after_thousands_of_failing_probes(ctx, raw_servers, clo
         (make_probe(kind="tcp", host="127.0.0.1", port=closed_port), Reason.refused),
         (make_probe(kind="http", url=f"http://127.0.0.1:{raw_servers.hang}/", timeout="200ms"), Reason.timeout),
         (make_probe(kind="tcp", host="127.0.0.1", port=raw_servers.hang, expect="x", timeout="200ms"), Reason.timeout),
+        (make_probe(kind="tcp", host="127.0.0.1", port=raw_servers.hang, timeout="1s",
+                    dialogue=[{"name": "banner", "expect": "^220 ", "timeout": "150ms"}]), Reason.step_timeout),
     ]
 
     async def round_() -> int:
@@ -78,7 +80,7 @@ async def test_no_growth_after_thousands_of_failing_probes(ctx, raw_servers, clo
     fds_after = open_fds()
     tasks_after = len(asyncio.all_tasks())
 
-    assert total == 2000
+    assert total == 2500
     assert fds_after <= fds_before + 10, (fds_before, fds_after)
     assert tasks_after <= tasks_before + 3, (tasks_before, tasks_after)
     growth = mem_after - mem_before
@@ -92,6 +94,8 @@ async def test_cancelling_a_probe_propagates_and_leaves_nothing(ctx, http_server
     probes = [
         make_probe(kind="http", url=f"http://127.0.0.1:{raw_servers.hang}/", timeout="10s"),
         make_probe(kind="tcp", host="127.0.0.1", port=raw_servers.hang, expect="x", timeout="10s"),
+        make_probe(kind="tcp", host="127.0.0.1", port=raw_servers.hang, timeout="10s",
+                   dialogue=[{"name": "banner", "expect": "^220 ", "timeout": "5s"}]),
         make_probe(kind="journey", timeout="10s", steps=[{"name": "h", "url": f"{http_server.url}/hang"}]),
     ]
     for probe in probes:

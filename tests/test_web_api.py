@@ -312,3 +312,26 @@ def test_admin_routes_stay_on_loopback_without_a_token():
     assert admin_exposure_problem("::1", admin_routes=True, token_set=False) is None
     assert admin_exposure_problem("0.0.0.0", admin_routes=True, token_set=True) is None
 
+
+
+async def test_an_icmp_result_carries_its_packets_and_round_trip(bundled):
+    from slamon.core.results import ProbeOutcome, ProbeResult
+
+    runtime = runtime_for(bundled)
+    outcome = ProbeOutcome(success=True, duration_seconds=0.9, phases={"resolve": 0.001}, ip_protocol=4,
+                           packets_sent=5, packets_received=4, rtt_seconds=0.0031)  # fmt: skip
+    runtime.observations.record(ProbeResult("unhq", "unhq-network", "core-router", "icmp", NOW.timestamp(), outcome))
+    server, base = await serve(runtime)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as s:
+            status, body = await Client(s, base).get("/api/v1/services/unhq-network", "/api/v1/services/{id}")
+    finally:
+        await server.close()
+    assert status == 200
+    row = next(p for p in body["probes"] if p["probe"] == "core-router")
+    assert row["kind"] == "icmp"
+    assert row["latest"]["icmp"] == {
+        "packets_sent": 5, "packets_received": 4, "packet_loss_ratio": 0.2, "rtt_seconds": 0.0031,
+    }  # 1 of 5 lost
+    other = next(p for p in body["probes"] if p["probe"] == "proxy")
+    assert "icmp" not in other["latest"]

@@ -139,6 +139,9 @@ def _print_text(service_id: str, results: list[ProbeResult], skipped: list[str])
             days = (o.cert_expiry_timestamp - time.time()) / 86400
             expiry = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(o.cert_expiry_timestamp))
             print(f"     certificate expires {expiry} ({days:.0f} days)")
+        if o.packets_sent:
+            rtt = f", round trip {_ms(o.rtt_seconds)}" if o.rtt_seconds is not None else ""
+            print(f"     {o.packets_received} of {o.packets_sent} echo replies{rtt}")
         for s in o.steps:
             mark = "ok  " if s.success else "FAIL"
             status = f", status {s.status_code}" if s.status_code is not None else ""

@@ -802,6 +802,85 @@ class HttpProbe(ProbeBase):
         return self
 
 
+def _byte_regex(value: str) -> str:
+    try:
+        re.compile(value.encode("utf-8"))
+    except re.error as exc:
+        raise PydanticCustomError(
+            "regex", "not a valid regular expression: {reason}", {"reason": str(exc)}
+        ) from None
+    return value
+
+
+ByteRegex = Annotated[str, AfterValidator(_byte_regex), WithJsonSchema({"type": "string"})]
+"""A regex matched against received bytes (a dialogue step's ``expect``): text in it
+matches its UTF-8 encoding, ``\\xNN`` one byte."""
+
+
+def _hex_bytes(value: str) -> str:
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "hex", "send_hex is bytes written as hex digits, two per byte, spaces allowed: '30 1d 02 01 01'"
+        ) from None
+    if not value.strip():
+        raise PydanticCustomError("hex", "send_hex is empty")
+    return value
+
+
+HexBytes = Annotated[
+    str, AfterValidator(_hex_bytes), WithJsonSchema({"type": "string", "pattern": "^[0-9A-Fa-f\\s]+$"})
+]
+
+
+class StartTls(Strict):
+    """A dialogue's upgrade to TLS on the open connection (SMTP STARTTLS, IMAP STARTTLS,
+    POP3 STLS, LDAP StartTLS), verified like the ``tls`` probe's handshake."""
+
+    verify: bool = True
+    server_name: str | None = Field(default=None, min_length=1, description="SNI and verified name; default: host")
+    ca_file: str | None = None
+    client_cert: str | None = Field(default=None, min_length=1, description="PEM file: client certificate for mutual TLS")
+    client_key: str | None = Field(default=None, min_length=1, description="PEM file: its private key (default: in client_cert)")
+    client_key_password: str | None = Field(default=None, description="${env:NAME} of the key's password")
+
+    @model_validator(mode="after")
+    def _client_options(self) -> StartTls:
+        _client_cert_pair(self)
+        return self
+
+
+class DialogueStep(Strict):
+    """One step of a ``tcp`` probe's dialogue: send, then expect; or upgrade to TLS."""
+
+    name: str = Field(min_length=1)
+    send: str | None = Field(default=None, min_length=1, description="text sent as UTF-8; ${env:NAME} allowed")
+    send_hex: HexBytes | None = Field(default=None, description="bytes sent, as hex (binary protocols: LDAP)")
+    expect: ByteRegex | None = Field(default=None, description="regex searched in the bytes received since the last match")
+    fail_on: ByteRegex | None = Field(
+        default=None, description="regex that ends the step as failed when seen before expect (an error reply, the end of an answer)"
+    )
+    timeout: Duration | None = Field(default=None, description="time limit of this step (step_timeout)")
+    starttls: StartTls | None = Field(default=None, description="upgrade the connection to TLS here")
+
+    @model_validator(mode="after")
+    def _shape(self) -> DialogueStep:
+        if self.send is not None and self.send_hex is not None:
+            raise PydanticCustomError("dialogue_step", "a step sends either send or send_hex, not both")
+        if self.fail_on is not None and self.expect is None:
+            raise PydanticCustomError("dialogue_step", "fail_on applies while waiting for expect; give expect too")
+        if self.starttls is not None and (self.send or self.send_hex or self.expect):
+            raise PydanticCustomError(
+                "dialogue_step",
+                "a starttls step only upgrades the connection; send the protocol's command "
+                "(STARTTLS, STLS, the LDAP extended request) and expect its answer in the step before",
+            )
+        if self.starttls is None and self.send is None and self.send_hex is None and self.expect is None:
+            raise PydanticCustomError("dialogue_step", "a step needs send, send_hex, expect or starttls")
+        return self
+
+
 class TcpProbe(ProbeBase):
     kind: Literal["tcp"]
     host: str = Field(min_length=1)
@@ -815,6 +894,41 @@ class TcpProbe(ProbeBase):
     client_cert: str | None = Field(default=None, min_length=1, description="PEM file: client certificate for mutual TLS")
     client_key: str | None = Field(default=None, min_length=1, description="PEM file: its private key (default: in client_cert)")
     client_key_password: str | None = Field(default=None, description="${env:NAME} of the key's password")
+    dialogue: list[DialogueStep] | None = Field(
+        default=None, min_length=1, description="send/expect steps and a starttls upgrade, in order"
+    )
+
+    @model_validator(mode="after")
+    def _dialogue(self) -> TcpProbe:
+        if self.dialogue is None:
+            return self
+        if self.send is not None or self.expect is not None:
+            raise PydanticCustomError(
+                "dialogue_with_send", "dialogue replaces send and expect; write them as its first steps"
+            )
+        names = [step.name for step in self.dialogue]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise PydanticCustomError(
+                "dialogue_step_name", "dialogue step name '{name}' is used twice", {"name": twice}
+            )
+        upgrades = [step.name for step in self.dialogue if step.starttls is not None]
+        if len(upgrades) > 1:
+            raise PydanticCustomError("dialogue_starttls", "a dialogue upgrades to TLS once (starttls in steps {names})",
+                                      {"names": ", ".join(repr(n) for n in upgrades)})  # fmt: skip
+        if upgrades and self.tls:
+            raise PydanticCustomError(
+                "dialogue_starttls",
+                "tls: true speaks TLS from the start; a starttls step upgrades a plain connection: keep one",
+            )
+        for step in self.dialogue:
+            if step.timeout is not None and step.timeout >= self.timeout:
+                raise PydanticCustomError(
+                    "dialogue_step_timeout",
+                    "step '{name}': its timeout ({step}) must be below the probe's timeout ({probe})",
+                    {"name": step.name, "step": f"{step.timeout:g}s", "probe": f"{self.timeout:g}s"},
+                )
+        return self
 
     @model_validator(mode="after")
     def _tls_options(self) -> TcpProbe:
@@ -897,8 +1011,32 @@ class JourneyProbe(ProbeBase):
     follow_redirects: bool = False
 
 
+class IcmpProbe(ProbeBase):
+    """ICMP echo (ping): ``count`` echo requests ``spacing`` apart, answered or lost."""
+
+    kind: Literal["icmp"]
+    host: str = Field(min_length=1)
+    ip_version: IpVersion = "any"
+    count: int = Field(default=3, ge=1, le=100, description="echo requests per run")
+    spacing: Duration = Field(default=0.2, description="time between two echo requests")
+    max_loss: float | None = Field(
+        default=None, ge=0, lt=100, description="percent of requests that may go unanswered; default: any reply will do"
+    )
+
+    @model_validator(mode="after")
+    def _fits(self) -> IcmpProbe:
+        if (self.count - 1) * self.spacing >= self.timeout:
+            raise PydanticCustomError(
+                "icmp_spacing",
+                "{count} requests {spacing} apart do not fit in the timeout ({timeout}); "
+                "lower count or spacing, or raise timeout",
+                {"count": self.count, "spacing": f"{self.spacing:g}s", "timeout": f"{self.timeout:g}s"},
+            )
+        return self
+
+
 Probe = Annotated[
-    HttpProbe | TcpProbe | DnsProbe | TlsProbe | JourneyProbe, Field(discriminator="kind")
+    HttpProbe | TcpProbe | DnsProbe | TlsProbe | JourneyProbe | IcmpProbe, Field(discriminator="kind")
 ]
 
 

@@ -82,6 +82,16 @@ class ProbeOutcome:
     def local_fault(self) -> bool:
         """The monitor itself failed (not the target): the result says nothing about it."""
         return self.reason is LOCAL_FAULT
+    packets_sent: int | None = None  # icmp: echo requests sent
+    packets_received: int | None = None  # icmp: echo replies received
+    rtt_seconds: float | None = None  # icmp: mean round trip of the replies
+
+    @property
+    def packet_loss_ratio(self) -> float | None:
+        """icmp: share of echo requests not answered, 0..1."""
+        if not self.packets_sent or self.packets_received is None:
+            return None
+        return (self.packets_sent - self.packets_received) / self.packets_sent
 
 
 @dataclass(slots=True, frozen=True)

@@ -5,6 +5,9 @@ rewritten with its probes' URLs, hosts, ports and DNS servers replaced by the es
 addresses, the demo CA as ``ca_file``, and intervals shortened so the demo is lively.
 A ``tcp`` probe with ``tls: true`` is probed in clear (a ``tcp`` probe has no
 ``ca_file`` to trust the demo CA with); ``tls`` probes still check certificates.
+A ``tcp`` dialogue is probed as its greeting (the first step, when it only listens)
+or as a plain connect: the estate holds no SMTP or LDAP conversation. ``icmp`` probes
+ping 127.0.0.1 for real (the daemon needs ICMP sockets: see docs/probes.md).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from slamon.demo.estate import Estate
+from slamon.core.model import TcpProbe
+from slamon.demo.estate import Estate, banner_pattern
 
 TOP_FILES = ("offices.yaml", "tiers.yaml", "practices.yaml", "indicators.yaml")
 SECRET_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -70,6 +74,16 @@ def rewrite_probe(raw: dict, service_id: str, estate: Estate, base_interval: flo
     elif kind == "tcp":
         probe.update(host=addr.host, port=addr.port)
         probe.pop("tls", None)
+        probe.pop("ip_version", None)
+        if "dialogue" in probe:  # the estate greets but holds no conversation
+            model = next(p for p in estate.catalogue.services[service_id].probes if p.id == probe["id"])
+            assert isinstance(model, TcpProbe)
+            del probe["dialogue"]
+            greeting = banner_pattern(model)
+            if greeting:
+                probe["expect"] = greeting
+    elif kind == "icmp":
+        probe["host"] = addr.host
         probe.pop("ip_version", None)
     elif kind == "tls":
         probe.update(host=addr.host, port=addr.port, ca_file=addr.ca_file, verify=True)

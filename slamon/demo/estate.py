@@ -36,7 +36,15 @@ import dns.rrset
 from aiohttp import web
 
 from slamon.core.catalogue import Catalogue
-from slamon.core.model import DnsProbe, HttpProbe, JourneyProbe, JourneyStep, TcpProbe, TlsProbe
+from slamon.core.model import (
+    DnsProbe,
+    HttpProbe,
+    IcmpProbe,
+    JourneyProbe,
+    JourneyStep,
+    TcpProbe,
+    TlsProbe,
+)
 from slamon.demo.bodies import body_for
 from slamon.demo.certs import CertFiles, issue_server_cert, make_authority
 from slamon.demo.profiles import EXPIRING_CERT_DAYS, Behaviour, Profile, assign_profiles
@@ -251,6 +259,8 @@ class Estate:
             return Address(HOST, self.tcp_ports[(service_id, probe_id)])
         if isinstance(probe, DnsProbe):
             return Address(HOST, self.dns_port)
+        if isinstance(probe, IcmpProbe):
+            return Address(HOST)  # the loopback answers echo requests itself
         raise ValueError(f"unknown probe kind {probe.kind}")
 
     # ------------------------------------------------------------------ HTTP
@@ -410,15 +420,26 @@ _BANNERS = (
 )
 
 
+def banner_pattern(probe: TcpProbe) -> str | None:
+    """What the demo's listener must greet ``probe`` with: its ``expect``, or the first
+    step of its dialogue when that step only listens (an SMTP banner). The estate
+    plays no dialogue: the derived catalogue probes a dialogue as that greeting."""
+    if probe.expect or not probe.dialogue:
+        return probe.expect
+    first = probe.dialogue[0]
+    return first.expect if first.send is None and first.send_hex is None else None
+
+
 def _banner(probe: TcpProbe) -> str:
     import re
 
-    if not probe.expect:
+    pattern = banner_pattern(probe)
+    if not pattern:
         return ""
     for banner in _BANNERS:
-        if re.search(probe.expect, banner):
+        if re.search(pattern, banner):
             return banner
-    return body_for([probe.expect], []) + "\r\n"
+    return body_for([pattern], []) + "\r\n"
 
 
 def _listed(pattern: str | None) -> list[str]:

@@ -91,6 +91,13 @@ CODE_OF_TYPE: dict[str, str] = {
     "proxy": "E110",
     "warn_latency_timeout": "E114",
     "probe_id_duplicate": "E115",
+    "hex": "E105",
+    "dialogue_step": "E114",
+    "dialogue_with_send": "E114",
+    "dialogue_starttls": "E114",
+    "dialogue_step_timeout": "E114",
+    "dialogue_step_name": "E115",
+    "icmp_spacing": "E114",
 }
 
 _TYPE_WORDS = {
@@ -110,7 +117,9 @@ _TYPE_WORDS = {
 }
 
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"})
+_UNION_TAGS = _UNION_TAGS | {"icmp"}
 _SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"})
+_SENSITIVE = _SENSITIVE | {"send_hex"}  # a dialogue's bytes may hold a bind password
 
 
 def render_path(path: DocPath) -> str:

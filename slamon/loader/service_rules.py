@@ -139,6 +139,40 @@ def _option_secrets(file: str, probe: dict[str, Any], base: DocPath) -> Iterator
             )
 
 
+def _dialogue(file: str, probe: dict[str, Any], base: DocPath) -> Iterator[Finding]:
+    """A tcp dialogue: ``send`` takes ``${env:NAME}`` only (no journey variables), and a
+    starttls key password is a reference, never the password."""
+    steps = probe.get("dialogue")
+    if not isinstance(steps, list):
+        return
+    for j, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        where: DocPath = (*base, "dialogue", j)
+        send = step.get("send")
+        if isinstance(send, str) and "${" in send:
+            if "${" in ENV_REF_RE.sub("", send):
+                yield Finding(
+                    file, (*where, "send"), "E214",
+                    "malformed reference; a dialogue sends ${env:NAME} secrets only", "a malformed ${...}",
+                )
+        tls = step.get("starttls")
+        if isinstance(tls, dict) and "client_key_password" in tls:
+            text = tls["client_key_password"]
+            path = (*where, "starttls", "client_key_password")
+            if isinstance(text, str) and "${" in ENV_REF_RE.sub("", text):
+                yield Finding(
+                    file, path, "E214",
+                    "malformed reference; connection options take ${env:NAME} references only",
+                    "a malformed ${...}",
+                )
+            elif _literal(text):
+                yield Finding(
+                    file, path, "E212",
+                    "key password written in clear; write client_key_password: ${env:NAME}", "a literal value",
+                )
+
+
 def _strings(req: dict[str, Any], where: DocPath) -> Iterator[tuple[DocPath, str]]:
     if isinstance(req.get("url"), str):
         yield (*where, "url"), req["url"]
@@ -206,6 +240,8 @@ def check_service_data(file: str, data: dict[str, Any]) -> list[Finding]:
             continue
         if "basic_auth" in probe or "client_key_password" in probe or "proxy" in probe:
             out.extend(_option_secrets(file, probe, ("probes", i)))
+        if "dialogue" in probe:
+            out.extend(_dialogue(file, probe, ("probes", i)))
         if probe.get("kind") == "http" and "headers" not in probe and "form" not in probe and "body" not in probe:
             url = probe.get("url")
             if not isinstance(url, str) or ("@" not in url and "?" not in url and "${" not in url):

@@ -19,13 +19,22 @@ import asyncio
 import time
 from dataclasses import replace
 
-from slamon.core.model import DnsProbe, HttpProbe, JourneyProbe, Probe, TcpProbe, TlsProbe
+from slamon.core.model import (
+    DnsProbe,
+    HttpProbe,
+    IcmpProbe,
+    JourneyProbe,
+    Probe,
+    TcpProbe,
+    TlsProbe,
+)
 from slamon.core.results import ProbeOutcome, Reason, StepOutcome, WarningReason
 from slamon.probes.attempt import Attempt
 from slamon.probes.context import ProbeContext
 from slamon.probes.dns import probe_dns
 from slamon.probes.errors import classify
 from slamon.probes.http import probe_http
+from slamon.probes.icmp import probe_icmp
 from slamon.probes.journey import probe_journey
 from slamon.probes.secrets import Secrets
 from slamon.probes.tcp import probe_tcp
@@ -99,13 +108,15 @@ async def _run_probe(probe: Probe, ctx: ProbeContext, timeout_seconds: float | N
             if isinstance(probe, HttpProbe):
                 return await probe_http(probe, ctx, attempt)
             if isinstance(probe, TcpProbe):
-                return await probe_tcp(probe, ctx, attempt)
+                return await probe_tcp(probe, ctx, attempt, deadline)
             if isinstance(probe, DnsProbe):
                 return await probe_dns(probe, ctx, attempt, deadline)
             if isinstance(probe, TlsProbe):
                 return await probe_tls(probe, ctx, attempt)
             if isinstance(probe, JourneyProbe):
                 return await probe_journey(probe, ctx, attempt, deadline)
+            if isinstance(probe, IcmpProbe):
+                return await probe_icmp(probe, ctx, attempt, deadline)
             raise TypeError(f"no probe for kind {getattr(probe, 'kind', type(probe).__name__)!r}")
         except asyncio.CancelledError:
             if time_limit.ours():

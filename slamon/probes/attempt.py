@@ -23,7 +23,10 @@ class Attempt:
         "dns_lookup_seconds",
         "http_version",
         "ip_protocol",
+        "packets_received",
+        "packets_sent",
         "phases",
+        "rtt_seconds",
         "secrets",
         "stage",
         "started",
@@ -48,6 +51,9 @@ class Attempt:
         self.steps: list[StepOutcome] = []
         self.step_name: str | None = None  # journey step in progress
         self.step_started = 0.0
+        self.packets_sent: int | None = None
+        self.packets_received: int | None = None
+        self.rtt_seconds: float | None = None
 
     def add_phase(self, phase: str, seconds: float) -> None:
         if seconds < 0.0:
@@ -88,4 +94,7 @@ class Attempt:
             ip_protocol=self.ip_protocol,
             warning=warning,
             warning_detail=self.secrets.mask(warning_detail) if warning_detail else "",
+            packets_sent=self.packets_sent,
+            packets_received=self.packets_received,
+            rtt_seconds=self.rtt_seconds,
         )

@@ -108,6 +108,7 @@ class ProbeContext:
         user_agent: str,
         dns_cache_seconds: int | None,
         http_parser: str = "httptools",
+        icmp_sockets: tuple[str, ...] = ("datagram", "raw"),
     ) -> None:
         self.loop = loop
         self.max_body_bytes = max_body_bytes
@@ -116,6 +117,7 @@ class ProbeContext:
         self.user_agent = user_agent
         self.dns_cache_seconds = dns_cache_seconds
         self.http_parser = http_parser
+        self.icmp_sockets = icmp_sockets
         self._ssl: dict[tuple[bool, str | None], ssl.SSLContext] = {}
         self._client_ssl: dict[tuple, tuple[tuple, ssl.SSLContext]] = {}
         self._dns_resolver: Any = None
@@ -133,6 +135,7 @@ class ProbeContext:
         user_agent: str = USER_AGENT,
         dns_cache_seconds: int | None = None,
         http_parser: str = "auto",
+        icmp_sockets: tuple[str, ...] = ("datagram", "raw"),
     ) -> ProbeContext:
         """Build the context; call inside the running loop the probes will use.
 
@@ -144,11 +147,15 @@ class ProbeContext:
         caches answers that long instead, for large estates of named targets.
         ``http_parser``: ``auto`` (httptools when importable, else pure Python),
         ``httptools`` or ``python`` (the pure-Python parser, same verdicts, slower).
+        ``icmp_sockets`` are the kinds of ICMP socket the ``icmp`` probe tries, in order:
+        ``datagram`` (unprivileged, net.ipv4.ping_group_range) and ``raw`` (CAP_NET_RAW).
         """
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         if connection_limit < 1:
             raise ValueError("connection_limit must be positive")
+        if not icmp_sockets or not set(icmp_sockets) <= {"datagram", "raw"}:
+            raise ValueError("icmp_sockets takes 'datagram', 'raw' or both, in the order to try them")
         return cls(
             loop=asyncio.get_running_loop(),
             max_body_bytes=max_body_bytes,
@@ -157,6 +164,7 @@ class ProbeContext:
             user_agent=user_agent,
             dns_cache_seconds=dns_cache_seconds,
             http_parser=resolve_kind(http_parser),
+            icmp_sockets=tuple(icmp_sockets),
         )
 
     # ------------------------------------------------------------------ HTTP

@@ -24,6 +24,7 @@ from slamon.core.results import Reason
 from slamon.probes import h1
 from slamon.probes.connect import ClientCertError, ProxyFailed
 from slamon.probes.context import CaFileError
+from slamon.probes.icmp import IcmpNotAllowed
 from slamon.probes.secrets import MissingSecret, MissingVariable
 from slamon.probes.streams import AddressFamilyMismatch
 
@@ -80,7 +81,7 @@ def classify(exc: BaseException) -> tuple[Reason, str] | None:
         return Reason.secret, str(exc)
     if isinstance(exc, MissingVariable):
         return Reason.extract, str(exc)
-    if isinstance(exc, CaFileError | AddressFamilyMismatch | ClientCertError):
+    if isinstance(exc, CaFileError | AddressFamilyMismatch | ClientCertError | IcmpNotAllowed):
         return Reason.error, str(exc)
     if isinstance(exc, ProxyFailed):
         return exc.reason, str(exc)

@@ -59,14 +59,8 @@ async def resolve(host: str, port: int, ip_version: str, attempt: Attempt) -> li
     return infos
 
 
-async def open_stream(
-    host: str,
-    port: int,
-    ip_version: str,
-    attempt: Attempt,
-    *,
-    read_limit: int,
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_socket(host: str, port: int, ip_version: str, attempt: Attempt) -> socket.socket:
+    """A connected socket to ``host``; resolving and connecting are timed phases."""
     infos = await resolve(host, port, ip_version, attempt)
     addr_infos = list(infos)
     attempt.stage = "connecting"
@@ -76,6 +70,18 @@ async def open_stream(
     )
     attempt.add_phase("connect", time.monotonic() - t0)
     attempt.ip_protocol = ip_protocol_of(None, sock)
+    return sock
+
+
+async def open_stream(
+    host: str,
+    port: int,
+    ip_version: str,
+    attempt: Attempt,
+    *,
+    read_limit: int,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    sock = await open_socket(host, port, ip_version, attempt)
     try:
         return await asyncio.open_connection(sock=sock, limit=read_limit)
     except BaseException:

@@ -1,4 +1,5 @@
-"""The ``tcp`` probe: connect, optionally TLS, optionally send, optionally expect.
+"""The ``tcp`` probe: connect, optionally TLS, optionally send, optionally expect;
+or, with ``dialogue``, a conversation of steps (``slamon.probes.dialogue``).
 
 ``expect`` is a regex searched in what the peer sends, read as it arrives and bounded
 by the context's read cap; the probe succeeds as soon as it matches. The peer closing
@@ -16,13 +17,19 @@ from slamon.probes import connect
 from slamon.probes.attempt import Attempt
 from slamon.probes.certs import earliest_expiry
 from slamon.probes.context import ProbeContext
+from slamon.probes.dialogue import probe_dialogue
 from slamon.probes.expect import compiled
 from slamon.probes.streams import abort, open_stream, start_tls
 
 READ_CHUNK_BYTES = 4096
 
 
-async def probe_tcp(probe: TcpProbe, ctx: ProbeContext, attempt: Attempt) -> ProbeOutcome:
+async def probe_tcp(
+    probe: TcpProbe, ctx: ProbeContext, attempt: Attempt, deadline: float | None = None
+) -> ProbeOutcome:
+    if probe.dialogue is not None:
+        limit = deadline if deadline is not None else ctx.loop.time() + probe.timeout
+        return await probe_dialogue(probe, ctx, attempt, limit)
     send = attempt.secrets.resolve(probe.send) if probe.send is not None else None
     context = None
     if probe.tls:  # before connecting: an unreadable ca_file or certificate is not the target's fault

@@ -141,7 +141,17 @@ SCHEMAS: dict[str, dict] = {
                     }
                 )
             ),
-        }
+            "icmp": obj(  # icmp results only (latest result; the store keeps none of it)
+                {
+                    "packets_sent": INT,
+                    "packets_received": INT,
+                    "packet_loss_ratio": NUM,
+                    "rtt_seconds": nullable(NUM),
+                }
+            ),
+        },
+        required=["vantage", "probe", "kind", "started_at", "success", "reason", "duration_seconds",
+                  "status_code", "phases", "detail", "steps"],
     ),
     "ProbeRow": obj(
         {

@@ -171,7 +171,7 @@ def result_dict(r: ProbeResult) -> dict:
     """One probe result for people: no URL, no header, no secret (the outcome never holds
     one; ``detail`` is free text for people and is escaped wherever it is shown)."""
     o = r.outcome
-    return {
+    out = {
         "vantage": r.vantage,
         "probe": r.probe_id,
         "kind": r.kind,
@@ -195,6 +195,14 @@ def result_dict(r: ProbeResult) -> dict:
             for s in o.steps
         ],
     }
+    if o.packets_sent is not None:  # icmp
+        out["icmp"] = {
+            "packets_sent": o.packets_sent,
+            "packets_received": o.packets_received,
+            "packet_loss_ratio": o.packet_loss_ratio,
+            "rtt_seconds": o.rtt_seconds,
+        }
+    return out
 
 
 def probe_rows(runtime: Runtime, service: Service) -> list[dict]:
