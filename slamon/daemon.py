@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters.alerting import AlertNotifier, AlertTarget, AlertTargetError, parse_alert_targets
 from exporters.exposition import metrics_renderer
+from exporters.heartbeat_metrics import HeartbeatCollector
 from exporters.metrics import SlamonCollector
 from slamon import __version__
 from slamon.config import Config
@@ -39,6 +40,7 @@ from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
 from slamon.evaluator import SlaEvaluator
 from slamon.heap import map_large_blocks
+from slamon.heartbeats import Heartbeats
 from slamon.loader import load_catalogue
 from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.monitor import CatalogueWatcher, Monitor
@@ -193,6 +195,8 @@ class Daemon:
                 notifier.retain_services(set(loaded.services))
 
         monitor.on_catalogue = on_catalogue
+        heartbeats = Heartbeats(monitor.on_result, os.environ, clock=self.clock)
+        monitor.heartbeats = heartbeats
         ctx = ProbeContext.create(max_body_bytes=config.max_body_bytes, env=os.environ)
         if inspect.isawaitable(ctx):
             ctx = await ctx
@@ -211,6 +215,7 @@ class Daemon:
         monitor.attach(scheduler)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(SlamonCollector(runtime, alert_stats=notifier.stats if notifier else None))
+        registry.register(HeartbeatCollector(heartbeats, clock=self.clock))
         web = WebServer(
             build_app(
                 runtime,
@@ -219,6 +224,7 @@ class Daemon:
                 reload=self.handle_reload,
                 admin_token=os.environ.get(config.admin_token_env) or None,
                 clock=self.clock,
+                heartbeats=heartbeats,
             ),
             config.listen_host,
             config.listen_port,
@@ -248,6 +254,7 @@ class Daemon:
             tasks = monitor.apply(catalogue)
             evaluator.start()
             scheduler.start()
+            heartbeats.start()
             runtime.ready = True
             log.info(
                 "daemon_started",
@@ -263,6 +270,7 @@ class Daemon:
             await self._main_loop(monitor, watcher)
         finally:
             runtime.ready = False
+            await heartbeats.close()
             try:
                 await self._shutdown(scheduler, sinks, ctx, web, evaluator, notifier, store)
             finally:

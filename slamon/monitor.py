@@ -21,6 +21,7 @@ from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeResult
 from slamon.core.sla.in_scope import InScope, ScopedExclusion
+from slamon.heartbeats import Heartbeats
 from slamon.loader import LoadReport, load_catalogue
 from slamon.runtime import Runtime
 from slamon.scheduler import Scheduler
@@ -124,6 +125,8 @@ class Monitor:
         # hooks set by the daemon: a good catalogue load, a probe state change
         self.on_catalogue: Callable[[Catalogue], None] | None = None
         self.on_transition: Callable[[Transition], None] | None = None
+        # heartbeat (push) probes: ``slamon.heartbeats.Heartbeats``, set by the daemon
+        self.heartbeats: Heartbeats | None = None
 
     def attach(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
@@ -155,7 +158,10 @@ class Monitor:
         self.tasks = tasks
         self.in_scope = InScope(catalogue, self.exclusions)
         if self.scheduler is not None:
-            self.scheduler.update(tasks)
+            # heartbeats are received, not run: the daemon's Heartbeats records them
+            self.scheduler.update([t for t in tasks if t.probe.kind != "heartbeat"])
+        if self.heartbeats is not None:
+            self.heartbeats.update(catalogue, tasks)
         if self.on_catalogue is not None:
             self.on_catalogue(catalogue)
         if self.settle_heap:

@@ -33,6 +33,8 @@ class Reason(StrEnum):
     secret = "secret"  # an ${env:NAME} reference is not set in the environment
     redirects = "redirects"  # too many redirects
     error = "error"  # anything else (logged with detail)
+    missed = "missed"  # a heartbeat did not arrive within its schedule and grace
+    reported = "reported"  # a heartbeat arrived with status=fail
 
 
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")

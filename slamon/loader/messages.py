@@ -90,6 +90,9 @@ CODE_OF_TYPE: dict[str, str] = {
     "basic_auth_username": "E105",
     "proxy": "E110",
     "probe_id_duplicate": "E115",
+    "cron": "E105",
+    "heartbeat_schedule": "E114",
+    "heartbeat_token": "E212",
 }
 
 _TYPE_WORDS = {
@@ -108,8 +111,8 @@ _TYPE_WORDS = {
     "bool_parsing": "expected true or false",
 }
 
-_UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"})
-_SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"})
+_UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"} | {"heartbeat"})
+_SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"} | {"token"})
 
 
 def render_path(path: DocPath) -> str:

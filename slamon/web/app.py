@@ -86,6 +86,7 @@ def build_app(
     reload: Callable[[], Any] | None = None,
     admin_token: str | None = None,
     clock: Callable[[], float] = time.time,
+    heartbeats: Any = None,
 ) -> web.Application:
     """The application.
 
@@ -94,13 +95,15 @@ def build_app(
     ``POST /api/v1/admin/reload`` calls (sync or async; ``None`` means "requested",
     ``True``/``False`` reloaded/refused). ``admin_token``: the bearer token that
     action needs (none: the action is off). ``clock``: unix seconds (tests pin it).
+    ``heartbeats``: what takes ``POST /api/v1/heartbeat/...`` (none: 503).
     """
     app = web.Application(middlewares=[api.problems])
     app.on_response_prepare.append(_security_headers)
     app[RUNTIME_KEY] = runtime
     app[RENDER_KEY] = render_metrics
     app[CONTEXT_KEY] = WebContext(
-        runtime=runtime, store=store, reload=reload, admin_token=admin_token or None, clock=clock
+        runtime=runtime, store=store, reload=reload, admin_token=admin_token or None, clock=clock,
+        heartbeats=heartbeats,
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
