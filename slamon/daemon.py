@@ -29,6 +29,7 @@ from typing import TextIO
 from prometheus_client import CollectorRegistry
 
 from exporters.alerting import AlertNotifier, AlertTarget, AlertTargetError, parse_alert_targets
+from exporters.alerting.silences import MaintenanceSilencer
 from exporters.exposition import metrics_renderer
 from exporters.heartbeat_metrics import HeartbeatCollector
 from exporters.metrics import SlamonCollector
@@ -176,6 +177,8 @@ class Daemon:
             runtime, sinks, config.catalogue_dir, config.offices, config.shard, clock=self.clock
         )
         notifier = AlertNotifier(targets) if targets else None
+        # maintenance windows as silences in the --alertmanager targets (docs/alerting.md)
+        silencer = MaintenanceSilencer(targets)
         evaluator = SlaEvaluator(
             store,
             runtime,
@@ -255,6 +258,7 @@ class Daemon:
             evaluator.start()
             scheduler.start()
             heartbeats.start()
+            silencer.start(lambda: runtime.catalogue, lambda: {t.service.id for t in monitor.tasks})
             runtime.ready = True
             log.info(
                 "daemon_started",
@@ -271,6 +275,7 @@ class Daemon:
         finally:
             runtime.ready = False
             await heartbeats.close()
+            await silencer.close()
             try:
                 await self._shutdown(scheduler, sinks, ctx, web, evaluator, notifier, store)
             finally:
