@@ -35,10 +35,16 @@ from exporters.heartbeat_metrics import HeartbeatCollector
 from exporters.metrics import SlamonCollector
 from slamon import __version__
 from slamon.config import Config
-from slamon.core.alert_events import BreachChange, event_for_breach, event_for_transition
+from slamon.core.alert_events import (
+    BreachChange,
+    dependency_cause,
+    event_for_breach,
+    event_for_transition,
+)
 from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
+from slamon.core.state import State
 from slamon.evaluator import SlaEvaluator
 from slamon.heap import map_large_blocks
 from slamon.heartbeats import Heartbeats
@@ -309,11 +315,23 @@ class Daemon:
         if notifier is None:
             return None
 
+        causes: dict[tuple[str, str, str], str | None] = {}  # key -> caused_by sent when firing
+
         def hook(transition: Transition) -> None:
-            if runtime.catalogue is not None:
-                event = event_for_transition(transition, runtime.catalogue)
-                if event is not None:
-                    notifier.notify(event)
+            catalogue = runtime.catalogue
+            if catalogue is None:
+                return
+            vantage, service_id, _ = transition.key
+            if transition.state is State.down:
+                obs = runtime.observations
+                cause = causes[transition.key] = dependency_cause(
+                    catalogue, service_id, lambda dep: obs.service_state(vantage, dep) is State.down
+                )
+            else:
+                cause = causes.pop(transition.key, None)
+            event = event_for_transition(transition, catalogue, caused_by=cause)
+            if event is not None:
+                notifier.notify(event)
 
         return hook
 
