@@ -27,6 +27,7 @@ from slamon.web.api import Problem, compute_indicators, read_period, recent_resu
 from slamon.web.context import WebContext, context_of
 from slamon.web.history import DEFAULT_DAYS, daily_availability
 from slamon.web.svg import availability_chart
+from slamon.web.upcoming import upcoming_maintenance
 
 HERE = Path(__file__).parent
 FAILURES_SHOWN = 25
@@ -164,6 +165,7 @@ async def status_page(request: web.Request) -> web.Response:
         open_breaches=breaches,
         service_count=len(summaries),
         show_retired=show_retired,
+        upcoming=upcoming_maintenance(catalogue, ctx.now(), office_ids),
     )
 
 
