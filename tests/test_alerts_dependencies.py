@@ -174,3 +174,44 @@ async def test_alertmanager_inhibits_the_dependents_pages(tmp_path: Path):
     finally:
         await am.stop()
         await rx.stop()
+
+
+async def test_the_daemon_names_the_cause_in_its_alerts(tmp_path: Path):
+    from tests.alerting_support import free_port
+    from tests.daemon_support import service_doc, write_catalogue
+    from tests.test_daemon_run import DaemonProcess
+
+    port = free_port()  # nothing listens yet: both services are down
+
+    def tcp(threshold: int) -> dict:
+        return {"id": "tcp", "kind": "tcp", "host": "127.0.0.1", "port": port, "interval": "1s",
+                "timeout": "500ms", "failure_threshold": threshold}
+
+    identity = service_doc("unog-identity", [tcp(1)])
+    email = service_doc("unog-email", [tcp(3)])  # turns down after the identity service
+    email["depends_on"] = ["unog-identity"]
+    cat = write_catalogue(tmp_path / "catalogue", [identity, email])
+    rx = await Receiver().start()
+    args = ["--catalogue", str(cat), "--listen", "127.0.0.1:0", "--office", "unog",
+            "--alert-webhook", f"{rx.url}/hook", "--shutdown-timeout", "2"]
+    server = None
+    try:
+        async with DaemonProcess(*args) as daemon:
+            await daemon.listening()
+
+            def alerts(service: str, status: str) -> list[dict]:
+                return [b for b in rx.bodies() if b["labels"]["service"] == service and b["status"] == status]
+
+            await wait_until(lambda: alerts("unog-email", "firing"), 15, "unog-email firing")
+            firing = alerts("unog-email", "firing")[0]
+            assert firing["labels"]["caused_by"] == "unog-identity"
+            assert "caused_by" not in alerts("unog-identity", "firing")[0]["labels"]
+            # both come back: the resolve of unog-email carries the same labels
+            server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", port)
+            await wait_until(lambda: alerts("unog-email", "resolved"), 15, "unog-email resolved")
+            resolved = alerts("unog-email", "resolved")[0]
+            assert resolved["labels"] == firing["labels"] and resolved["fingerprint"] == firing["fingerprint"]
+    finally:
+        if server is not None:
+            server.close()
+        await rx.stop()

@@ -107,3 +107,25 @@ async def test_heartbeats_through_a_real_daemon(tmp_path: Path, monkeypatch):
         status, page = await get(session, f"{base}/services/unog-jobs")
         assert status == 200 and "backup" in page
     assert TOKEN not in daemon.log()
+
+
+async def test_with_shards_only_the_owning_daemon_takes_a_heartbeat(tmp_path: Path, monkeypatch):
+    from slamon.core.catalogue import shard_of
+
+    monkeypatch.setenv("SLAMON_TEST_HB_TOKEN", TOKEN)
+    ids = [f"unog-job{i}" for i in range(8)]
+    mine = [s for s in ids if shard_of(s, 2) == 0]
+    theirs = [s for s in ids if shard_of(s, 2) == 1]
+    assert mine and theirs
+    cat = write_catalogue(tmp_path / "catalogue", [service_doc(s, [hb("run", every="24h")]) for s in ids])
+    args = ["--catalogue", str(cat), "--listen", "127.0.0.1:0", "--shard", "0/2", "--shutdown-timeout", "2"]
+    async with DaemonProcess(*args) as daemon, aiohttp.ClientSession() as session:
+        base = await daemon.listening()
+        await poll(session, f"{base}/readyz", "ready")
+        for sid in mine:
+            assert (await push(session, base, f"{sid}/run"))[0] == 202, sid
+        for sid in theirs:
+            status, body = await push(session, base, f"{sid}/run")
+            assert status == 421 and "--office/--shard" in body["detail"], sid
+        metrics = await poll(session, f"{base}/metrics", rf'slamon_heartbeat_rejected_total\{{reason="misdirected"\}} {len(theirs)}\.0')
+        assert metric(metrics, "slamon_heartbeat_received_total", service=mine[0], probe="run", status="ok") == 1.0
