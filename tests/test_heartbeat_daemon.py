@@ -105,7 +105,7 @@ async def test_heartbeats_through_a_real_daemon(tmp_path: Path, monkeypatch):
         assert (nightly["state"], nightly["results_total"], nightly["latest"]) == ("unknown", 0, None)
         assert not [r for r in doc["recent_results"] if r["probe"] == "nightly"]
         status, page = await get(session, f"{base}/services/unog-jobs")
-        assert status == 200 and "backup" in page
+        assert status == 200 and "backup" in page and "missed" in page and "no heartbeat since" in page
     assert TOKEN not in daemon.log()
 
 
