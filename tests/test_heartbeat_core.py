@@ -122,3 +122,48 @@ def test_a_good_heartbeat_probe_loads(tmp_path: Path):
     assert report.catalogue is not None and not report.errors, [str(d) for d in report.errors]
     probe = report.catalogue.services["unog-jobs"].probes[0]
     assert (probe.kind, probe.cron, probe.grace, probe.interval) == ("heartbeat", "30 1 * * *", 10800.0, 60.0)
+
+
+# ---------------------------------------------------------------- the daemon's Heartbeats
+
+
+def _heartbeats(tmp_path: Path, env: dict, clock):
+    from slamon.heartbeats import Heartbeats
+
+    root = write_catalogue(tmp_path, [service_doc("unog-jobs", [heartbeat(every="1h", grace="10m", interval="60s")])])
+    catalogue = load_catalogue(root).catalogue
+    results = []
+    hb = Heartbeats(results.append, env, clock=clock)
+    hb.update(catalogue, catalogue.probe_tasks())
+    return hb, results
+
+
+def test_an_unset_token_variable_refuses_every_push_and_is_logged_once(tmp_path: Path, caplog):
+    from slamon.heartbeats import Verdict
+
+    hb, results = _heartbeats(tmp_path, {}, clock=lambda: 1_800_000_000.0)
+    with caplog.at_level("ERROR", logger="slamon.heartbeats"):
+        assert hb.receive("unog-jobs", "nightly", "")[0] is Verdict.unauthorized
+        assert hb.receive("unog-jobs", "nightly", "anything")[0] is Verdict.unauthorized
+    assert [r.message for r in caplog.records].count("heartbeat_token_unset") == 1
+    assert hb.rejected_total["unauthorized"] == 2 and not results
+
+
+def test_heartbeats_record_results_on_their_interval(tmp_path: Path):
+    from slamon.heartbeats import Verdict
+
+    now = [1_800_000_000.0]
+    hb, results = _heartbeats(tmp_path, {"HB_TOKEN": "s3cret"}, clock=lambda: now[0])
+    assert hb.record_due() == 0  # nothing due yet
+    verdict, _ = hb.receive("unog-jobs", "nightly", "s3cret", ok=True, message="done")
+    assert verdict is Verdict.accepted
+    assert len(results) == 1 and results[0].success and results[0].kind == "heartbeat"
+    assert results[0].key == ("unog", "unog-jobs", "nightly")
+    # the next interval has not come round on the loop's clock: no new result
+    assert hb.record_due() == 0 and len(results) == 1
+    # 1 h 10 min later (the interval forced due): missed
+    now[0] += 4200
+    for watch in hb._watches.values():
+        watch.next_due = 0.0
+    assert hb.record_due() == 1
+    assert results[-1].outcome.reason == "missed"

@@ -910,7 +910,11 @@ class HeartbeatProbe(ProbeBase):
     every: Duration | None = Field(default=None, description="a heartbeat is expected at least this often")
     cron: Cron | None = Field(default=None, description="or at these times, in the office's timezone")
     grace: Duration = Field(default=300.0, description="how late a heartbeat may be before it is missed")
-    token: Annotated[str, AfterValidator(_env_ref_only)] = Field(
+    token: Annotated[
+        str,
+        AfterValidator(_env_ref_only),
+        WithJsonSchema({"type": "string", "pattern": "^\\$\\{env:[A-Za-z_][A-Za-z0-9_]*\\}$"}),
+    ] = Field(
         description="${env:NAME} holding the bearer token the job sends"
     )
 
