@@ -5,7 +5,8 @@
 - ``slamon_heartbeat_received_total{office,service,probe,status}``: heartbeats taken in
   (status ok | fail);
 - ``slamon_heartbeat_rejected_total{reason}``: heartbeats refused: ``unauthorized``
-  (401, missing or wrong token), ``unknown`` (404), ``misdirected`` (421).
+  (401, missing or wrong token), ``unknown`` (404), ``misdirected`` (421), ``unavailable``
+  (503, the daemon is stopping).
 
 The state of each heartbeat (on time, missed, reported) is a probe result like any
 other, so ``probe_success`` and ``slamon_probe_failures_total{reason="missed"}`` carry it.
@@ -56,7 +57,7 @@ class HeartbeatCollector(Collector):
         yield received
         rejected = CounterMetricFamily(
             "slamon_heartbeat_rejected",
-            "Heartbeats refused: unauthorized (401), unknown (404), misdirected (421).",
+            "Heartbeats refused: unauthorized (401), unknown (404), misdirected (421), unavailable (503).",
             labels=["reason"],
         )
         for reason in REJECTED_REASONS:

@@ -36,6 +36,7 @@ class Verdict(StrEnum):
     unknown = "unknown"  # no such service, or no such heartbeat probe in it (404)
     misdirected = "misdirected"  # another daemon owns it (421)
     unauthorized = "unauthorized"  # token missing or wrong (401)
+    unavailable = "unavailable"  # the daemon is stopping: try again (503)
 
 
 @dataclass(slots=True)
@@ -67,6 +68,7 @@ class Heartbeats:
         self._by_probe: dict[tuple[str, str], list[_Watch]] = {}
         self._task: asyncio.Task | None = None
         self._unset_logged: set[str] = set()
+        self._closed = False  # set at shutdown: results could no longer be stored
         # for /metrics
         self.rejected_total: Counter[str] = Counter()  # Verdict value -> count
         self.received_total: Counter[tuple[str, str, str]] = Counter()  # (service, probe, status)
@@ -104,7 +106,10 @@ class Heartbeats:
         self, service_id: str, probe_id: str, token: str | None, ok: bool = True, message: str = ""
     ) -> tuple[Verdict, str]:
         """Take one heartbeat; the verdict and a sentence for the caller (never a secret)."""
-        verdict, detail = self._check(service_id, probe_id, token)
+        if self._closed:
+            verdict, detail = Verdict.unavailable, "the daemon is stopping; send the heartbeat again"
+        else:
+            verdict, detail = self._check(service_id, probe_id, token)
         if verdict is not Verdict.accepted:
             self.rejected_total[verdict.value] += 1
             if verdict is Verdict.unauthorized:
@@ -206,6 +211,8 @@ class Heartbeats:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="slamon-heartbeats")
 
     async def close(self) -> None:
+        """Stop recording; pushes from now on are answered 503 (the job tries again)."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -167,3 +167,13 @@ def test_heartbeats_record_results_on_their_interval(tmp_path: Path):
         watch.next_due = 0.0
     assert hb.record_due() == 1
     assert results[-1].outcome.reason == "missed"
+
+
+async def test_a_stopping_daemon_refuses_heartbeats_so_the_job_tries_again(tmp_path: Path):
+    from slamon.heartbeats import Verdict
+
+    hb, results = _heartbeats(tmp_path, {"HB_TOKEN": "s3cret"}, clock=lambda: 1_800_000_000.0)
+    hb.start()
+    await hb.close()
+    assert hb.receive("unog-jobs", "nightly", "s3cret")[0] is Verdict.unavailable
+    assert not results and hb.rejected_total["unavailable"] == 1

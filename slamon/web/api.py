@@ -352,6 +352,8 @@ async def heartbeat(request: web.Request) -> web.Response:
         return problem_response(401, "Unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="slamon-heartbeat"'})
     if verdict == "misdirected":
         raise Problem(421, "Misdirected Request", detail)
+    if verdict == "unavailable":
+        return problem_response(503, "Service Unavailable", detail, {"Retry-After": "5"})
     raise Problem(404, "Not Found", detail)
 
 

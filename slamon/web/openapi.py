@@ -417,7 +417,7 @@ PATHS: dict[str, dict] = {
                 "401": _problem("no or wrong heartbeat token (counted in slamon_heartbeat_rejected_total)"),
                 "404": _problem("unknown service, or no heartbeat probe of that id"),
                 "421": _problem("another daemon (--office/--shard) takes this service's heartbeats"),
-                "503": _problem("this server takes no heartbeats"),
+                "503": _problem("this server takes no heartbeats, or is stopping (Retry-After)"),
             },
         }
     },
