@@ -38,7 +38,7 @@ async def test_heartbeats_through_a_real_daemon(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("SLAMON_TEST_HB_TOKEN", TOKEN)
     cat = write_catalogue(tmp_path / "catalogue", [
         service_doc("unog-jobs", [
-            hb("backup", every="3s", grace="1s", interval="1s"),
+            hb("backup", every="5s", grace="2s", interval="1s"),
             hb("nightly", cron="30 1 * * *", grace="3h"),
             {"id": "web", "kind": "tcp", "host": "127.0.0.1", "port": 9, "interval": "60s", "timeout": "1s"},
         ]),
@@ -75,7 +75,7 @@ async def test_heartbeats_through_a_real_daemon(tmp_path: Path, monkeypatch):
         metrics = await poll(session, f"{base}/metrics",
                              r'^probe_success\{[^}]*probe="backup",service="unog-jobs"[^}]*\} 1\.0$')
         age = metric(metrics, "slamon_heartbeat_last_seconds", vantage="unog", service="unog-jobs", probe="backup")
-        assert age is not None and 0 <= age < 3
+        assert age is not None and 0 <= age < 7
         assert metric(metrics, "slamon_heartbeat_received_total", service="unog-jobs", probe="backup", status="ok") == 1.0
 
         # the job reports a failure (form fields work as well as the query)
@@ -88,11 +88,11 @@ async def test_heartbeats_through_a_real_daemon(tmp_path: Path, monkeypatch):
         # the job's message is shown with the latest result (never as a label)
         await poll(session, f"{base}/api/v1/services/unog-jobs", r'"reason": "reported".*tape library offline')
 
-        # good again, then silence: missed once every (3s) + grace (1s) passed
+        # good again, then silence: missed once every (5s) + grace (2s) passed
         assert (await push(session, base, "unog-jobs/backup"))[0] == 202
         await poll(session, f"{base}/metrics",
                    r'^slamon_probe_failures_total\{[^}]*probe="backup"[^}]*reason="missed"[^}]*\} [1-9]',
-                   timeout_seconds=12)
+                   timeout_seconds=20)
 
         # results are stored like any probe's, with their reasons
         api = await poll(session, f"{base}/api/v1/services/unog-jobs",
