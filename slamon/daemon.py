@@ -31,16 +31,25 @@ from collections.abc import Callable
 from typing import TextIO
 
 from exporters.alerting import AlertNotifier, AlertTarget, AlertTargetError, parse_alert_targets
+from exporters.alerting.silences import MaintenanceSilencer
 from exporters.exposition import ExpositionRegistry, fast_path_available, metrics_renderer
 from exporters.fast_paths import FastPathCollector
+from exporters.heartbeat_metrics import HeartbeatCollector
 from exporters.metrics import SlamonCollector
 from slamon import __version__, tuning
 from slamon.config import Config
-from slamon.core.alert_events import BreachChange, event_for_breach, event_for_transition
+from slamon.core.alert_events import (
+    BreachChange,
+    dependency_cause,
+    event_for_breach,
+    event_for_transition,
+)
 from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
+from slamon.core.state import State
 from slamon.evaluator import SlaEvaluator
+from slamon.heartbeats import Heartbeats
 from slamon.loader import CatalogueLoader
 from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.loader.yaml_nodes import LIBYAML
@@ -207,6 +216,8 @@ class Daemon:
                 clock=self.clock, loader=loader,
             )  # fmt: skip
             notifier = AlertNotifier(targets) if targets else None
+            # maintenance windows as silences in the --alertmanager targets (docs/alerting.md)
+            silencer = MaintenanceSilencer(targets)
             evaluator = SlaEvaluator(
                 store,
                 runtime,
@@ -227,6 +238,8 @@ class Daemon:
                 tuning.settle_heap()  # the new catalogue lives until the next: out of the gc's walks
 
             monitor.on_catalogue = on_catalogue
+            heartbeats = Heartbeats(monitor.on_result, os.environ, clock=self.clock)
+            monitor.heartbeats = heartbeats
             ctx = ProbeContext.create(max_body_bytes=config.max_body_bytes, env=os.environ)
             if inspect.isawaitable(ctx):
                 ctx = await ctx
@@ -247,6 +260,7 @@ class Daemon:
             monitor.attach(scheduler)
             registry = ExpositionRegistry(auto_describe=False)
             registry.register(SlamonCollector(runtime, alert_stats=notifier.stats if notifier else None))
+            registry.register(HeartbeatCollector(heartbeats, clock=self.clock))
             fast_paths["libyaml"] = LIBYAML
             fast_paths["exposition_cache"] = fast_path_available(registry)
             fast_paths["heap_trim"] = tuning.heap_trim_available()
@@ -260,6 +274,7 @@ class Daemon:
                     admin_token=os.environ.get(config.admin_token_env) or None,
                     clock=self.clock,
                     after_metrics=tuning.release_free_heap,  # the scrape's temporaries, once sent
+                    heartbeats=heartbeats,
                 ),
                 config.listen_host,
                 config.listen_port,
@@ -296,6 +311,10 @@ class Daemon:
             evaluator.start()
             stack.push_async_callback(self._close_evaluator, evaluator)
             self._opened("evaluator", evaluator)
+            heartbeats.start()
+            stack.push_async_callback(heartbeats.close)
+            silencer.start(lambda: runtime.catalogue, lambda: {t.service.id for t in monitor.tasks})
+            stack.push_async_callback(silencer.close)
             stack.callback(self._stopping, runtime)  # the first thing done on the way out
             runtime.ready = True
             log.info(
@@ -416,11 +435,23 @@ class Daemon:
         if notifier is None:
             return None
 
+        causes: dict[tuple[str, str, str], str | None] = {}  # key -> caused_by sent when firing
+
         def hook(transition: Transition) -> None:
-            if runtime.catalogue is not None:
-                event = event_for_transition(transition, runtime.catalogue)
-                if event is not None:
-                    notifier.notify(event)
+            catalogue = runtime.catalogue
+            if catalogue is None:
+                return
+            vantage, service_id, _ = transition.key
+            if transition.state is State.down:
+                obs = runtime.observations
+                cause = causes[transition.key] = dependency_cause(
+                    catalogue, service_id, lambda dep: obs.service_state(vantage, dep) is State.down
+                )
+            else:
+                cause = causes.pop(transition.key, None)
+            event = event_for_transition(transition, catalogue, caused_by=cause)
+            if event is not None:
+                notifier.notify(event)
 
         return hook
 

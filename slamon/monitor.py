@@ -20,6 +20,7 @@ from slamon.core.catalogue import Catalogue, ProbeTask
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeResult, Reason
 from slamon.core.sla.in_scope import InScope, ScopedExclusion
+from slamon.heartbeats import Heartbeats
 from slamon.loader import LoadReport, load_catalogue
 from slamon.runtime import MAX_KEPT_ERRORS, Runtime
 from slamon.scheduler import Scheduler
@@ -110,6 +111,8 @@ class Monitor:
         self.on_transition: Callable[[Transition], None] | None = None
         self._local_fault_logged_at = -LOCAL_FAULT_LOG_SECONDS
         self._local_faults_unlogged = 0
+        # heartbeat (push) probes: ``slamon.heartbeats.Heartbeats``, set by the daemon
+        self.heartbeats: Heartbeats | None = None
 
     def attach(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
@@ -140,7 +143,10 @@ class Monitor:
         self.tasks = tasks
         self.in_scope = InScope(catalogue, self.exclusions)
         if self.scheduler is not None:
-            self.scheduler.update(tasks)
+            # heartbeats are received, not run: the daemon's Heartbeats records them
+            self.scheduler.update([t for t in tasks if t.probe.kind != "heartbeat"])
+        if self.heartbeats is not None:
+            self.heartbeats.update(catalogue, tasks)
         if self.on_catalogue is not None:
             self.on_catalogue(catalogue)
         return tasks

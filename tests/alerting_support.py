@@ -171,9 +171,11 @@ class Alertmanager:
             await asyncio.wait_for(self.process.wait(), 5)
 
 
-async def start_alertmanager(binary: str, tmp_path: Path, hook_url: str) -> Alertmanager:
+async def start_alertmanager(binary: str, tmp_path: Path, hook_url: str, config: str | None = None) -> Alertmanager:
+    """``config``: the configuration text (``{hook}`` is replaced), default ``ALERTMANAGER_CONFIG``."""
+    text = (config or ALERTMANAGER_CONFIG).replace("{{", "{").replace("}}", "}").replace("{hook}", hook_url)
     config = tmp_path / "alertmanager.yml"
-    config.write_text(ALERTMANAGER_CONFIG.format(hook=hook_url), encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     port = free_port()
     log_path = tmp_path / "alertmanager.log"
     with log_path.open("wb") as log_file:

@@ -83,7 +83,8 @@ async def test_every_probe_behaves_as_its_profile_says(bundled, tmp_path):
         if asyncio.iscoroutine(ctx):
             ctx = await ctx
         try:
-            tasks = [(s.id, p) for s in catalogue.services.values() for p in s.probes if p.enabled]
+            tasks = [(s.id, p) for s in catalogue.services.values() for p in s.probes
+                     if p.enabled and p.kind != "heartbeat"]  # heartbeats are pushed: tested below
             before = {(sid, p.id): _expected_up(estate, sid, p, time.time()) for sid, p in tasks}
             outcomes = await asyncio.gather(*(run_probe(p, ctx) for _, p in tasks))
             after = {(sid, p.id): _expected_up(estate, sid, p, time.time()) for sid, p in tasks}
@@ -192,11 +193,15 @@ def test_demo_command_serves_metrics_and_stops(bundled, tmp_path):
         while time.monotonic() < deadline:
             with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
                 text = response.read().decode()
-            if all(_metric(text, "probe_success", s) for s in healthy + outage):
+            heartbeat = re.search(r'^probe_success\{[^}]*probe="nightly",service="unog-backup"[^}]*\} 1\.0$', text, re.M)
+            if heartbeat and all(_metric(text, "probe_success", s) for s in healthy + outage):
                 break
             time.sleep(0.5)
         for service in healthy:
             assert _metric(text, "probe_success", service) and all(v == 1 for v in _metric(text, "probe_success", service)), service
+        # the demo's backup jobs send their heartbeats: on time
+        assert heartbeat, "no heartbeat result for unog-backup/nightly"
+        assert re.search(r'^slamon_heartbeat_last_seconds\{[^}]*service="unog-backup"', text, re.M)
         # the outage cycle starts with the demo: down now (its http probes fail)
         for service in outage:
             assert 0 in _metric(text, "probe_success", service), service

@@ -114,8 +114,9 @@ async def _demo(
     args: argparse.Namespace, catalogue, listen: str, workdir: Path, package_root: str
 ) -> int:
     from slamon.demo.backfill import DEFAULT_START
-    from slamon.demo.derive import derive_catalogue, secret_names
+    from slamon.demo.derive import derive_catalogue, heartbeat_probes, secret_names
     from slamon.demo.estate import Estate
+    from slamon.demo.heartbeats import send_heartbeats
     from slamon.store import StoreError
 
     db_path = workdir / "slamon.db"
@@ -175,11 +176,21 @@ async def _demo(
         _print_banner(base, demo_catalogue, db_url, note, estate, listen, args.log_format)
         if not ready and not stop.is_set():
             _say(args, f"the daemon does not answer at {base}/healthz yet")
-        if not stop.is_set():
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(child.wait())]
-            await asyncio.wait(waiters, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
-            for w in waiters:
-                w.cancel()
+        jobs_stop = asyncio.Event()
+        jobs = loop.create_task(
+            send_heartbeats(
+                base, await asyncio.to_thread(heartbeat_probes, demo_catalogue), env, 2 * args.interval, jobs_stop
+            )
+        )
+        try:
+            if not stop.is_set():
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(child.wait())]
+                await asyncio.wait(waiters, timeout=args.duration, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+        finally:
+            jobs_stop.set()
+            await asyncio.gather(jobs, return_exceptions=True)
         if child.returncode is not None:
             _say(args, f"the daemon exited with status {child.returncode}")
             return child.returncode or 1

@@ -61,9 +61,14 @@ def main(args: argparse.Namespace) -> int:
         print(f"unknown office {args.office!r} (offices: {known})", file=sys.stderr)
         return 2
     tasks: list[ProbeTask] = []
-    skipped = [p.id for p in service.probes if not p.enabled]
+    # a heartbeat is pushed to the daemon by its job: there is nothing to run here
+    skipped = [
+        f"{p.id} ({'disabled' if not p.enabled else 'a heartbeat: its job calls the daemon'})"
+        for p in service.probes
+        if not p.enabled or p.kind == "heartbeat"
+    ]
     for probe in service.probes:
-        if probe.enabled:
+        if probe.enabled and probe.kind != "heartbeat":
             vantages = [args.office] if args.office else service.vantages(probe)
             tasks.extend(ProbeTask(service, probe, v) for v in vantages)
     results = asyncio.run(_run_all(tasks, Config().max_body_bytes))
@@ -148,6 +153,6 @@ def _print_text(service_id: str, results: list[ProbeResult], skipped: list[str])
             why = f", {s.reason}: {s.detail}" if not s.success else ""
             print(f"     {mark} step {s.name}: {_ms(s.duration_seconds)}{status}{why}")
     for probe_id in skipped:
-        print(f"skip {probe_id} (disabled)")
+        print(f"skip {probe_id}")
     failed = sum(not r.success for r in results)
     print(f"{len(results) - failed} of {len(results)} succeeded")

@@ -1,11 +1,13 @@
 """``slamon rules``: generate the Prometheus rules and their promtool tests from the catalogue.
 
-    slamon rules [--catalogue DIR] [-o DIR] [--tests-dir DIR] [--check]
+    slamon rules [--catalogue DIR] [-o DIR] [--tests-dir DIR] [--alertmanager-config FILE] [--check]
 
 Writes ``slamon-<office>.rules.yml`` per office and ``slamon-daemon-health.rules.yml``
 into ``-o`` (default ``deploy/prometheus/rules``), and the ``promtool test rules``
 files into ``--tests-dir`` (default: ``tests`` beside the rules directory). ``--check``
 writes nothing and exits 1 when the files on disk differ from what would be generated.
+``--alertmanager-config FILE`` also rewrites the generated section of dependency inhibit
+rules in that Alertmanager configuration (``exporters.inhibitions``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from pathlib import Path
 
 from exporters.generated_files import FileSet, dump_yaml
+from exporters.inhibitions import SectionMissing, update_config
 from exporters.rules import DEFAULT_RUNBOOK_BASE, RuleOptions, build_rule_documents
 from exporters.rules_tests import build_test_documents
 from slamon.cli.common import (
@@ -45,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="promtool test files (default: 'tests' beside the rules directory)")
     parser.add_argument("--runbook-base", default=DEFAULT_RUNBOOK_BASE, metavar="URL",
                         help="runbook document the alerts link to (default: %(default)s)")
+    parser.add_argument("--alertmanager-config", type=Path, default=None, metavar="FILE",
+                        help="also rewrite the dependency inhibit rules in this Alertmanager configuration's "
+                             "generated section (e.g. deploy/alertmanager/alertmanager.yml)")
     add_check_option(parser)
     parser.set_defaults(handler=run)
 
@@ -69,6 +75,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
     tests_dir = args.tests_dir or args.output.parent / "tests"
     files = generated_files(report.catalogue, args.output, tests_dir, RuleOptions(args.runbook_base))
+    if args.alertmanager_config is not None:
+        try:
+            current = args.alertmanager_config.read_text(encoding="utf-8")
+            files.files[args.alertmanager_config] = update_config(current, report.catalogue)
+        except (OSError, SectionMissing) as exc:
+            print(f"slamon rules: --alertmanager-config {args.alertmanager_config}: {exc}", file=sys.stderr)
+            return 1
     return write_or_check(
         "rules", files, args.check, f"(rules in {args.output}, tests in {tests_dir})"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -116,17 +117,49 @@ def down_severity(service: Service) -> Severity:
     return Severity.page if service.lifecycle == Lifecycle.production else Severity.ticket
 
 
+def dependency_cause(
+    catalogue: Catalogue, service_id: str, is_down: Callable[[str], bool]
+) -> str | None:
+    """The service ``service_id`` depends on (directly or through others) that is down and
+    whose own dependencies are not: the root of the outage, for a ``caused_by`` label.
+    None when no dependency is down. Several roots: the first by id (stable)."""
+    service = catalogue.services.get(service_id)
+    if service is None:
+        return None
+    seen: set[str] = set()
+    stack = list(service.depends_on)
+    down: list[str] = []
+    while stack:
+        dep = stack.pop()
+        if dep in seen or dep == service_id:
+            continue
+        seen.add(dep)
+        if is_down(dep):
+            down.append(dep)
+        other = catalogue.services.get(dep)
+        if other is not None:
+            stack.extend(other.depends_on)
+    roots = [
+        d for d in down
+        if d in catalogue.services and not any(x in down for x in catalogue.services[d].depends_on)
+    ]  # fmt: skip
+    return min(roots or down, default=None)
+
+
 def event_for_transition(
     transition: Transition,
     catalogue: Catalogue,
     *,
     runbooks: str = DEFAULT_RUNBOOKS,
     generator_url: str = "",
+    caused_by: str | None = None,
 ) -> AlertEvent | None:
     """``SlamonServiceDown`` firing when a probe went down, resolved when it came up.
 
     None when the service is no longer in the catalogue or the new state says nothing
-    (unknown). A transition to up is always a resolve; whoever delivers it drops a
+    (unknown). ``caused_by``: a service it depends on that is down from the same vantage
+    (``dependency_cause``), as a label; the resolve must carry the same value as the
+    firing (the caller keeps it), since labels are the alert's identity. A transition to up is always a resolve; whoever delivers it drops a
     resolve of an alert it never fired (the first success after start-up).
     """
     vantage, service_id, probe_id = transition.key
@@ -136,6 +169,8 @@ def event_for_transition(
     at = utc(transition.at)
     labels = {"alertname": SERVICE_DOWN, **_service_labels(service, vantage, down_severity(service))}
     labels["probe"] = probe_id
+    if caused_by:
+        labels["caused_by"] = caused_by
     outcome = transition.result.outcome
     where = f"from {vantage}" if vantage != service.office else f"at {vantage}"
     if transition.state is State.down:
@@ -147,6 +182,8 @@ def event_for_transition(
             f"threshold of consecutive checks {where}; last failure: {reason}{status}. "
             f"Owner: {service.owner.group}; tier {service.tier}."
         )
+        if caused_by:
+            description += f" It depends on {caused_by}, which is down {where} too."
         status_ = AlertStatus.firing
         ends_at = None
     else:

@@ -1035,8 +1035,65 @@ class IcmpProbe(ProbeBase):
         return self
 
 
+def _cron(value: str) -> str:
+    from slamon.core.heartbeat import cron_problem  # croniter, loaded only for cron schedules
+
+    problem = cron_problem(value)
+    if problem:
+        raise PydanticCustomError(
+            "cron", "not a valid cron expression ({problem}); e.g. '30 2 * * *' (02:30 daily)",
+            {"problem": problem},
+        )
+    return value
+
+
+Cron = Annotated[str, AfterValidator(_cron), WithJsonSchema({"type": "string", "examples": ["30 2 * * *"]})]
+"""A five-field cron expression (minute hour day-of-month month day-of-week) in the
+service office's timezone."""
+
+
+def _env_ref_only(value: str) -> str:
+    if not ENV_REF_RE.fullmatch(value):
+        raise PydanticCustomError(
+            "heartbeat_token",
+            "a heartbeat token is given as ${env:NAME} (the daemon's environment holds it), "
+            "never written in the catalogue",
+        )
+    return value
+
+
+class HeartbeatProbe(ProbeBase):
+    """A push check: a batch job or backup calls ``POST /api/v1/heartbeat/{service}/{probe}``
+    when it ran. Missing its schedule (``every`` or ``cron``) by more than ``grace`` is a
+    failure (``missed``); a heartbeat with ``status=fail`` is a failure (``reported``).
+    ``interval`` is how often the daemon records the heartbeat's state as a result."""
+
+    kind: Literal["heartbeat"]
+    timeout: Duration = Field(default=0.5, description="not used: a heartbeat is received, not run")
+    every: Duration | None = Field(default=None, description="a heartbeat is expected at least this often")
+    cron: Cron | None = Field(default=None, description="or at these times, in the office's timezone")
+    grace: Duration = Field(default=300.0, description="how late a heartbeat may be before it is missed")
+    token: Annotated[
+        str,
+        AfterValidator(_env_ref_only),
+        WithJsonSchema({"type": "string", "pattern": "^\\$\\{env:[A-Za-z_][A-Za-z0-9_]*\\}$"}),
+    ] = Field(
+        description="${env:NAME} holding the bearer token the job sends"
+    )
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> HeartbeatProbe:
+        if (self.every is None) == (self.cron is None):
+            raise PydanticCustomError(
+                "heartbeat_schedule",
+                "a heartbeat needs exactly one schedule: every: 24h, or cron: '30 2 * * *'",
+            )
+        return self
+
+
 Probe = Annotated[
-    HttpProbe | TcpProbe | DnsProbe | TlsProbe | JourneyProbe | IcmpProbe, Field(discriminator="kind")
+    HttpProbe | TcpProbe | DnsProbe | TlsProbe | JourneyProbe | IcmpProbe | HeartbeatProbe,
+    Field(discriminator="kind"),
 ]
 
 

@@ -34,6 +34,8 @@ class Reason(StrEnum):
     redirects = "redirects"  # too many redirects
     error = "error"  # anything else (logged with detail)
     local = "local"  # a fault of the monitor itself (descriptors, memory): unobserved time
+    missed = "missed"  # a heartbeat did not arrive within its schedule and grace
+    reported = "reported"  # a heartbeat arrived with status=fail
 
 
 LOCAL_FAULT = Reason.local

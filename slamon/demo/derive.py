@@ -56,6 +56,8 @@ def _timeout(raw: object, interval: float) -> float:
 def rewrite_probe(raw: dict, service_id: str, estate: Estate, base_interval: float) -> dict:
     probe = dict(raw)
     kind = probe["kind"]
+    if kind == "heartbeat":
+        return _rewrite_heartbeat(probe, base_interval)
     addr = estate.address(service_id, probe["id"])
     interval = _intervals(kind, base_interval)
     probe["interval"] = _seconds(interval)
@@ -91,6 +93,33 @@ def rewrite_probe(raw: dict, service_id: str, estate: Estate, base_interval: flo
     elif kind == "dns":
         probe.update(server=addr.host, port=addr.port, transport="udp")
     return probe
+
+
+def _rewrite_heartbeat(probe: dict, base_interval: float) -> dict:
+    """A heartbeat is expected every four base intervals (the demo sends one every two),
+    whatever its schedule in the bundled catalogue (a nightly cron would say nothing for
+    a day)."""
+    probe.pop("cron", None)
+    probe.pop("timeout", None)
+    probe["every"] = _seconds(4 * base_interval)
+    probe["grace"] = _seconds(base_interval)
+    probe["interval"] = _seconds(base_interval)
+    return probe
+
+
+def heartbeat_probes(catalogue_dir: Path) -> list[tuple[str, str, str]]:
+    """``(service, probe, token variable)`` of each enabled heartbeat probe of a catalogue."""
+    found: list[tuple[str, str, str]] = []
+    for path in sorted(catalogue_dir.glob("services/*/*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if data.get("lifecycle") == "retired":
+            continue
+        for probe in data.get("probes") or []:
+            if probe.get("kind") == "heartbeat" and probe.get("enabled", True):
+                m = SECRET_REF.fullmatch(str(probe.get("token", "")))
+                if m:
+                    found.append((data["id"], probe["id"], m.group(1)))
+    return found
 
 
 def derive_catalogue(

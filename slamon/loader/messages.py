@@ -98,6 +98,9 @@ CODE_OF_TYPE: dict[str, str] = {
     "dialogue_step_timeout": "E114",
     "dialogue_step_name": "E115",
     "icmp_spacing": "E114",
+    "cron": "E105",
+    "heartbeat_schedule": "E114",
+    "heartbeat_token": "E212",
 }
 
 _TYPE_WORDS = {
@@ -117,9 +120,9 @@ _TYPE_WORDS = {
 }
 
 _UNION_TAGS = frozenset({"http", "tcp", "dns", "tls", "journey", "recurring", "once"})
-_UNION_TAGS = _UNION_TAGS | {"icmp"}
+_UNION_TAGS = _UNION_TAGS | {"icmp", "heartbeat"}
 _SENSITIVE = frozenset({"headers", "form", "body", "send", "basic_auth", "client_key_password", "proxy"})
-_SENSITIVE = _SENSITIVE | {"send_hex"}  # a dialogue's bytes may hold a bind password
+_SENSITIVE = _SENSITIVE | {"send_hex", "token"}  # a dialogue's bytes may hold a bind password
 
 
 def render_path(path: DocPath) -> str:

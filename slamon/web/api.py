@@ -344,6 +344,41 @@ async def admin_reload(request: web.Request) -> web.Response:
     return ok({"status": "refused", "detail": "the new catalogue has errors; the last good one keeps running"}, status=409)
 
 
+HEARTBEAT_STATUSES = ("ok", "fail")
+
+
+async def heartbeat(request: web.Request) -> web.Response:
+    """A batch job's heartbeat (docs/probes.md, heartbeat): ``Authorization: Bearer
+    <token>``, optional ``status`` (ok | fail) and ``message`` as query or form fields."""
+    ctx = context_of(request)
+    if ctx.heartbeats is None:
+        raise Problem(503, "Service Unavailable", "this server takes no heartbeats")
+    fields = dict(request.query)
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+    status = (fields.get("status") or "ok").strip().lower()
+    if status not in HEARTBEAT_STATUSES:
+        raise Problem(400, "Bad Request", f"status must be ok or fail (found {status[:20]!r})")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    token = given.strip() if scheme.lower() == "bearer" and given.strip() else None
+    verdict, detail = ctx.heartbeats.receive(
+        request.match_info["service"],
+        request.match_info["probe"],
+        token,
+        ok=status == "ok",
+        message=fields.get("message", ""),
+    )
+    if verdict == "accepted":
+        return ok({"status": "accepted", "detail": detail}, status=202)
+    if verdict == "unauthorized":
+        return problem_response(401, "Unauthorized", detail, {"WWW-Authenticate": 'Bearer realm="slamon-heartbeat"'})
+    if verdict == "misdirected":
+        raise Problem(421, "Misdirected Request", detail)
+    if verdict == "unavailable":
+        return problem_response(503, "Service Unavailable", detail, {"Retry-After": "5"})
+    raise Problem(404, "Not Found", detail)
+
+
 ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/status", get_status),
     ("GET", "/services", list_services),
@@ -355,6 +390,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/exclusions", exclusions),
     ("GET", "/openapi.json", openapi),
     ("POST", "/admin/reload", admin_reload),
+    ("POST", "/heartbeat/{service}/{probe}", heartbeat),
 ]
 
 

@@ -101,6 +101,7 @@ def build_app(
     admin_token: str | None = None,
     clock: Callable[[], float] = time.time,
     after_metrics: Callable[[], object] | None = None,
+    heartbeats: Any = None,
 ) -> web.Application:
     """The application.
 
@@ -111,6 +112,7 @@ def build_app(
     action needs (none: the action is off). ``clock``: unix seconds (tests pin it).
     ``after_metrics``: called once a ``/metrics`` response has been sent (the daemon's
     runtime policy; the web adapter does not know what it does).
+    ``heartbeats``: what takes ``POST /api/v1/heartbeat/...`` (none: 503).
     """
     app = web.Application(middlewares=[api.problems])
     app.on_response_prepare.append(_security_headers)
@@ -118,7 +120,8 @@ def build_app(
     app[RENDER_KEY] = render_metrics
     app[AFTER_METRICS_KEY] = after_metrics
     app[CONTEXT_KEY] = WebContext(
-        runtime=runtime, store=store, reload=reload, admin_token=admin_token or None, clock=clock
+        runtime=runtime, store=store, reload=reload, admin_token=admin_token or None, clock=clock,
+        heartbeats=heartbeats,
     )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

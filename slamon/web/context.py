@@ -26,6 +26,7 @@ class WebContext:
     reload: Callable[[], Any] | None = None
     admin_token: str | None = None
     clock: Callable[[], float] = time.time
+    heartbeats: Any = None  # slamon.heartbeats.Heartbeats: POST /api/v1/heartbeat/...
     db_gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_DB_THREADS))
     _cache: dict[tuple, tuple[float, Any]] = field(default_factory=dict)
 

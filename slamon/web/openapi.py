@@ -366,6 +366,7 @@ SCHEMAS: dict[str, dict] = {
         }
     ),
     "ExclusionList": obj({"count": INT, "exclusions": array(ref("Exclusion"))}),
+    "HeartbeatAnswer": obj({"status": {"type": "string", "enum": ["accepted"]}, "detail": STR}),
     "ReloadAnswer": obj({"status": {"type": "string", "enum": ["requested", "reloaded", "refused"]}, "detail": STR}),
     "OpenAPI": {"type": "object", "required": ["openapi", "info", "paths", "components"]},
 }
@@ -475,6 +476,29 @@ PATHS: dict[str, dict] = {
             },
         }
     },
+    "/api/v1/heartbeat/{service}/{probe}": {
+        "post": {
+            "summary": "A batch job's heartbeat (kind: heartbeat probes)",
+            "description": "Authorization: Bearer <the probe's token>. Optional status (ok | fail) and "
+            "message (at most 200 characters shown), as query or form fields. 421 when another "
+            "daemon (--office/--shard) owns the service.",
+            "security": [{"heartbeatToken": []}],
+            "parameters": [
+                {"name": "service", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "probe", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "status", "in": "query", "required": False, "schema": {"enum": ["ok", "fail"]}},
+                {"name": "message", "in": "query", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "202": _json("HeartbeatAnswer", "heartbeat recorded"),
+                "400": _problem("status is neither ok nor fail"),
+                "401": _problem("no or wrong heartbeat token (counted in slamon_heartbeat_rejected_total)"),
+                "404": _problem("unknown service, or no heartbeat probe of that id"),
+                "421": _problem("another daemon (--office/--shard) takes this service's heartbeats"),
+                "503": _problem("this server takes no heartbeats, or is stopping (Retry-After)"),
+            },
+        }
+    },
 }
 
 
@@ -494,6 +518,11 @@ def openapi_document() -> dict:
             "components": {
                 "schemas": SCHEMAS,
                 "securitySchemes": {
+                    "heartbeatToken": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "the heartbeat probe's token (its ${env:NAME} in the daemon's environment)",
+                    },
                     "adminToken": {
                         "type": "http",
                         "scheme": "bearer",

@@ -38,6 +38,7 @@ from slamon.web.svg import (
     latency_chart,
     trend_chart,
 )
+from slamon.web.upcoming import upcoming_maintenance
 
 HERE = Path(__file__).parent
 FAILURES_SHOWN = 25
@@ -250,6 +251,7 @@ async def status_page(request: web.Request) -> web.Response:
         scoped=bool(here) and len(office_ids) < len(catalogue.offices),
         show_retired=show_retired,
         refresh=refresh,
+        upcoming=upcoming_maintenance(catalogue, ctx.now(), office_ids),
     )
 
 
