@@ -114,7 +114,10 @@ def test_amtool_accepts_the_deploy_config():
     done = subprocess.run([amtool, "check-config", str(DEPLOY_CONFIG)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
     count = len(inhibit_rules(bundled_catalogue()))
-    assert f"{count + 3} inhibit rules" in done.stdout  # the generated ones and the three written by hand
+    text = DEPLOY_CONFIG.read_text(encoding="utf-8")
+    by_hand = text.split("# BEGIN slamon dependency inhibitions")[0].count("- source_matchers:")
+    assert by_hand >= 3
+    assert f"{count + by_hand} inhibit rules" in done.stdout  # the generated ones and those written by hand
 
 
 def alert(service: str, vantage: str, severity: str = "page", alertname: str = "SlamonServiceDown") -> dict:

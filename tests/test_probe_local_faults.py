@@ -224,7 +224,7 @@ def test_the_monitor_logs_local_faults_once_a_minute_and_still_stores_them(tmp_p
 
     sink = MemorySink()
     runtime = Runtime()
-    monitor = Monitor(runtime, [sink], tmp_path, settle_heap=False)
+    monitor = Monitor(runtime, [sink], tmp_path)
     local = ProbeOutcome(False, 0.0, reason=Reason.local, detail="fault of the monitor, not the target: Too many open files")
     for minute in range(3):
         monitor.on_result(_result(minute, local))

@@ -81,7 +81,9 @@ def classify(exc: BaseException) -> tuple[Reason, str] | None:
         return Reason.secret, str(exc)
     if isinstance(exc, MissingVariable):
         return Reason.extract, str(exc)
-    if isinstance(exc, CaFileError | AddressFamilyMismatch | ClientCertError | IcmpNotAllowed):
+    if isinstance(exc, IcmpNotAllowed):  # the daemon may not ping: its fault, not the target's
+        return Reason.local, str(exc)
+    if isinstance(exc, CaFileError | AddressFamilyMismatch | ClientCertError):
         return Reason.error, str(exc)
     if isinstance(exc, ProxyFailed):
         return exc.reason, str(exc)
