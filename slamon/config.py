@@ -20,6 +20,7 @@ class Config:
     listen: str = DEFAULT_LISTEN
     offices: tuple[str, ...] = ()  # vantage offices this daemon probes from; () = all
     shard: tuple[int, int] | None = None  # (index, count)
+    shards: int | None = None  # leased shards on PostgreSQL (--shards N); see slamon.leases
 
     # scheduler
     max_in_flight: int = 100  # global cap on probes in flight (see DESIGN performance notes)

@@ -39,11 +39,12 @@ from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
 from slamon.evaluator import SlaEvaluator
 from slamon.heap import map_large_blocks
+from slamon.leases import ShardLeases, refusal
 from slamon.loader import load_catalogue
 from slamon.loader.diagnostics import Diagnostic, Severity
-from slamon.monitor import CatalogueWatcher, Monitor
+from slamon.monitor import CatalogueWatcher, Monitor, select_tasks
 from slamon.probes import ProbeContext, run_probe
-from slamon.runtime import Runtime
+from slamon.runtime import LeaseStats, Runtime
 from slamon.scheduler import Scheduler
 from slamon.sinks import MemorySink, ResultSink
 from slamon.store import Store, StoreError
@@ -146,6 +147,7 @@ class Daemon:
             admin_routes=False,
             token_set=bool(os.environ.get(config.admin_token_env)),
         )
+        problem = problem or refusal(config.db_url, config.shards, config.shard)
         if problem:
             print(f"slamon: {problem}", file=err)
             return 1
@@ -174,16 +176,19 @@ class Daemon:
             runtime, sinks, config.catalogue_dir, config.offices, config.shard, clock=self.clock
         )
         notifier = AlertNotifier(targets) if targets else None
+        leases = self._leases(config, monitor, runtime)
         evaluator = SlaEvaluator(
             store,
             runtime,
-            lambda: {t.service.id for t in monitor.tasks},
+            (lambda: {t.service.id for t in monitor.tasks}) if leases is None
+            else (lambda: {t.service.id for t in select_tasks(runtime.catalogue, config.offices)}),
             vantages=config.offices or None,
             interval_seconds=config.sla_eval_interval_seconds,
             indicators_interval_seconds=config.indicators_interval_seconds,
             on_breach=self._breach_hook(notifier, runtime),
             on_exclusions=monitor.set_exclusions,
             clock=self.clock,
+            may_evaluate=(lambda: leases.is_evaluator) if leases is not None else None,
         )
         monitor.on_transition = self._transition_hook(notifier, runtime)
 
@@ -245,7 +250,11 @@ class Daemon:
         try:
             if notifier is not None:
                 await notifier.start()
-            tasks = monitor.apply(catalogue)
+            monitor.apply(catalogue)
+            if leases is not None:
+                leases.on_evaluator = lambda _held: evaluator.wake()  # evaluate soon after a takeover
+                await leases.first_tick(timeout_seconds=5.0)
+                leases.start()
             evaluator.start()
             scheduler.start()
             runtime.ready = True
@@ -255,9 +264,10 @@ class Daemon:
                     "version": __version__,
                     "catalogue": str(config.catalogue_dir),
                     "services": len(catalogue.services),
-                    "probes": len(tasks),
+                    "probes": len(monitor.tasks),
                     "vantages": runtime.vantages,
                     "shard": "/".join(map(str, config.shard)) if config.shard else "all",
+                    "shards": config.shards,
                 },
             )
             await self._main_loop(monitor, watcher)
@@ -266,10 +276,27 @@ class Daemon:
             try:
                 await self._shutdown(scheduler, sinks, ctx, web, evaluator, notifier, store)
             finally:
+                if leases is not None:  # released once this daemon's results are written
+                    await leases.close()
                 # kept until here: a second signal during the drain forces the exit
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     loop.remove_signal_handler(sig)
         return 0
+
+    @staticmethod
+    def _leases(config: Config, monitor: Monitor, runtime: Runtime) -> ShardLeases | None:
+        """Shard leases with ``--shards N``: the monitor probes only what is held."""
+        if config.shards is None:
+            return None
+        runtime.leases = LeaseStats()
+        monitor.held = (frozenset(), config.shards)  # nothing until a lease is held
+        return ShardLeases(
+            config.db_url,
+            config.shards,
+            config.offices,
+            on_change=lambda held: monitor.set_held_shards(held, config.shards),
+            stats=runtime.leases,
+        )
 
     async def _main_loop(self, monitor: Monitor, watcher: CatalogueWatcher) -> None:
         assert self._wake is not None

@@ -104,8 +104,10 @@ class SlaEvaluator:
         on_breach: Callable[[BreachChange], None] | None = None,
         on_exclusions: Callable[[tuple[ScopedExclusion, ...]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        may_evaluate: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
+        self.may_evaluate = may_evaluate  # leases: only the evaluator lease holder evaluates
         self.runtime = runtime
         self.service_ids = service_ids
         self.vantages = tuple(vantages) if vantages else None
@@ -162,6 +164,10 @@ class SlaEvaluator:
     async def evaluate_once(self) -> Evaluation | None:
         catalogue = self.runtime.catalogue
         if catalogue is None:
+            return None
+        if self.may_evaluate is not None and not self.may_evaluate():
+            # another daemon evaluates, seals and alerts: no stale snapshots exported here
+            self.runtime.sla = {}
             return None
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         ids = self.service_ids()

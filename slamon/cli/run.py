@@ -60,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="probe only from these offices (vantage points); default: all")
     p.add_argument("--shard", type=_shard, default=None, metavar="I/N",
                    help="probe only share I of N of the services (0 <= I < N)")
+    p.add_argument("--shards", type=_count, default=None, metavar="N",
+                   help="share the services with the other daemons of the same store and offices: "
+                        "claim shards of N through PostgreSQL leases; a standby takes over a dead "
+                        "daemon's shards (PostgreSQL only; see docs/operations.md)")
     p.add_argument("--log-format", choices=FORMATS, default=defaults.log_format,
                    help="log lines as logfmt (key=value) or one JSON object each (default: %(default)s)")
     p.add_argument("--log-level", choices=LEVELS, default=defaults.log_level,
@@ -98,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         listen=args.listen,
         offices=tuple(dict.fromkeys(o for arg in args.office for o in arg.split(",") if o)),
         shard=args.shard,
+        shards=args.shards,
         log_format=args.log_format,
         log_level=args.log_level,
         shutdown_timeout_seconds=args.shutdown_timeout,
