@@ -39,7 +39,7 @@ from slamon.core.observed import Transition
 from slamon.core.results import ProbeOutcome
 from slamon.evaluator import SlaEvaluator
 from slamon.heap import map_large_blocks
-from slamon.leases import ShardLeases, refusal
+from slamon.leases import ShardLeases, default_identity, refusal
 from slamon.loader import load_catalogue
 from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.monitor import CatalogueWatcher, Monitor, select_tasks
@@ -168,6 +168,7 @@ class Daemon:
             print(f"slamon: {exc}", file=err)
             return 1
 
+        store.identity = default_identity()  # stored with each result: who probed
         loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         runtime = Runtime(started_timestamp_seconds=self.clock())
@@ -176,7 +177,7 @@ class Daemon:
             runtime, sinks, config.catalogue_dir, config.offices, config.shard, clock=self.clock
         )
         notifier = AlertNotifier(targets) if targets else None
-        leases = self._leases(config, monitor, runtime)
+        leases = self._leases(config, monitor, runtime, store)
         evaluator = SlaEvaluator(
             store,
             runtime,
@@ -284,7 +285,7 @@ class Daemon:
         return 0
 
     @staticmethod
-    def _leases(config: Config, monitor: Monitor, runtime: Runtime) -> ShardLeases | None:
+    def _leases(config: Config, monitor: Monitor, runtime: Runtime, store: Store) -> ShardLeases | None:
         """Shard leases with ``--shards N``: the monitor probes only what is held."""
         if config.shards is None:
             return None
@@ -294,8 +295,10 @@ class Daemon:
             config.db_url,
             config.shards,
             config.offices,
+            identity=store.identity or default_identity(),
             on_change=lambda held: monitor.set_held_shards(held, config.shards),
             stats=runtime.leases,
+            duplicates=store.duplicate_minutes,
         )
 
     async def _main_loop(self, monitor: Monitor, watcher: CatalogueWatcher) -> None:

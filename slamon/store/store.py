@@ -117,12 +117,15 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.merge_after_deltas = merge_after_deltas
+        # who writes: stored with every raw result (set by the daemon; None in tools)
+        self.identity: str | None = None
         self._pending_deltas: int | None = None  # rollup deltas in the table, as this store last knew
         self._write_engine = engine.execution_options(slamon_write=True)
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        result_columns = (*codec.RESULT_COLUMNS, codec.RESULT_DAEMON_COLUMN)
         self._insert_results_sql = (
-            f"INSERT INTO {ResultRow.__tablename__} ({', '.join(codec.RESULT_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(codec.RESULT_COLUMNS))})"
+            f"INSERT INTO {ResultRow.__tablename__} ({', '.join(result_columns)}) "
+            f"VALUES ({', '.join([mark] * len(result_columns))})"
         )
         rollup = DayRollupRow.__tablename__
         keys, data = codec.ROLLUP_KEY_COLUMNS, codec.ROLLUP_DATA_COLUMNS
@@ -141,7 +144,7 @@ class Store:
         if self.dialect == "postgresql":
             # PostgreSQL: binary COPY (psycopg's executemany costs about 30 us of Python
             # per row, text COPY escapes every blob)
-            self._insert_results_sql = _copy_sql(ResultRow.__tablename__, codec.RESULT_COLUMNS)
+            self._insert_results_sql = _copy_sql(ResultRow.__tablename__, result_columns)
             self._insert_deltas_sql = _copy_sql(RollupDeltaRow.__tablename__, codec.DELTA_COLUMNS)
             # the keys as three arrays: a short statement psycopg parses once (a VALUES
             # list of 300 keys took it about 25 ms of Python to split, every time)
@@ -247,7 +250,8 @@ class Store:
         for r in results:
             latency, step = thresholds(r.service_id) if thresholds else (None, None)
             builder.add(r, latency, step)
-        rows = [codec.result_values(r) for r in results]
+        daemon = (self.identity,)
+        rows = [codec.result_values(r) + daemon for r in results]
         sqlite = self.dialect == "sqlite"
         deltas = [codec.delta_values(span, sqlite) for span in builder.spans()]
         with self._write() as conn:
@@ -463,6 +467,23 @@ class Store:
         query = query.order_by(t.c.started_at, t.c.id).limit(limit)
         with self.engine.connect() as conn:
             return [codec.result_from_row(row) for row in conn.execute(query)]
+
+    def duplicate_minutes(self, start: float, end: float) -> int:
+        """Minutes in [start, end) (unix seconds, whole UTC minutes as the rollups have
+        them) in which more than one daemon wrote results of the same service at the
+        same vantage. The SLA counts such a minute once (rollup bitmaps are merged by
+        OR); this only says that it happened (two daemons held the same shard)."""
+        t = ResultRow.__table__
+        minute = func.floor(t.c.started_at / 60)
+        dup = (
+            select(t.c.vantage, t.c.service_id, minute)
+            .where(t.c.started_at >= start, t.c.started_at < end, t.c.daemon.is_not(None))
+            .group_by(t.c.vantage, t.c.service_id, minute)
+            .having(func.count(t.c.daemon.distinct()) > 1)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(dup)).scalar_one()
 
     def count_results(self) -> int:
         with self.engine.connect() as conn:
@@ -727,7 +748,7 @@ class Store:
 _PG_TYPES = {
     "vantage": "varchar", "service_id": "varchar", "probe_id": "varchar", "kind": "varchar",
     "started_at": "float8", "success": "bool", "reason": "varchar", "duration_seconds": "float8",
-    "status_code": "int4", "phases": "varchar", "day": "date", "first_minute": "int2", "bits": "bytea",
+    "status_code": "int4", "phases": "varchar", "daemon": "varchar", "day": "date", "first_minute": "int2", "bits": "bytea",
     "counts": "bytea", "observed": "bytea", "good": "bytea", "fast": "bytea", "steps_ok": "bytea",
     "total_counts": "bytea", "good_counts": "bytea",
 }  # fmt: skip
