@@ -320,7 +320,7 @@ def _lease_families(runtime: Runtime) -> list[Metric]:
         CounterMetricFamily("slamon_lease_acquired", "Shard leases taken (start, takeover, rebalance).", value=ls.acquired_total),
         CounterMetricFamily("slamon_lease_released", "Shard leases given back (rebalance, shutdown).", value=ls.released_total),
         CounterMetricFamily("slamon_lease_lost", "Times the lease session was lost and every shard dropped.", value=ls.lost_total),
-        CounterMetricFamily("slamon_duplicate_minutes", "Minutes in which two daemons probed the same service from the same vantage (counted once in the SLA).", value=ls.duplicate_minutes_total),
+        CounterMetricFamily("slamon_duplicate_minutes", "Minutes in which two daemons probed the same service from the same vantage at once (counted once in the SLA).", value=ls.duplicate_minutes_total),
     ]
 
 

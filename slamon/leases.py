@@ -120,8 +120,8 @@ class ShardLeases:
     query_timeout_seconds: float = 3.0
     connect_timeout_seconds: float = 3.0
     want_evaluator: bool = True
-    # a check for minutes probed twice (evaluator only): (since, until) -> count
-    duplicates: Callable[[float, float], int] | None = None
+    # a check for minutes probed twice (evaluator only): (start, end, counted_from) -> count
+    duplicates: Callable[[float, float, float], int] | None = None
     duplicates_every_seconds: float = 60.0
     duplicates_settle_seconds: float = 120.0  # results reach the store within this
     clock: Callable[[], float] = time.time
@@ -344,7 +344,8 @@ class ShardLeases:
             return
         assert self.duplicates is not None
         try:
-            found = await asyncio.to_thread(self.duplicates, since, until)
+            # results of the 10 minutes before give each daemon's span of results its start
+            found = await asyncio.to_thread(self.duplicates, since - 600, until, since)
         except Exception as exc:
             log.warning("duplicate_check_failed", extra={"error": _short(exc)})
             return

@@ -1,6 +1,6 @@
 """Two daemons probing the same service from the same vantage in the same minutes (two
 holders of one shard, e.g. across a network partition): the SLA counts each minute once,
-and the store says how many minutes it happened in. Real store, both backends; the
+and the store says in how many minutes two daemons probed at the same time. Real store, both backends; the
 numbers are counted by hand."""
 
 from __future__ import annotations
@@ -58,10 +58,23 @@ def test_a_minute_probed_by_two_daemons_counts_once(stores):
     start, end = HOUR.timestamp(), HOUR.timestamp() + 3600
     assert one.duplicate_minutes(start, end) == 30
     assert one.duplicate_minutes(start + 30 * 60, end) == 0  # the second half: one daemon only
-    assert one.duplicate_minutes(start, start + 60) == 1
+    assert one.duplicate_minutes(start, end, counted_from=start + 29 * 60) == 1  # as the daemon checks
+    assert one.duplicate_minutes(start, start + 60) == 0  # one result each: no span to overlap
     with one.engine.connect() as conn:  # every raw row says who probed it
         written = conn.exec_driver_sql("SELECT daemon, count(*) FROM probe_result GROUP BY daemon").fetchall()
     assert sorted(written) == [("host-a/101", 60), ("host-b/202", 30)]
+
+
+def test_a_handover_inside_a_minute_is_no_duplicate(stores):
+    """The old holder's last result and the new holder's first share a minute: that is a
+    takeover, not two daemons probing at once; the minute still counts once."""
+    one, two = stores
+    one.write_results(minutes(10, 5))  # minutes 0..9 at :05
+    two.write_results([r for r in minutes(20, 35) if r.started_at > HOUR.timestamp() + 9 * 60])  # 9..19 at :35
+    assert one.duplicate_minutes(HOUR.timestamp(), HOUR.timestamp() + 3600) == 0
+    cat = estate_catalogue([service("unog-a")])
+    m = assess_period(one, cat, "2026-11", NOW, service_ids=["unog-a"]).measures[("unog-a", "unog")]
+    assert (m.observed_minutes, m.good_minutes) == (20, 20)
 
 
 def test_one_daemon_writing_twice_in_a_minute_is_no_duplicate(stores):

@@ -468,22 +468,37 @@ class Store:
         with self.engine.connect() as conn:
             return [codec.result_from_row(row) for row in conn.execute(query)]
 
-    def duplicate_minutes(self, start: float, end: float) -> int:
-        """Minutes in [start, end) (unix seconds, whole UTC minutes as the rollups have
-        them) in which more than one daemon wrote results of the same service at the
-        same vantage. The SLA counts such a minute once (rollup bitmaps are merged by
-        OR); this only says that it happened (two daemons held the same shard)."""
+    def duplicate_minutes(self, start: float, end: float, counted_from: float | None = None) -> int:
+        """Minutes in [start, end) (unix seconds; UTC minutes as the rollups have them) in
+        which two daemons probed the same probe of a service at the same vantage *at the
+        same time*: their spans of results (first to last, within the range) overlap.
+
+        A clean handover (one daemon's results end, the next one's begin, perhaps inside
+        one minute) is not a duplicate; two holders of one shard (a partition with an old
+        lease) are. The SLA counts such a minute once either way (rollup bitmaps merge by
+        OR); this only says that it happened. Spans need a few results each: a caller
+        checking minute by minute passes a longer range and counts only the minutes
+        from ``counted_from`` on."""
         t = ResultRow.__table__
-        minute = func.floor(t.c.started_at / 60)
-        dup = (
-            select(t.c.vantage, t.c.service_id, minute)
+        key = (t.c.vantage, t.c.service_id, t.c.probe_id)
+        spans = (
+            select(*key, t.c.daemon, func.min(t.c.started_at).label("lo"), func.max(t.c.started_at).label("hi"))
             .where(t.c.started_at >= start, t.c.started_at < end, t.c.daemon.is_not(None))
-            .group_by(t.c.vantage, t.c.service_id, minute)
-            .having(func.count(t.c.daemon.distinct()) > 1)
+            .group_by(*key, t.c.daemon)
             .subquery()
         )
+        a, b = spans.alias("a"), spans.alias("b")
+        overlaps = select(a.c.vantage, a.c.service_id, a.c.lo, a.c.hi, b.c.lo, b.c.hi).where(
+            a.c.vantage == b.c.vantage, a.c.service_id == b.c.service_id, a.c.probe_id == b.c.probe_id,
+            a.c.daemon < b.c.daemon, a.c.lo <= b.c.hi, b.c.lo <= a.c.hi,
+        )
+        floor = int((start if counted_from is None else counted_from) // 60)
+        minutes: set[tuple[str, str, int]] = set()
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(dup)).scalar_one()
+            for vantage, service_id, a_lo, a_hi, b_lo, b_hi in conn.execute(overlaps):
+                first, last = max(floor, int(max(a_lo, b_lo) // 60)), int(min(a_hi, b_hi) // 60)
+                minutes.update((vantage, service_id, m) for m in range(first, last + 1))
+        return len(minutes)
 
     def count_results(self) -> int:
         with self.engine.connect() as conn:
