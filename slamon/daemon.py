@@ -21,6 +21,7 @@ import inspect
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -244,6 +245,8 @@ class Daemon:
             await asyncio.to_thread(store.close)
             return 1
         log.info("listening", extra={"address": f"{host}:{port}"})
+        if leases is not None:
+            leases.address = advertised(host, port)
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.handle_exit, sig)
@@ -412,6 +415,13 @@ class Daemon:
         while not self.force_exit:
             self._wake.clear()
             await self._wake.wait()
+
+
+def advertised(host: str, port: int) -> str:
+    """Where Prometheus finds this daemon: the host name when it listens everywhere."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def _close_quietly(thing: object) -> None:

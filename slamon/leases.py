@@ -50,6 +50,14 @@ EVALUATOR_KEY = 2**31 - 2  # objid of the evaluator lease
 # idle + interval * count seconds: well inside the 30 s takeover promise
 SERVER_KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
 
+# lease sessions say who they are: "slamon <metrics address> <identity>" (63 bytes at
+# most, address first), which is what `slamon targets` lists for Prometheus
+APPLICATION_PREFIX = "slamon "
+TARGETS_SQL = (
+    "SELECT DISTINCT a.application_name FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.objid::bigint = %s "
+    "AND a.datname = current_database() AND a.application_name LIKE 'slamon %%'"
+)
 LOCKS_SQL = (
     "SELECT objid::bigint, pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
     "AND objsubid = 2 AND classid::bigint = %s "
@@ -69,6 +77,26 @@ def refusal(db_url: str, shards: int | None, shard: tuple[int, int] | None) -> s
         return ("--shards needs PostgreSQL as the store (--db postgresql+psycopg://...): shard leases "
                 "are PostgreSQL advisory locks; with SQLite split the catalogue with --shard I/N")
     return None
+
+
+def application_name(address: str, identity: str) -> str:
+    return f"{APPLICATION_PREFIX}{address or '-'} {identity}"[:63]
+
+
+def live_daemons(url: str, timeout_seconds: float = 5.0) -> list[str]:
+    """The metrics addresses of every daemon holding leases in this database, sorted
+    (``slamon targets``): read from their lease sessions, so a dead daemon is gone the
+    moment PostgreSQL ends its session."""
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(url), autocommit=True, connect_timeout=max(1, round(timeout_seconds))) as conn:
+        rows = conn.execute(TARGETS_SQL, (PRESENCE_KEY,)).fetchall()
+    found = set()
+    for (name,) in rows:
+        address = name[len(APPLICATION_PREFIX):].split(" ", 1)[0]
+        if address and address != "-":
+            found.add(address)
+    return sorted(found)
 
 
 def default_identity() -> str:
@@ -115,6 +143,7 @@ class ShardLeases:
     identity: str = field(default_factory=default_identity)
     on_change: Callable[[frozenset[int]], None] | None = None
     on_evaluator: Callable[[bool], None] | None = None
+    address: str = ""  # host:port of this daemon's /metrics, for `slamon targets`
     stats: LeaseStats = field(default_factory=LeaseStats)
     interval_seconds: float = 3.0
     query_timeout_seconds: float = 3.0
@@ -222,7 +251,7 @@ class ShardLeases:
                 pg_conninfo(self.url),
                 autocommit=True,
                 connect_timeout=max(1, round(self.connect_timeout_seconds)),
-                application_name=f"slamon leases {self.identity}"[:63],
+                application_name=application_name(self.address, self.identity),
                 # the client gives up on a silent server too (unacknowledged data)
                 keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
                 tcp_user_timeout=int(self.query_timeout_seconds * 1000),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import socket
 import time
 from collections import Counter
@@ -12,9 +13,10 @@ from collections import Counter
 import psycopg
 import pytest
 
+from slamon.cli import main
 from slamon.config import Config
 from slamon.daemon import Daemon
-from slamon.leases import ShardLeases, fair_share, pg_conninfo, refusal
+from slamon.leases import ShardLeases, fair_share, live_daemons, pg_conninfo, refusal
 from slamon.loader import load_catalogue
 from slamon.monitor import Monitor, select_tasks
 from slamon.runtime import LeaseStats, Runtime
@@ -45,7 +47,7 @@ def holders(url: str) -> dict[int, int]:
         rows = conn.execute(
             "SELECT l.objid::bigint, l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' "
-            "AND a.application_name LIKE 'slamon leases %%' AND a.datname = current_database() "
+            "AND a.application_name LIKE 'slamon %%' AND a.datname = current_database() "
             "AND l.objid::bigint < 4096"
         ).fetchall()
     return dict(Counter(pid for _key, pid in rows))
@@ -125,7 +127,7 @@ async def test_a_killed_session_is_taken_over_and_the_loser_stops(pg_url):
         await until(lambda: len(a.held) == 2 and len(b.held) == 2, 5, "2/2")
         with psycopg.connect(pg_conninfo(pg_url), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE application_name = 'slamon leases a'")
+                          "WHERE application_name LIKE 'slamon % a'")
         started = time.monotonic()
         await until(lambda: len(b.held) == 4, 5, "b to take over")
         assert time.monotonic() - started < 2.0
@@ -154,6 +156,37 @@ async def test_unreachable_database_holds_nothing_and_says_so(pg_url):
         assert not lost.stats.connected
     finally:
         await lost.close()
+
+
+@pytest.mark.integration
+async def test_targets_lists_the_live_daemons(pg_url, tmp_path, capsys):
+    a = leases(pg_url, 2, "a", address="127.0.0.1:9731")
+    b = leases(pg_url, 2, "b", address="127.0.0.1:9732")
+    try:
+        await a.first_tick(5)
+        await b.first_tick(5)
+        assert live_daemons(pg_url) == ["127.0.0.1:9731", "127.0.0.1:9732"]
+        out = tmp_path / "slamon.json"
+        assert main(["targets", "--db", pg_url, "-o", str(out), "--label", "site=geneva"]) == 0
+        assert json.loads(out.read_text()) == [
+            {"targets": ["127.0.0.1:9731", "127.0.0.1:9732"], "labels": {"site": "geneva"}}
+        ]
+        await a.close()
+        assert live_daemons(pg_url) == ["127.0.0.1:9732"]  # gone with its session
+    finally:
+        await a.close()
+        await b.close()
+    assert live_daemons(pg_url) == []
+
+
+def test_targets_refuses_bad_input(tmp_path, capsys):
+    assert main(["targets", "--db", f"sqlite:///{tmp_path}/x.db"]) == 1
+    assert "postgresql+psycopg://" in capsys.readouterr().err
+    assert main(["targets", "--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x", "--label", "bad"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+    assert main(["targets", "--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read the daemons" in err and "secret" not in err and "Traceback" not in err
 
 
 @pytest.mark.integration
