@@ -4,14 +4,17 @@ the evaluator lease; and the refusals (SQLite, --shard with --shards)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import socket
 import time
 from collections import Counter
 
+import aiohttp
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from slamon.cli import main
 from slamon.config import Config
@@ -20,7 +23,9 @@ from slamon.leases import ShardLeases, fair_share, live_daemons, pg_conninfo, re
 from slamon.loader import load_catalogue
 from slamon.monitor import Monitor, select_tasks
 from slamon.runtime import LeaseStats, Runtime
+from slamon.web import WebServer, build_app
 from tests import store_support
+from tests.conftest import CATALOGUE_DIR
 from tests.daemon_support import estate, write_catalogue
 
 pg_url = store_support.pg_url
@@ -202,3 +207,80 @@ async def test_scopes_do_not_compete(pg_url):
     finally:
         await a.close()
         await b.close()
+
+
+class Cuttable:
+    """A TCP forwarder to PostgreSQL that the test can cut (every connection dropped,
+    nothing accepted) and restore on the same port: the database going away and back."""
+
+    def __init__(self, url: str) -> None:
+        self.target = make_url(url)
+        self.links: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self.target.set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self.target.host, self.target.port or 5432)
+        self.links |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for w in list(self.links):
+            w.transport.abort()
+        self.links.clear()
+        await self.server.wait_closed()
+
+
+@pytest.mark.integration
+async def test_losing_the_database_stops_probing_says_so_and_resumes(pg_url):
+    link = Cuttable(pg_url)
+    url = await link.start()
+    runtime = Runtime()
+    changes: list[frozenset[int]] = []
+    daemon = ShardLeases(url, 4, identity="cut", interval_seconds=TICK, query_timeout_seconds=1.0,
+                         connect_timeout_seconds=1.0, stats=LeaseStats(), on_change=changes.append)
+    runtime.leases = daemon.stats
+    runtime.catalogue = load_catalogue(CATALOGUE_DIR).catalogue
+    runtime.ready = True
+    server = WebServer(build_app(runtime, lambda accept: (b"", "text/plain")), "127.0.0.1", 0)
+    host, port = await server.start()
+
+    async def readyz() -> tuple[int, str]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as s, \
+                s.get(f"http://{host}:{port}/readyz") as r:
+            return r.status, await r.text()
+
+    try:
+        daemon.start()
+        await until(lambda: len(daemon.held) == 4 and daemon.is_evaluator, 5, "every shard")
+        assert await readyz() == (200, "ready\n")
+        await link.cut()
+        await until(lambda: not daemon.held, 5, "the shards to be dropped")
+        assert changes[-1] == frozenset() and not daemon.is_evaluator
+        assert daemon.stats.lost_total == 1 and not daemon.stats.connected
+        status, text = await readyz()
+        assert status == 503 and "lease session lost" in text
+        await asyncio.sleep(3 * TICK)  # reconnecting fails meanwhile: still nothing held
+        assert not daemon.held and "cannot reach PostgreSQL" in (await readyz())[1]
+        await link.start()  # the database is back
+        await until(lambda: len(daemon.held) == 4 and daemon.is_evaluator, 5, "the shards back")
+        assert await readyz() == (200, "ready\n") and daemon.stats.problem is None
+    finally:
+        await daemon.close()
+        await server.close()
+        await link.cut()
