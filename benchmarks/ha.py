@@ -35,6 +35,7 @@ from benchmarks.synth import write_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARDS = 8
+WARM_UP_SECONDS = 8.0
 LISTENING = re.compile(r"event=listening address=(\S+)")
 
 
@@ -140,7 +141,7 @@ def throughput(n: int, catalogue: Path, db: str, work: Path, seconds: float) -> 
     daemons have stopped (SIGTERM drains and writes what they took)."""
     daemons = start(n, catalogue, db, work, f"x{n}")
     try:
-        time.sleep(3.0)  # warm-up: connections, first results, first batch writes
+        time.sleep(WARM_UP_SECONDS)  # connections, first results and writes, the first SLA evaluation
         t0 = time.time()
         time.sleep(seconds)
         t1 = time.time()
@@ -241,7 +242,7 @@ def report(args, rows, times, began, load_before, load_after) -> str:
         f"{args.services:,} services, one HTTP probe each due every second ({args.services:,} probes/s asked), "
         f"against the loopback farm; every daemon `slamon run --shards {SHARDS}` writing to one PostgreSQL "
         f"on this machine; probes/s: results that started within a window of {args.seconds:g} s (after the "
-        "shards are balanced and 3 s of warm-up), counted in the database after a clean stop. "
+        f"shards are balanced and {WARM_UP_SECONDS:g} s of warm-up), counted in the database after a clean stop. "
         "Shard holders are read from PostgreSQL's pg_locks.",
         "",
         "| Daemons | probes/s (results stored) | x one daemon |",

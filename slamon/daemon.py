@@ -256,7 +256,7 @@ class Daemon:
                 await notifier.start()
             monitor.apply(catalogue)
             if leases is not None:
-                leases.on_evaluator = lambda _held: evaluator.wake()  # evaluate soon after a takeover
+                leases.on_evaluator = lambda _holds: evaluator.wake()  # evaluate soon after a takeover
                 await leases.first_tick(timeout_seconds=5.0)
                 leases.start()
             evaluator.start()
