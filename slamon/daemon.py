@@ -11,7 +11,9 @@ business: results wait in its bounded buffer. SIGTERM/SIGINT: stop the evaluator
 scheduling, drain the probes in flight within ``shutdown_timeout_seconds``, cancel and
 log what is left, flush and close the sinks, deliver pending alerts, close the store,
 the probe context and the web server, exit 0. A second signal forces a quick exit.
-Signal handlers only set flags.
+Signal handlers only set flags. With ``--shards N`` (PostgreSQL), ``slamon.leases``
+decides which shards this daemon probes and whether it evaluates; the leases are
+taken before scheduling starts and released last, once the results are written.
 """
 
 from __future__ import annotations
@@ -301,6 +303,9 @@ class Daemon:
             identity=store.identity or default_identity(),
             on_change=lambda held: monitor.set_held_shards(held, config.shards),
             stats=runtime.leases,
+            interval_seconds=config.lease_check_seconds,
+            query_timeout_seconds=config.lease_timeout_seconds,
+            connect_timeout_seconds=config.lease_timeout_seconds,
             duplicates=store.duplicate_minutes,
         )
 
