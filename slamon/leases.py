@@ -286,9 +286,10 @@ class ShardLeases:
         held = set(self.held)
         if len(held) > fair:
             excess = sorted(held, key=self._preference)[fair:]
+            held.difference_update(excess)
+            self._set_held(frozenset(held))  # stop probing them first, then let them go
             for shard in excess:
                 await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (self._ns, shard))
-                held.discard(shard)
             self.stats.released_total += len(excess)
             log.info("leases_rebalanced", extra={"released": sorted(excess), "daemons": daemons, "fair_share": fair})
         elif len(held) < fair:
