@@ -7,7 +7,10 @@ Prometheus discovers them from. Checked from the outside: every probe runs exact
 across the daemons, one evaluator per office; after ``kill -9`` of one daemon (the
 evaluator of its office) its partner holds all four shards and the evaluator lease
 within 30 s; the services of the killed daemon miss at most the takeover gap; no minute
-is observed twice; after SIGTERM every result a daemon accepted is in the database.
+is observed twice; only the evaluators export SLA series, and the nine failing services
+have one breach each, opened by one daemon per office; after SIGTERM every result a
+daemon accepted is in the database. About 40 to 100 s (the breaches need a whole
+observed minute).
 """
 
 from __future__ import annotations
@@ -47,13 +50,15 @@ PER_OFFICE = 100
 SHARDS = 4
 INTERVAL_SECONDS = 5
 TAKEOVER_BOUND_SECONDS = 30
+FAILING = frozenset(f"{office}-s{i:03d}" for office in OFFICES for i in range(3))  # 9 breaches
 
 
 class Farm:
     """300 loopback services in one aiohttp server, on a loop in a thread of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
         self.hits: Counter[str] = Counter()
+        self.failing = failing  # these answer 503: their SLA is breached
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -61,7 +66,10 @@ class Farm:
 
     async def _start(self) -> str:
         async def ok(request: web.Request) -> web.Response:
-            self.hits[request.match_info["name"]] += 1
+            name = request.match_info["name"]
+            self.hits[name] += 1
+            if name in self.failing:
+                return web.Response(status=503, text="down\n")
             return web.Response(text="OK\n")
 
         app = web.Application()
@@ -115,7 +123,7 @@ def write_targets(db: str, path: Path) -> list[str]:
 
 
 def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_path):
-    farm = Farm()
+    farm = Farm(failing=FAILING)
     catalogue = write_catalogue(tmp_path / "catalogue", estate(farm.base))
     targets_file = tmp_path / "slamon-targets.json"
     targets_file.write_text("[]\n")
@@ -159,6 +167,16 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
         wait_for(lambda: scalar(prometheus, "count(slamon_lease_shards_held == 2)") == 6, 30, "2 shards each")
         wait_for(lambda: scalar(prometheus, "sum(slamon_scheduler_probes)") == 300, 15, "300 probes scheduled")
         assert scalar(prometheus, "sum(slamon_lease_evaluator)") == 3
+
+        def sla_exporters() -> set[str]:
+            return {r["metric"]["instance"] for r in query(prometheus, "count by (instance) (slamon_sla_objective_ratio)")}
+
+        def evaluators() -> set[str]:
+            return {r["metric"]["instance"] for r in query(prometheus, "slamon_lease_evaluator == 1")}
+
+        # only the evaluator of each office evaluates (the others export no SLA series)
+        wait_for(lambda: len(sla_exporters()) == 3, 30, "three daemons with SLA series")
+        assert sla_exporters() == evaluators()
         wait_for(lambda: scalar(prometheus, "count(probe_success)") == 300, 30, "300 probe series")
         assert scalar(prometheus, "count(count by (service) (probe_success))") == 300  # none twice
         settled = time.time()
@@ -185,6 +203,18 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
         wait_for(lambda: scalar(prometheus, 'count(up{job="slamon"})') == 5, 15, "Prometheus to drop the dead daemon")
         wait_for(lambda: scalar(prometheus, "sum(slamon_scheduler_probes)") == 300, 15, "300 probes again")
         time.sleep(INTERVAL_SECONDS + 2)  # the partner probes every taken-over service at least once
+        wait_for(lambda: sla_exporters() == evaluators() and len(evaluators()) == 3, 20,
+                 "the partner to evaluate in the dead daemon's place")
+        assert partner.base_url.removeprefix("http://") in evaluators()
+
+        # the failing services breach once a whole minute of theirs is observed (the SLA
+        # counts complete minutes): wait for it, at most a minute and a bit
+        def breached() -> int:
+            with psycopg.connect(pg_conninfo(pg_url)) as conn:
+                return conn.execute("SELECT count(DISTINCT service_id) FROM breach "
+                                    "WHERE objective = 'availability' AND resolved_at IS NULL").fetchone()[0]
+
+        wait_for(lambda: breached() == len(FAILING), 75, "a breach of every failing service", poll_seconds=1.0)
 
         # SIGTERM everyone; what each accepted just before must all be in the database
         before = {k: scrape(p) for k, p in daemons.items() if k != victim_key}
@@ -252,6 +282,17 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
             assert store.duplicate_minutes(settled - 600, time.time() + 60) == 0  # nobody probed at once
         finally:
             store.close()
+        # exactly-once evaluation: every failing service has one open availability breach,
+        # opened by one daemon, never a second one after the evaluator moved
+        with psycopg.connect(pg_conninfo(pg_url)) as conn:
+            breaches = conn.execute(
+                "SELECT service_id, vantage, objective, period, count(*) FROM breach "
+                "WHERE objective = 'availability' GROUP BY 1, 2, 3, 4"
+            ).fetchall()
+        assert {s for s, *_ in breaches} == FAILING
+        assert all(n == 1 for *_, n in breaches), breaches
+        openers = sorted(k for k, p in daemons.items() if "sla_breach_opened" in p.log())
+        assert [office for office, _ in openers] == sorted(OFFICES), openers  # one daemon per office
         # a minute with results of two daemons is a handover: one daemon's results all
         # come before the other's, never interleaved
         in_minute: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
