@@ -16,7 +16,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from slamon.cli import main
+from slamon.cli import build_parser, main
+from slamon.cli.run import config_from_args
 from slamon.config import Config
 from slamon.daemon import Daemon
 from slamon.leases import ShardLeases, fair_share, live_daemons, pg_conninfo, refusal
@@ -284,3 +285,14 @@ async def test_losing_the_database_stops_probing_says_so_and_resumes(pg_url):
         await daemon.close()
         await server.close()
         await link.cut()
+
+
+def test_shards_argument_becomes_config(capsys):
+    parser = build_parser()
+    assert config_from_args(parser.parse_args(["run", "--shards", "8", "--office", "unog"])).shards == 8
+    assert config_from_args(parser.parse_args(["run"])).shards is None
+    for bad in ("0", "-1", "x"):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args(["run", "--shards", bad])
+        assert exc.value.code == 2
+    assert "whole number" in capsys.readouterr().err
