@@ -1113,6 +1113,37 @@ def daemon() -> dict[str, Any]:
         ),
         9, 8,
     )
+    lay.row("Shard leases (--shards)")
+    lay.add(
+        panel("stat", "Lease session", [q(f"min by (instance) (slamon_lease_up{{{s}}})", "{{instance}}")],
+              description="Whether the daemon can prove its leases in PostgreSQL; while it cannot, it probes nothing.",
+              mappings=UP_DOWN, thresholds=steps("red", (1.0, "green"))),
+        6, 8,
+    )
+    lay.add(
+        panel(
+            "timeseries",
+            "Shards held and the evaluator",
+            [q(f"sum by (instance) (slamon_lease_shards_held{{{s}}})", "{{instance}}"),
+             q(f"sum(slamon_lease_evaluator{{{s}}})", "evaluators")],
+            description="Shards each daemon probes; a standby holds none. One evaluator per group of daemons.",
+            decimals=0,
+            custom=lines(),
+        ),
+        9, 8,
+    )
+    lay.add(
+        panel(
+            "timeseries",
+            "Shards taken and minutes probed twice",
+            [q(f"sum(increase(slamon_lease_acquired_total{{{s}}}[$__rate_interval]))", "shards taken"),
+             q(f"sum(increase(slamon_duplicate_minutes_total{{{s}}}[$__rate_interval]))", "minutes probed twice")],
+            description="Shards taken at start, on a takeover or when daemons rebalance; minutes in which two daemons probed one service at once (counted once in the SLA).",
+            custom=lines(),
+            overrides=[by_ref("B", [{"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}}])],
+        ),
+        9, 8,
+    )
     return dashboard(
         "slamon-daemon",
         "slamon / Daemon health",
