@@ -53,9 +53,13 @@ SERVER_KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp
 # lease sessions say who they are: "slamon <metrics address> <identity>" (63 bytes at
 # most, address first), which is what `slamon targets` lists for Prometheus
 APPLICATION_PREFIX = "slamon "
+# every daemon of a store (any --office set) also holds a shared lock in this scope, so
+# `slamon targets` finds the daemons of its own schema only
+EVERY_SCOPE = "\x1fevery daemon"
 TARGETS_SQL = (
     "SELECT DISTINCT a.application_name FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.objid::bigint = %s "
+    "AND l.classid::bigint = %s "
     "AND a.datname = current_database() AND a.application_name LIKE 'slamon %%'"
 )
 LOCKS_SQL = (
@@ -84,13 +88,15 @@ def application_name(address: str, identity: str) -> str:
 
 
 def live_daemons(url: str, timeout_seconds: float = 5.0) -> list[str]:
-    """The metrics addresses of every daemon holding leases in this database, sorted
-    (``slamon targets``): read from their lease sessions, so a dead daemon is gone the
-    moment PostgreSQL ends its session."""
+    """The metrics addresses of every daemon holding leases in this store (database and
+    schema), sorted (``slamon targets``): read from their lease sessions, so a dead
+    daemon is gone the moment PostgreSQL ends its session."""
     import psycopg
 
     with psycopg.connect(pg_conninfo(url), autocommit=True, connect_timeout=max(1, round(timeout_seconds))) as conn:
-        rows = conn.execute(TARGETS_SQL, (PRESENCE_KEY,)).fetchall()
+        row = conn.execute("SELECT current_schema()").fetchone()
+        every = namespace(str(row[0] if row else ""), EVERY_SCOPE)
+        rows = conn.execute(TARGETS_SQL, (PRESENCE_KEY, every)).fetchall()
     found = set()
     for (name,) in rows:
         address = name[len(APPLICATION_PREFIX):].split(" ", 1)[0]
@@ -263,6 +269,8 @@ class ShardLeases:
             schema, self._pid = row
             self._ns = namespace(str(schema), lease_scope(self.offices))
             await conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", (self._ns, PRESENCE_KEY))
+            every = namespace(str(schema), EVERY_SCOPE)
+            await conn.execute("SELECT pg_advisory_lock_shared(%s, %s)", (every, PRESENCE_KEY))
         except Exception as exc:
             self._problem(f"cannot reach PostgreSQL for leases: {_short(exc)}")
             return False

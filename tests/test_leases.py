@@ -20,7 +20,7 @@ from slamon.cli import build_parser, main
 from slamon.cli.run import config_from_args
 from slamon.config import Config
 from slamon.daemon import Daemon
-from slamon.leases import ShardLeases, fair_share, live_daemons, pg_conninfo, refusal
+from slamon.leases import ShardLeases, fair_share, live_daemons, namespace, pg_conninfo, refusal
 from slamon.loader import load_catalogue
 from slamon.monitor import Monitor, select_tasks
 from slamon.runtime import LeaseStats, Runtime
@@ -48,13 +48,16 @@ async def until(predicate, timeout_seconds: float, what: str) -> None:
 
 
 def holders(url: str) -> dict[int, int]:
-    """Shard locks as PostgreSQL itself lists them: backend pid -> how many it holds."""
+    """Shard locks of this schema's daemons (office scope "*") as PostgreSQL itself lists
+    them: backend pid -> how many it holds."""
     with psycopg.connect(pg_conninfo(url), autocommit=True) as conn:
+        schema = conn.execute("SELECT current_schema()").fetchone()[0]
         rows = conn.execute(
-            "SELECT l.objid::bigint, l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "SELECT l.objid::bigint, l.pid FROM pg_locks l "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.mode = 'ExclusiveLock' "
-            "AND a.application_name LIKE 'slamon %%' AND a.datname = current_database() "
-            "AND l.objid::bigint < 4096"
+            "AND l.classid::bigint = %s AND l.objid::bigint < 4096 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (namespace(schema, "*"),),
         ).fetchall()
     return dict(Counter(pid for _key, pid in rows))
 
@@ -179,6 +182,17 @@ async def test_targets_lists_the_live_daemons(pg_url, tmp_path, capsys):
         ]
         await a.close()
         assert live_daemons(pg_url) == ["127.0.0.1:9732"]  # gone with its session
+        # a daemon of another store (schema) in the same database is not this one's target
+        other_url, other_schema = store_support.fresh_pg_schema(store_support.pg_base_url())
+        other = leases(other_url, 2, "other", address="127.0.0.1:9733")
+        try:
+            await other.first_tick(5)
+            assert other.held == frozenset({0, 1})
+            assert live_daemons(pg_url) == ["127.0.0.1:9732"]
+            assert live_daemons(other_url) == ["127.0.0.1:9733"]
+        finally:
+            await other.close()
+            store_support.drop_pg_schema(store_support.pg_base_url(), other_schema)
     finally:
         await a.close()
         await b.close()
