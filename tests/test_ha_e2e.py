@@ -8,8 +8,9 @@ across the daemons, one evaluator per office; after ``kill -9`` of one daemon (t
 evaluator of its office) its partner holds all four shards and the evaluator lease
 within 30 s; the services of the killed daemon miss at most the takeover gap; no minute
 is observed twice; only the evaluators export SLA series, and the nine failing services
-have one breach each, opened by one daemon per office; after SIGTERM every result a
-daemon accepted is in the database. About 40 to 100 s (the breaches need a whole
+have one breach each, opened by one daemon per office, one alert each in a real
+Alertmanager, announced once by each daemon that held the evaluator lease (never by
+another); after SIGTERM every result a daemon accepted is in the database. About 40 to 100 s (the breaches need a whole
 observed minute).
 """
 
@@ -40,7 +41,18 @@ from slamon.loader import load_catalogue
 from slamon.store import Store
 from tests import store_support
 from tests.daemon_support import service_doc, write_catalogue
-from tests.stack import ROOT, Program, get_json, http_get, start_daemon, start_prometheus, wait_for
+from tests.stack import (
+    ROOT,
+    Program,
+    WebhookReceiver,
+    alertmanager_config,
+    get_json,
+    http_get,
+    start_alertmanager,
+    start_daemon,
+    start_prometheus,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 pg_url = store_support.pg_url
@@ -129,7 +141,10 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
     targets_file.write_text("[]\n")
     daemons: dict[tuple[str, int], Program] = {}
     prometheus: Program | None = None
+    receiver = WebhookReceiver().start()  # each daemon's own alerts, by path; and Alertmanager's
+    alertmanager: Program | None = None
     try:
+        alertmanager = start_alertmanager(alertmanager_config(tmp_path / "alertmanager.yml", receiver.url), tmp_path)
         def config(port: int) -> Path:
             path = tmp_path / "prometheus.yml"
             path.write_text(
@@ -145,7 +160,9 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
         with ThreadPoolExecutor(len(keys) + 1) as pool:  # started together, as a fleet would be
             futures = {key: pool.submit(start_daemon, catalogue, _work(tmp_path, *key), (
                 "--db", pg_url, "--office", key[0], "--shards", str(SHARDS),
-                "--sla-eval-interval", "5", "--shutdown-timeout", "5")) for key in keys}
+                "--sla-eval-interval", "5", "--shutdown-timeout", "5",
+                "--alertmanager", alertmanager.base_url, "--alert-webhook", f"{receiver.url}/daemon/{key[0]}-{key[1]}",
+            )) for key in keys}
             prom = pool.submit(start_prometheus, config, tmp_path)  # no target until the file is written
         if prom.exception() is None:
             prometheus = prom.result()
@@ -215,6 +232,30 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
                                     "WHERE objective = 'availability' AND resolved_at IS NULL").fetchone()[0]
 
         wait_for(lambda: breached() == len(FAILING), 75, "a breach of every failing service", poll_seconds=1.0)
+
+        # one alert per breach in a real Alertmanager, and only evaluators announced breaches
+        def am_breaches() -> set[str]:
+            alerts = get_json(alertmanager.base_url + "/api/v2/alerts", {"filter": 'alertname="SlamonSLABreached"'})
+            return {a["labels"]["service"] for a in alerts}
+
+        wait_for(lambda: am_breaches() == FAILING, 30, "Alertmanager to hold one alert per breach")
+
+        def announced() -> dict[str, list[str]]:
+            out: dict[str, list[str]] = defaultdict(list)
+            for path, body in receiver.notifications():
+                if path.startswith("/daemon/") and body.get("alertname") == "SlamonSLABreached" \
+                        and body.get("status") == "firing":
+                    out[body["labels"]["service"]].append(path.removeprefix("/daemon/"))
+            return out
+
+        wait_for(lambda: set(announced()) == FAILING, 30, "each breach announced by its office's evaluator")
+        ever_evaluated = {f"{k[0]}-{k[1]}" for k in daemons if k != victim_key and
+                          scrape(daemons[k])["slamon_lease_evaluator"] == 1} | {f"{victim_key[0]}-{victim_key[1]}"}
+        for service, senders in announced().items():
+            assert len(senders) == len(set(senders)), (service, senders)  # once per daemon
+            assert set(senders) <= ever_evaluated, (service, senders)
+            if not service.startswith("unog-"):  # the evaluator there never changed
+                assert len(senders) == 1, (service, senders)
 
         # SIGTERM everyone; what each accepted just before must all be in the database
         before = {k: scrape(p) for k, p in daemons.items() if k != victim_key}
@@ -307,6 +348,9 @@ def test_six_daemons_share_the_work_survive_kill_9_and_lose_nothing(pg_url, tmp_
             program.stop()
         if prometheus is not None:
             prometheus.stop()
+        if alertmanager is not None:
+            alertmanager.stop()
+        receiver.close()
         farm.close()
 
 
