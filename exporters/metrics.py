@@ -314,10 +314,30 @@ def _daemon_families(runtime: Runtime) -> list[Metric]:
     fams.append(CounterMetricFamily("slamon_store_dropped", "Results dropped because the buffer was full.", value=st.dropped_total))
     fams.append(CounterMetricFamily("slamon_store_write_errors", "Failed store writes.", value=st.write_errors_total))
 
+    fams += _lease_families(runtime)
+
     build = InfoMetricFamily("slamon_build", "slamon build information.", labels=("version", "python"))
     build.add_metric((slamon.__version__, platform.python_version()), {})
     fams.append(build)
     return fams
+
+
+def _lease_families(runtime: Runtime) -> list[Metric]:
+    """Shard leases (``--shards N``): only a daemon running with leases has these."""
+    ls = runtime.leases
+    if ls is None:
+        return []
+    return [
+        GaugeMetricFamily("slamon_lease_shards", "Shards the services are split into (--shards N).", value=ls.shards),
+        GaugeMetricFamily("slamon_lease_shards_held", "Shards this daemon holds a lease on and probes.", value=len(ls.held)),
+        GaugeMetricFamily("slamon_lease_evaluator", "Whether this daemon holds the evaluator lease (1) or not (0).", value=1 if ls.evaluator else 0),
+        GaugeMetricFamily("slamon_lease_up", "Whether the lease session to PostgreSQL is up (1) or lost (0).", value=1 if ls.connected else 0),
+        GaugeMetricFamily("slamon_lease_daemons", "Daemons of this daemon's scope seen alive in PostgreSQL.", value=ls.daemons),
+        CounterMetricFamily("slamon_lease_acquired", "Shard leases taken (start, takeover, rebalance).", value=ls.acquired_total),
+        CounterMetricFamily("slamon_lease_released", "Shard leases given back (rebalance, shutdown).", value=ls.released_total),
+        CounterMetricFamily("slamon_lease_lost", "Times the lease session was lost and every shard dropped.", value=ls.lost_total),
+        CounterMetricFamily("slamon_duplicate_minutes", "Minutes in which two daemons probed the same service from the same vantage at once (counted once in the SLA).", value=ls.duplicate_minutes_total),
+    ]
 
 
 def _alert_families(stats: AlertStats | None) -> list[Metric]:

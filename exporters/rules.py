@@ -59,6 +59,8 @@ SCHEDULER_LAGGING = "SlamonSchedulerLagging"
 PROBE_WARNING = "SlamonProbeWarning"
 LOCAL_FAULTS = "SlamonProbeLocalFaults"
 WARNING_FOR_SECONDS = 900  # a warning held this long opens a ticket (a single slow result does not)
+DUPLICATE_MINUTES = "SlamonDuplicateMinutes"
+LEASE_LOST = "SlamonLeaseLost"
 
 # Error budget consumed in the SLA period: (label, remaining upper bound, lower bound, severity)
 BUDGET_BANDS: tuple[tuple[str, float, float | None, str], ...] = (
@@ -514,6 +516,20 @@ def daemon_group(opts: RuleOptions) -> dict:
                 "slamon on {{ $labels.instance }} starts probes late",
                 "The 99th percentile of the scheduler's lag is above one second: the daemon "
                 "is overloaded (CPU, concurrency limits or too many probes for one daemon).",
+            ),
+            alert(
+                DUPLICATE_MINUTES, f"increase(slamon_duplicate_minutes_total{job}[1h]) > 0", 0, "ticket",
+                "Two slamon daemons probed the same services in the same minutes",
+                "Two daemons held one shard at once (a network partition with an old lease, or "
+                "two daemons of one scope started with different --shards). The SLA counts each "
+                "minute once; find the daemons in the probe_result.daemon column.",
+            ),
+            alert(
+                LEASE_LOST, f"slamon_lease_up{job} == 0", 120, "ticket",
+                "slamon on {{ $labels.instance }} has lost its shard leases",
+                "The daemon cannot reach PostgreSQL for its leases and probes nothing; the "
+                "other daemons of its scope take its shards over. It resumes by itself when "
+                "the database answers again.",
             ),
         ],
     }

@@ -427,6 +427,18 @@ def _daemon_cases(opts: R.RuleOptions) -> list[dict]:
                 *_quiet(25, R.LOCAL_FAULTS),
             ],
         ),
+        _case(
+            "minutes probed twice fire at once; a lost lease session after 2m",
+            [
+                _series("slamon_duplicate_minutes_total", up, "0x5 3x5"),
+                _series("slamon_lease_up", up, _gauge_steps((1, 5), (0, 7))),
+            ],
+            [
+                *_quiet(5, R.DUPLICATE_MINUTES, R.LEASE_LOST),
+                _check(7, R.DUPLICATE_MINUTES, [_expected(health[R.DUPLICATE_MINUTES], up)]),
+                _check(8, R.LEASE_LOST, [_expected(health[R.LEASE_LOST], up)]),
+            ],
+        ),
     ]
 
 

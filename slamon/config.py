@@ -20,6 +20,9 @@ class Config:
     listen: str = DEFAULT_LISTEN
     offices: tuple[str, ...] = ()  # vantage offices this daemon probes from; () = all
     shard: tuple[int, int] | None = None  # (index, count)
+    shards: int | None = None  # leased shards on PostgreSQL (--shards N); see slamon.leases
+    lease_check_seconds: float = 3.0  # how often leases are checked, balanced and taken over
+    lease_timeout_seconds: float = 3.0  # a check slower than this: the lease session is lost
 
     # scheduler
     max_in_flight: int = 100  # global cap on probes in flight (see DESIGN performance notes)

@@ -25,6 +25,7 @@ import inspect
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -50,12 +51,13 @@ from slamon.core.results import ProbeOutcome
 from slamon.core.state import State
 from slamon.evaluator import SlaEvaluator
 from slamon.heartbeats import Heartbeats
+from slamon.leases import ShardLeases, default_identity, refusal
 from slamon.loader import CatalogueLoader
 from slamon.loader.diagnostics import Diagnostic, Severity
 from slamon.loader.yaml_nodes import LIBYAML
-from slamon.monitor import CatalogueWatcher, Monitor
+from slamon.monitor import CatalogueWatcher, Monitor, select_tasks
 from slamon.probes import ProbeContext, run_probe
-from slamon.runtime import Runtime
+from slamon.runtime import LeaseStats, Runtime
 from slamon.scheduler import Scheduler
 from slamon.sinks import MemorySink, ResultSink
 from slamon.store import Store, StoreError
@@ -173,6 +175,7 @@ class Daemon:
             admin_routes=False,
             token_set=bool(os.environ.get(config.admin_token_env)),
         )
+        problem = problem or refusal(config.db_url, config.shards, config.shard)
         if problem:
             print(f"slamon: {problem}", file=err)
             return 1
@@ -205,6 +208,9 @@ class Daemon:
                 return 1
             stack.push_async_callback(_close_quietly, store, True)
             self._opened("store", store)
+            store.identity = default_identity()  # stored with each result: who probed
+            held_leases: list[ShardLeases] = []  # released after the sinks are flushed
+            stack.push_async_callback(self._release_leases, held_leases)
 
             runtime = Runtime(started_timestamp_seconds=self.clock())
             sinks = build_sinks(config, runtime, store)
@@ -216,18 +222,23 @@ class Daemon:
                 clock=self.clock, loader=loader,
             )  # fmt: skip
             notifier = AlertNotifier(targets) if targets else None
+            leases = self._leases(config, monitor, runtime, store)
+            if leases is not None:
+                held_leases.append(leases)
             # maintenance windows as silences in the --alertmanager targets (docs/alerting.md)
             silencer = MaintenanceSilencer(targets)
             evaluator = SlaEvaluator(
                 store,
                 runtime,
-                lambda: {t.service.id for t in monitor.tasks},
+                (lambda: {t.service.id for t in monitor.tasks}) if leases is None
+                else (lambda: {t.service.id for t in select_tasks(runtime.catalogue, config.offices)}),
                 vantages=config.offices or None,
                 interval_seconds=config.sla_eval_interval_seconds,
                 indicators_interval_seconds=config.indicators_interval_seconds,
                 on_breach=self._breach_hook(notifier, runtime),
                 on_exclusions=monitor.set_exclusions,
                 clock=self.clock,
+                may_evaluate=(lambda: leases.is_evaluator) if leases is not None else None,
             )
             monitor.on_transition = self._transition_hook(notifier, runtime)
 
@@ -293,6 +304,8 @@ class Daemon:
             stack.push_async_callback(web.close)
             self._opened("web", web)
             log.info("listening", extra={"address": f"{host}:{port}"})
+            if leases is not None:
+                leases.address = advertised(host, port)
             self._log_fast_paths(fast_paths)
 
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -303,8 +316,12 @@ class Daemon:
                 await notifier.start()
                 stack.push_async_callback(self._close_notifier, notifier)
             self._opened("notifier", notifier)
-            tasks = monitor.apply(catalogue)
+            monitor.apply(catalogue)
             self._opened("catalogue", catalogue)
+            if leases is not None:
+                leases.on_evaluator = lambda _holds: evaluator.wake()  # evaluate soon after a takeover
+                await leases.first_tick(timeout_seconds=5.0)
+                leases.start()
             scheduler.start()
             stack.push_async_callback(self._drain_scheduler, scheduler)
             self._opened("scheduler", scheduler)
@@ -323,9 +340,10 @@ class Daemon:
                     "version": __version__,
                     "catalogue": str(config.catalogue_dir),
                     "services": len(catalogue.services),
-                    "probes": len(tasks),
+                    "probes": len(monitor.tasks),
                     "vantages": runtime.vantages,
                     "shard": "/".join(map(str, config.shard)) if config.shard else "all",
+                    "shards": config.shards,
                 },
             )
             await self._main_loop(monitor, watcher)
@@ -410,6 +428,32 @@ class Daemon:
             else:
                 await _close_quietly(sink)
 
+    @staticmethod
+    def _leases(config: Config, monitor: Monitor, runtime: Runtime, store: Store) -> ShardLeases | None:
+        """Shard leases with ``--shards N``: the monitor probes only what is held."""
+        if config.shards is None:
+            return None
+        runtime.leases = LeaseStats()
+        monitor.held = (frozenset(), config.shards)  # nothing until a lease is held
+        return ShardLeases(
+            config.db_url,
+            config.shards,
+            config.offices,
+            identity=store.identity or default_identity(),
+            on_change=lambda held: monitor.set_held_shards(held, config.shards),
+            stats=runtime.leases,
+            interval_seconds=config.lease_check_seconds,
+            query_timeout_seconds=config.lease_timeout_seconds,
+            connect_timeout_seconds=config.lease_timeout_seconds,
+            duplicates=store.duplicate_minutes,
+        )
+
+    @staticmethod
+    async def _release_leases(held: list[ShardLeases]) -> None:
+        """Leases go last: once this daemon's results are written, another may take over."""
+        for leases in held:
+            await leases.close()
+
     async def _main_loop(self, monitor: Monitor, watcher: CatalogueWatcher) -> None:
         assert self._wake is not None
         poll = self.config.reload_poll_seconds
@@ -475,6 +519,13 @@ class Daemon:
         while not self.force_exit:
             self._wake.clear()
             await self._wake.wait()
+
+
+def advertised(host: str, port: int) -> str:
+    """Where Prometheus finds this daemon: the host name when it listens everywhere."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def _close_quietly(thing: object, in_thread: bool = False) -> None:

@@ -105,8 +105,10 @@ class SlaEvaluator:
         on_breach: Callable[[BreachChange], None] | None = None,
         on_exclusions: Callable[[tuple[ScopedExclusion, ...]], None] | None = None,
         clock: Callable[[], float] = time.time,
+        may_evaluate: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
+        self.may_evaluate = may_evaluate  # leases: only the evaluator lease holder evaluates
         self.runtime = runtime
         self.service_ids = service_ids
         self.vantages = tuple(vantages) if vantages else None
@@ -164,6 +166,12 @@ class SlaEvaluator:
         catalogue = self.runtime.catalogue
         if catalogue is None:
             return None
+        if self.may_evaluate is not None and not self.may_evaluate():
+            # another daemon evaluates, seals and alerts: no stale snapshots exported here,
+            # but results are still classified against the recorded exclusions
+            self.runtime.sla = {}
+            await self._follow_exclusions()
+            return None
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         ids = self.service_ids()
         want_indicators = (
@@ -190,6 +198,24 @@ class SlaEvaluator:
             time.monotonic() - started,
         )
         return ev
+
+    async def _follow_exclusions(self) -> None:
+        """Exclusions in force now, for a daemon that probes but does not evaluate."""
+        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        try:
+            rows = await asyncio.get_running_loop().run_in_executor(
+                self._executor, lambda: self.store.exclusions(start=now - dt.timedelta(minutes=5))
+            )
+        except Exception as exc:
+            log.warning("sla_exclusions_read_failed", extra={"error": _short(exc)})
+            return
+        exclusions = tuple(
+            (r.service_id, r.vantage, Exclusion(r.starts_at, r.ends_at, r.reason, r.approver)) for r in rows
+        )
+        if exclusions != self._exclusions:
+            self._exclusions = exclusions
+            if self.on_exclusions is not None:
+                self.on_exclusions(exclusions)
 
     def _apply(self, ev: Evaluation) -> None:
         """On the loop: replace the snapshots, hand over breaches and exclusions."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from slamon.core.catalogue import Catalogue, ProbeTask
+from slamon.core.catalogue import Catalogue, ProbeTask, shard_of
 from slamon.core.observed import Transition
 from slamon.core.results import ProbeResult, Reason
 from slamon.core.sla.in_scope import InScope, ScopedExclusion
@@ -34,10 +34,18 @@ LOCAL_FAULT_LOG_SECONDS = 60.0  # at most one log line per minute while the daem
 
 
 def select_tasks(
-    catalogue: Catalogue, offices: Sequence[str] = (), shard: tuple[int, int] | None = None
+    catalogue: Catalogue,
+    offices: Sequence[str] = (),
+    shard: tuple[int, int] | None = None,
+    held: tuple[frozenset[int], int] | None = None,
 ) -> list[ProbeTask]:
-    """The probe runs this daemon owns: at its offices (all when none given), in its shard."""
-    return catalogue.probe_tasks(vantages=list(offices) or None, shard=shard)
+    """The probe runs this daemon owns: at its offices (all when none given), in its
+    static shard, or in the shards it holds leases on (``held``: shards and their count)."""
+    tasks = catalogue.probe_tasks(vantages=list(offices) or None, shard=shard)
+    if held is not None:
+        shards, count = held
+        tasks = [t for t in tasks if shard_of(t.service.id, count) in shards]
+    return tasks
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -98,6 +106,7 @@ class Monitor:
         self.catalogue_dir = Path(catalogue_dir)
         self.offices = tuple(offices)
         self.shard = shard
+        self.held: tuple[frozenset[int], int] | None = None  # leased shards (set_held_shards)
         self.clock = clock
         self.loader = loader
         self.scheduler: Scheduler | None = None
@@ -124,7 +133,28 @@ class Monitor:
 
     def apply(self, catalogue: Catalogue) -> list[ProbeTask]:
         """Run ``catalogue`` from now on: the scheduled set, thresholds, and stats."""
-        tasks = select_tasks(catalogue, self.offices, self.shard)
+        self.runtime.catalogue = catalogue
+        self.runtime.vantages = self.offices or tuple(sorted(catalogue.offices))
+        stats = self.runtime.catalogue_stats
+        stats.load_success = True
+        stats.loaded_timestamp_seconds = self.clock()
+        stats.last_errors = ()
+        self.in_scope = InScope(catalogue, self.exclusions)
+        tasks = self._run_tasks(catalogue)
+        if self.on_catalogue is not None:
+            self.on_catalogue(catalogue)
+        return tasks
+
+    def set_held_shards(self, shards: frozenset[int], count: int) -> list[ProbeTask]:
+        """The leased shards changed: probe exactly the services in ``shards`` of ``count``
+        from now on (probes that stay keep their tick schedule)."""
+        self.held = (frozenset(shards), count)
+        catalogue = self.runtime.catalogue
+        return self._run_tasks(catalogue) if catalogue is not None else []
+
+    def _run_tasks(self, catalogue: Catalogue) -> list[ProbeTask]:
+        """The scheduled set for ``catalogue`` under the offices, shard and leases now."""
+        tasks = select_tasks(catalogue, self.offices, self.shard, self.held)
         obs = self.runtime.observations
         for task in tasks:
             obs.configure(task.key, task.probe.failure_threshold, task.probe.success_threshold)
@@ -134,21 +164,12 @@ class Monitor:
             retain = getattr(sink, "retain", None)
             if retain is not None:
                 retain(keys)
-        self.runtime.catalogue = catalogue
-        self.runtime.vantages = self.offices or tuple(sorted(catalogue.offices))
-        stats = self.runtime.catalogue_stats
-        stats.load_success = True
-        stats.loaded_timestamp_seconds = self.clock()
-        stats.last_errors = ()
         self.tasks = tasks
-        self.in_scope = InScope(catalogue, self.exclusions)
         if self.scheduler is not None:
             # heartbeats are received, not run: the daemon's Heartbeats records them
             self.scheduler.update([t for t in tasks if t.probe.kind != "heartbeat"])
         if self.heartbeats is not None:
             self.heartbeats.update(catalogue, tasks)
-        if self.on_catalogue is not None:
-            self.on_catalogue(catalogue)
         return tasks
 
     def set_exclusions(self, exclusions: Iterable[ScopedExclusion]) -> None:

@@ -53,6 +53,23 @@ class StoreStats:
 
 
 @dataclass
+class LeaseStats:
+    """What /readyz, /metrics and the status page show about leases."""
+
+    shards: int = 0  # N of --shards (0: leases off)
+    held: frozenset[int] = frozenset()
+    evaluator: bool = False
+    connected: bool = False
+    daemons: int = 0  # daemons of the scope seen on the last tick (this one included)
+    acquired_total: int = 0  # shards taken (start, takeover, rebalance)
+    released_total: int = 0  # shards given back (rebalance, shutdown)
+    lost_total: int = 0  # times the lock session was lost (every shard dropped)
+    duplicate_minutes_total: int = 0  # minutes probed by two daemons (evaluator only)
+    problem: str | None = None  # why nothing can be proven held, while it lasts
+    identity: str = ""
+
+
+@dataclass
 class CatalogueStats:
     load_success: bool = False
     loaded_timestamp_seconds: float | None = None  # unix time of the last good load
@@ -105,6 +122,7 @@ class Runtime:
     started_timestamp_seconds: float = 0.0
     vantages: tuple[str, ...] = ()  # offices this daemon probes from
     ready: bool = False
+    leases: LeaseStats | None = None  # with --shards N (slamon.leases), else None
     # current-period SLA per (vantage, service id); replaced, not mutated
     sla: dict[tuple[str, str], SlaSnapshot] = field(default_factory=dict)
     # the three indicators for the current period (per office and "all"); each value

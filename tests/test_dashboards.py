@@ -44,7 +44,7 @@ from slamon.core.catalogue import effective_sla
 from slamon.core.results import PHASES, ProbeOutcome, ProbeResult, Reason, StepOutcome
 from slamon.core.state import State
 from slamon.loader import load_catalogue
-from slamon.runtime import Runtime
+from slamon.runtime import LeaseStats, Runtime
 from tests.conftest import CATALOGUE_DIR, ROOT, require_binary
 
 DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
@@ -97,6 +97,11 @@ AGREED: dict[str, tuple[str, tuple[str, ...]]] = {
     "slamon_store_dropped_total": ("counter", ()),
     "slamon_store_write_errors_total": ("counter", ()),
     "slamon_build_info": ("gauge", ("version", "python")),
+    "slamon_lease_shards_held": ("gauge", ()),
+    "slamon_lease_evaluator": ("gauge", ()),
+    "slamon_lease_up": ("gauge", ()),
+    "slamon_lease_acquired_total": ("counter", ()),
+    "slamon_duplicate_minutes_total": ("counter", ()),
 }
 SCRAPE_ONLY = {"up"}  # added by Prometheus at scrape time, not by the daemon
 
@@ -474,6 +479,8 @@ def build_fixture() -> tuple[str, set[str], set[str]]:
     rt.catalogue_stats.reloads_total.update({"success": 3, "failure": 1})
     rt.scheduler.scheduled_probes = len(PLANS)
     rt.store.buffer_capacity = 10_000
+    rt.leases = LeaseStats(shards=8, held=frozenset(range(4)), evaluator=True, connected=True, daemons=2,
+                           acquired_total=8)
     tally = Tally()
     for svc_id in {p.service for p in PLANS}:
         svc = cat.services[svc_id]

@@ -203,3 +203,36 @@ def test_grafana_provisioning_points_at_prometheus_and_the_dashboards():
     compose = yaml.safe_load(COMPOSE.read_text())
     mounted = {v.split(":")[1] for v in compose["services"]["grafana"]["volumes"]}
     assert providers["providers"][0]["options"]["path"] in mounted
+
+
+# --------------------------------------------------------------------------- several daemons
+
+FLEET = DEPLOY / "prometheus" / "prometheus-fleet.yml"
+TARGETS_UNIT = DEPLOY / "systemd" / "slamon-targets.service"
+
+
+def test_fleet_prometheus_reads_the_file_slamon_targets_writes():
+    config = yaml.safe_load(FLEET.read_text())
+    slamon = {job["job_name"]: job for job in config["scrape_configs"]}[DAEMON_JOB]
+    [files] = [sd["files"] for sd in slamon["file_sd_configs"]]
+    exec_start = next(line for line in TARGETS_UNIT.read_text().splitlines() if line.startswith("ExecStart="))
+    argv = exec_start.split()
+    assert argv[1:3] == ["targets", "--db"]
+    assert files == [argv[argv.index("-o") + 1]]  # the unit writes what Prometheus reads
+    assert config["remote_write"][0]["url"].endswith("/api/v1/push")
+    timer = (DEPLOY / "systemd" / "slamon-targets.timer").read_text()
+    assert "OnUnitActiveSec=1min" in timer
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["prometheus-fleet.yml", "federation.yml"])
+def test_promtool_checks_the_several_daemon_configs(tmp_path, name):
+    promtool = require_binary("promtool")
+    prom = tmp_path / "prometheus"
+    prom.mkdir()
+    shutil.copy(DEPLOY / "prometheus" / name, prom / name)
+    catalogue = load_catalogue(TEST_CATALOGUE).catalogue
+    generated_files(catalogue, prom / "rules", prom / "tests", RuleOptions()).write()
+    done = _run(promtool, "check", "config", name, cwd=prom)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "slamon-daemon-health.rules.yml" in done.stdout + done.stderr

@@ -148,3 +148,26 @@ def test_monitor_counts_only_in_scope_results_and_follows_exclusions():
     monitor.set_exclusions([("unog-a", None, Exclusion(utc(2026, 11, 2, 12), utc(2026, 11, 2, 13), "provider", "Chief"))])
     monitor.on_result(result(after + 60, service="unog-a", probe="web"))
     assert (rec.results_total, rec.in_scope_total) == (3, 1)
+
+
+async def test_a_daemon_without_the_evaluator_lease_evaluates_nothing(setup):
+    """--shards: another daemon holds the evaluator lease. This one records nothing,
+    opens no breach, writes no period record, exports no SLA series, and still follows
+    the recorded exclusions (its in-scope counting needs them). Taking the lease makes
+    it evaluate like any daemon."""
+    store, runtime, evaluator, changes, exclusions = setup
+    holder = {"evaluator": False}
+    evaluator.may_evaluate = lambda: holder["evaluator"]
+    runtime.sla = {("unog", "unog-a"): None}  # left from when it held the lease
+    store.add_exclusion("unog-a", NOW - dt.timedelta(minutes=30), NOW + dt.timedelta(hours=1),
+                        "network works", "Chief ICT", NOW)
+    assert await evaluator.evaluate_once() is None
+    assert runtime.sla == {}
+    assert store.services_at(NOW) == [] and store.breaches() == [] and store.period_records() == []
+    assert changes == []
+    [(sid, vantage, exclusion)] = exclusions[-1]
+    assert (sid, vantage, exclusion.reason) == ("unog-a", None, "network works")
+
+    holder["evaluator"] = True
+    assert await evaluator.evaluate_once() is not None
+    assert len(store.breaches(open_only=True)) == 1 and runtime.sla

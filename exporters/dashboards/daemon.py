@@ -82,5 +82,25 @@ def _store(lay: Layout, s: str = SELECTOR) -> None:
                              overrides=[colored("B", "red"), colored("C", "orange")]), 9, 8)
 
 
+def _leases(lay: Layout, s: str = SELECTOR) -> None:
+    lay.row("Shard leases (--shards)")
+    lay.add(stat.up_down("Lease session", [q(f"min by (instance) (slamon_lease_up{{{s}}})", "{{instance}}")],
+                         description="Whether the daemon can prove its leases in PostgreSQL; while it cannot, it "
+                         "probes nothing."), 6, 8)
+    lay.add(timeseries.panel("Shards held and the evaluator",
+                             [q(f"sum by (instance) (slamon_lease_shards_held{{{s}}})", "{{instance}}"),
+                              q(f"sum(slamon_lease_evaluator{{{s}}})", "evaluators")],
+                             description="Shards each daemon probes; a standby holds none. One evaluator per group "
+                             "of daemons.",
+                             decimals=0), 9, 8)
+    lay.add(timeseries.panel("Shards taken and minutes probed twice",
+                             [q(f"sum(increase(slamon_lease_acquired_total{{{s}}}[$__rate_interval]))", "shards taken"),
+                              q(f"sum(increase(slamon_duplicate_minutes_total{{{s}}}[$__rate_interval]))",
+                                "minutes probed twice")],
+                             description="Shards taken at start, on a takeover or when daemons rebalance; minutes in "
+                             "which two daemons probed one service at once (counted once in the SLA).",
+                             overrides=[colored("B", "red")]), 9, 8)
+
+
 def build() -> dict[str, Any]:
-    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_catalogue, _scheduler, _store])
+    return dashboard(UID, TITLE, DESCRIPTION, VARIABLES, [_catalogue, _scheduler, _store, _leases])

@@ -26,6 +26,7 @@ COMMANDS: list[str] = [
     "report",
     "rules",
     "dashboards",
+    "targets",
     "demo",
 ]
 

@@ -46,6 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_office_option(p, "probe only from these offices (vantage points); default: all", many="extend")
     p.add_argument("--shard", type=_shard, default=None, metavar="I/N",
                    help="probe only share I of N of the services (0 <= I < N)")
+    p.add_argument("--shards", type=_count, default=None, metavar="N",
+                   help="share the services with the other daemons of the same store and offices: "
+                        "claim shards of N through PostgreSQL leases; a standby takes over a dead "
+                        "daemon's shards (PostgreSQL only; see docs/operations.md)")
     add_log_options(p, level=defaults.log_level, format=defaults.log_format)
     p.add_argument("--shutdown-timeout", type=seconds_arg, default=defaults.shutdown_timeout_seconds,
                    metavar="SECONDS", help="time to drain probes in flight on SIGTERM (default: %(default)s)")
@@ -81,6 +85,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         listen=args.listen,
         offices=office_ids(args.office),
         shard=args.shard,
+        shards=args.shards,
         log_format=args.log_format,
         log_level=args.log_level,
         shutdown_timeout_seconds=args.shutdown_timeout,

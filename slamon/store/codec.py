@@ -37,6 +37,7 @@ RESULT_COLUMNS = (
     "vantage", "service_id", "probe_id", "kind", "started_at", "success",
     "reason", "duration_seconds", "status_code", "phases",
 )
+RESULT_DAEMON_COLUMN = "daemon"  # written by the store after the ``result_values`` tuple
 
 
 def result_values(r: ProbeResult) -> tuple:

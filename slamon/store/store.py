@@ -117,12 +117,15 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.merge_after_deltas = merge_after_deltas
+        # who writes: stored with every raw result (set by the daemon; None in tools)
+        self.identity: str | None = None
         self._pending_deltas: int | None = None  # rollup deltas in the table, as this store last knew
         self._write_engine = engine.execution_options(slamon_write=True)
         mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        result_columns = (*codec.RESULT_COLUMNS, codec.RESULT_DAEMON_COLUMN)
         self._insert_results_sql = (
-            f"INSERT INTO {ResultRow.__tablename__} ({', '.join(codec.RESULT_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(codec.RESULT_COLUMNS))})"
+            f"INSERT INTO {ResultRow.__tablename__} ({', '.join(result_columns)}) "
+            f"VALUES ({', '.join([mark] * len(result_columns))})"
         )
         rollup = DayRollupRow.__tablename__
         keys, data = codec.ROLLUP_KEY_COLUMNS, codec.ROLLUP_DATA_COLUMNS
@@ -141,7 +144,7 @@ class Store:
         if self.dialect == "postgresql":
             # PostgreSQL: binary COPY (psycopg's executemany costs about 30 us of Python
             # per row, text COPY escapes every blob)
-            self._insert_results_sql = _copy_sql(ResultRow.__tablename__, codec.RESULT_COLUMNS)
+            self._insert_results_sql = _copy_sql(ResultRow.__tablename__, result_columns)
             self._insert_deltas_sql = _copy_sql(RollupDeltaRow.__tablename__, codec.DELTA_COLUMNS)
             # the keys as three arrays: a short statement psycopg parses once (a VALUES
             # list of 300 keys took it about 25 ms of Python to split, every time)
@@ -247,7 +250,8 @@ class Store:
         for r in results:
             latency, step = thresholds(r.service_id) if thresholds else (None, None)
             builder.add(r, latency, step)
-        rows = [codec.result_values(r) for r in results]
+        daemon = (self.identity,)
+        rows = [codec.result_values(r) + daemon for r in results]
         sqlite = self.dialect == "sqlite"
         deltas = [codec.delta_values(span, sqlite) for span in builder.spans()]
         with self._write() as conn:
@@ -463,6 +467,38 @@ class Store:
         query = query.order_by(t.c.started_at, t.c.id).limit(limit)
         with self.engine.connect() as conn:
             return [codec.result_from_row(row) for row in conn.execute(query)]
+
+    def duplicate_minutes(self, start: float, end: float, counted_from: float | None = None) -> int:
+        """Minutes in [start, end) (unix seconds; UTC minutes as the rollups have them) in
+        which two daemons probed the same probe of a service at the same vantage *at the
+        same time*: their spans of results (first to last, within the range) overlap.
+
+        A clean handover (one daemon's results end, the next one's begin, perhaps inside
+        one minute) is not a duplicate; two holders of one shard (a partition with an old
+        lease) are. The SLA counts such a minute once either way (rollup bitmaps merge by
+        OR); this only says that it happened. Spans need a few results each: a caller
+        checking minute by minute passes a longer range and counts only the minutes
+        from ``counted_from`` on."""
+        t = ResultRow.__table__
+        key = (t.c.vantage, t.c.service_id, t.c.probe_id)
+        spans = (
+            select(*key, t.c.daemon, func.min(t.c.started_at).label("lo"), func.max(t.c.started_at).label("hi"))
+            .where(t.c.started_at >= start, t.c.started_at < end, t.c.daemon.is_not(None))
+            .group_by(*key, t.c.daemon)
+            .subquery()
+        )
+        a, b = spans.alias("a"), spans.alias("b")
+        overlaps = select(a.c.vantage, a.c.service_id, a.c.lo, a.c.hi, b.c.lo, b.c.hi).where(
+            a.c.vantage == b.c.vantage, a.c.service_id == b.c.service_id, a.c.probe_id == b.c.probe_id,
+            a.c.daemon < b.c.daemon, a.c.lo <= b.c.hi, b.c.lo <= a.c.hi,
+        )
+        floor = int((start if counted_from is None else counted_from) // 60)
+        minutes: set[tuple[str, str, int]] = set()
+        with self.engine.connect() as conn:
+            for vantage, service_id, a_lo, a_hi, b_lo, b_hi in conn.execute(overlaps):
+                first, last = max(floor, int(max(a_lo, b_lo) // 60)), int(min(a_hi, b_hi) // 60)
+                minutes.update((vantage, service_id, m) for m in range(first, last + 1))
+        return len(minutes)
 
     def count_results(self) -> int:
         with self.engine.connect() as conn:
@@ -727,7 +763,7 @@ class Store:
 _PG_TYPES = {
     "vantage": "varchar", "service_id": "varchar", "probe_id": "varchar", "kind": "varchar",
     "started_at": "float8", "success": "bool", "reason": "varchar", "duration_seconds": "float8",
-    "status_code": "int4", "phases": "varchar", "day": "date", "first_minute": "int2", "bits": "bytea",
+    "status_code": "int4", "phases": "varchar", "daemon": "varchar", "day": "date", "first_minute": "int2", "bits": "bytea",
     "counts": "bytea", "observed": "bytea", "good": "bytea", "fast": "bytea", "steps_ok": "bytea",
     "total_counts": "bytea", "good_counts": "bytea",
 }  # fmt: skip

@@ -66,6 +66,8 @@ async def readyz(request: web.Request) -> web.Response:
         return web.Response(status=503, text="not ready: no catalogue loaded\n")
     if not runtime.ready:
         return web.Response(status=503, text="not ready: scheduler not running\n")
+    if runtime.leases is not None and runtime.leases.problem:
+        return web.Response(status=503, text=f"not ready: {runtime.leases.problem}\n")
     return web.Response(text="ready\n")
 
 
