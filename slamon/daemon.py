@@ -15,6 +15,12 @@ log what is left, deliver pending alerts, close the web server and the probe con
 flush and close the sinks, close the store; exit 0 (a failed step: exit 1, or its
 exception). A second signal forces a quick exit. Signal handlers only set flags.
 Process-wide settings (collector, C heap) are made through ``slamon.tuning`` only.
+With ``--shards N`` (PostgreSQL), ``slamon.leases`` decides which shards this daemon
+probes and whether it evaluates; the leases are taken before scheduling starts and
+released last, once the results are written.
+
+Why one module above 500 lines: it is the one place where every part is built, wired
+and closed in order; split, the order of opening and closing would be read in two places.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ async def test_daemon_refuses_shards_on_sqlite(tmp_path):
 def test_monitor_probes_exactly_the_held_shards(tmp_path):
     report = load_catalogue(write_catalogue(tmp_path / "catalogue", estate()))
     catalogue = report.catalogue
-    monitor = Monitor(Runtime(), [], tmp_path, settle_heap=False)
+    monitor = Monitor(Runtime(), [], tmp_path)
     monitor.held = (frozenset(), 4)
     assert monitor.apply(catalogue) == []  # nothing held: nothing probed
     got = {t.key for t in monitor.set_held_shards(frozenset({1, 3}), 4)}
