@@ -60,6 +60,7 @@ from slamon.core.sla.bulk import index_series
 from slamon.core.sla.rollup import DayRollup, RollupBuilder, merge_parts
 from slamon.core.sla.series import DaySeries
 from slamon.store import codec, migrate
+from slamon.store.sealed import SealedPeriods
 from slamon.store.tables import (
     BreachRow,
     DayRollupRow,
@@ -111,7 +112,7 @@ def _unix(value: float | dt.datetime) -> float:
     return _utc(value).timestamp() if isinstance(value, dt.datetime) else float(value)
 
 
-class Store:
+class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
     def __init__(self, engine: Engine, merge_after_deltas: int = MERGE_AFTER_DELTAS) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name

@@ -1,0 +1,235 @@
+"""Sealed period aggregates: the measures of a closed SLA period, kept for good.
+
+When a service's SLA period (month, quarter, ...) closes, its ``Measures`` at each
+vantage are sealed: every part under one set of targets with its minute counts
+(``PartMeasure``), the outage runs of that part as epoch-minute spans, and the verdict
+per objective. A report over closed periods reads these instead of the day rollups;
+only the open period (or whatever is not sealed) is measured from rollups.
+
+Pure: no I/O, no clock. Three things live here:
+
+- ``part_runs`` / ``seal``: a closed period's ``Measures`` (and the day series it was
+  measured from) as a ``SealedPeriod``;
+- ``measures_of``: a ``SealedPeriod`` back into the very ``Measures`` the engine made;
+- ``combine``: the ``Measures`` of a longer window (a biennium) from the sealed periods
+  that tile its start and, optionally, the engine's measures of the rest. Figure for
+  figure what ``measure_service`` gives over the whole window from the rollups:
+  adjacent parts under the same targets merge (so ``unplanned_outages`` applies to the
+  merged part as the engine applies it), and an outage run that crosses a period
+  boundary is counted once (each part says whether a run touches its first and its
+  last minute).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from slamon.core.catalogue import EffectiveSLA
+from slamon.core.sla.context import ServiceContext
+from slamon.core.sla.masks import MaskCache
+from slamon.core.sla.measure import (
+    _ADDITIVE,
+    Measures,
+    ObjectiveResult,
+    PartMeasure,
+    assemble,
+    runs_of,
+)
+from slamon.core.sla.periods import EPOCH, PeriodWindow, epoch_minute
+from slamon.core.sla.rollup import MINUTES_PER_DAY, DayRollup
+
+COUNT_FIELDS = _ADDITIVE
+"""The additive counts of a part, in the order ``SealedPart.counts`` holds them:
+window, eligible, observed, good, fast, steps_ok, outside_hours, maintenance, excluded,
+outage_runs, results_total, results_good."""
+_RUNS_AT = COUNT_FIELDS.index("outage_runs")
+
+Run = tuple[int, int]
+"""An outage run: consecutive bad eligible minutes ``[first, end)`` as epoch minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class SealedPart:
+    """One part of a sealed period under one set of targets."""
+
+    start_minute: int  # epoch minutes, [start, end)
+    end_minute: int
+    sla: EffectiveSLA
+    counts: tuple[int, ...]  # COUNT_FIELDS order
+    run_at_start: bool  # the part's first minute is a bad eligible minute
+    run_at_end: bool  # the part's last minute is a bad eligible minute
+    runs: tuple[Run, ...] | None = None  # None: not read (the report path does not need them)
+
+    @property
+    def outage_runs(self) -> int:
+        return self.counts[_RUNS_AT]
+
+    def part(self) -> PartMeasure:
+        return PartMeasure(
+            _minute(self.start_minute), _minute(self.end_minute), self.sla, **dict(zip(COUNT_FIELDS, self.counts, strict=True))
+        )
+
+
+@dataclass(frozen=True)
+class SealedPeriod:
+    """The measures of one closed SLA period of one service at one vantage."""
+
+    service_id: str
+    vantage: str
+    period: PeriodWindow
+    sealed_at: dt.datetime
+    parts: tuple[SealedPart, ...]
+    objectives: Mapping[str, ObjectiveResult] = field(default_factory=dict)  # as sealed (None: not read)
+
+    @property
+    def met(self) -> bool | None:
+        from slamon.core.sla.measure import combine_verdicts
+
+        return combine_verdicts(o.met for o in self.objectives.values())
+
+
+def _minute(m: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(minutes=m)
+
+
+def _bad_bits(rollup: DayRollup | None, eligible: int) -> int:
+    if rollup is None or not eligible:
+        return 0
+    return rollup.observed & eligible & ~rollup.good
+
+
+def part_runs(
+    context: ServiceContext, part: PartMeasure, rollups: Mapping[dt.date, DayRollup], cache: MaskCache
+) -> tuple[Run, ...]:
+    """The outage runs of one part, as the engine counts them (``outage_runs``): maximal
+    spans of consecutive bad eligible minutes inside the part, across midnight too."""
+    if not part.outage_runs:
+        return ()
+    plan = cache.plan(context.scope(part.sla.schedule), epoch_minute(part.start), epoch_minute(part.end))
+    runs: list[list[int]] = []
+    get = rollups.get
+    for day, eligible in zip(plan.days, plan.eligible, strict=True):
+        bad = _bad_bits(get(day), eligible)
+        if not bad:
+            continue
+        base = (day - dt.date(1970, 1, 1)).days * MINUTES_PER_DAY
+        for a, b in runs_of(bad):
+            if runs and runs[-1][1] == base + a:
+                runs[-1][1] = base + b
+            else:
+                runs.append([base + a, base + b])
+    out = tuple((a, b) for a, b in runs)
+    if len(out) != part.outage_runs:  # the engine and this walk disagree: a bug
+        raise AssertionError(f"{context.service_id}: {len(out)} runs found, the engine counted {part.outage_runs}")
+    return out
+
+
+def edge_runs(
+    context: ServiceContext, part: PartMeasure, rollups: Mapping[dt.date, DayRollup], cache: MaskCache
+) -> tuple[bool, bool]:
+    """Whether the part's first minute and its last minute are bad eligible minutes."""
+    first, end = epoch_minute(part.start), epoch_minute(part.end)
+    if not part.outage_runs or end <= first:
+        return False, False
+    scope = context.scope(part.sla.schedule)
+
+    def bad(minute: int) -> bool:
+        day_n, bit = divmod(minute, MINUTES_PER_DAY)
+        plan = cache.plan(scope, day_n * MINUTES_PER_DAY, (day_n + 1) * MINUTES_PER_DAY)
+        day = dt.date(1970, 1, 1) + dt.timedelta(days=day_n)
+        return bool(_bad_bits(rollups.get(day), plan.eligible[0]) >> bit & 1)
+
+    return bad(first), bad(end - 1)
+
+
+def seal(
+    m: Measures,
+    context: ServiceContext,
+    rollups: Mapping[dt.date, DayRollup],
+    cache: MaskCache,
+    sealed_at: dt.datetime,
+) -> SealedPeriod:
+    """A closed period's measures as a sealed record (``rollups``: what it was measured from)."""
+    if not m.closed:
+        raise ValueError(f"{m.service_id} {m.period.label}: only a closed period is sealed")
+    parts = []
+    for p in m.parts:
+        runs = part_runs(context, p, rollups, cache)
+        start, end = epoch_minute(p.start), epoch_minute(p.end)
+        parts.append(
+            SealedPart(
+                start, end, p.sla, tuple(getattr(p, k) for k in COUNT_FIELDS),
+                bool(runs) and runs[0][0] == start, bool(runs) and runs[-1][1] == end, runs,
+            )
+        )
+    return SealedPeriod(m.service_id, m.vantage, m.period, sealed_at, tuple(parts), dict(m.objectives))
+
+
+def measures_of(sealed: SealedPeriod, now: dt.datetime) -> Measures:
+    """The ``Measures`` the engine gave for this period when it was sealed."""
+    return combine(sealed.service_id, sealed.vantage, sealed.period, [sealed], None, now)
+
+
+def open_parts(
+    m: Measures, context: ServiceContext, rollups: Mapping[dt.date, DayRollup], cache: MaskCache
+) -> list[SealedPart]:
+    """The engine's parts of a window not sealed (the open period), in the sealed form
+    ``combine`` takes (without their runs)."""
+    out = []
+    for p in m.parts:
+        at_start, at_end = edge_runs(context, p, rollups, cache)
+        counts = tuple(getattr(p, k) for k in COUNT_FIELDS)
+        out.append(SealedPart(epoch_minute(p.start), epoch_minute(p.end), p.sla, counts, at_start, at_end))
+    return out
+
+
+def combine(
+    service_id: str,
+    vantage: str,
+    period: PeriodWindow,
+    sealed: Sequence[SealedPeriod],
+    rest: Sequence[SealedPart] | None,
+    now: dt.datetime,
+    as_of: dt.datetime | None = None,
+) -> Measures:
+    """Measures of ``period`` from the sealed periods that tile its start (in order,
+    meeting end to start) and the parts of the rest (``open_parts`` of the engine's
+    measures over ``[last sealed end, period end)``; None when the sealed periods cover
+    all of it). ``as_of``: the rest's ``Measures.as_of`` (default: the last sealed end)."""
+    merged: list[list] = []  # [start, end, sla, counts(list), run_at_start, run_at_end]
+    chain = [p for s in sealed for p in s.parts] + list(rest or ())
+    for p in chain:
+        last = merged[-1] if merged else None
+        if last is not None and last[1] == p.start_minute and last[2] == p.sla:
+            counts = last[3]
+            for i, v in enumerate(p.counts):
+                counts[i] += v
+            if last[5] and p.run_at_start:
+                counts[_RUNS_AT] -= 1  # one run across the boundary, counted on both sides
+            last[1] = p.end_minute
+            last[5] = p.run_at_end
+        elif p.counts[0] or not merged:
+            merged.append([p.start_minute, p.end_minute, p.sla, list(p.counts), p.run_at_start, p.run_at_end])
+    if not merged:
+        raise ValueError(f"{service_id}: nothing to combine")
+    parts = [PartMeasure(_minute(a), _minute(b), sla, *counts) for a, b, sla, counts, _s, _e in merged]
+    if as_of is None:
+        as_of = sealed[-1].period.end if sealed else _minute(merged[-1][1])
+    return assemble(service_id, vantage, period, parts, as_of, now)
+
+
+def sealed_prefix(periods: Sequence[SealedPeriod], window: PeriodWindow) -> list[SealedPeriod]:
+    """The sealed periods (ordered by start) that tile ``window`` from its start without
+    a gap and end inside it: what a report over ``window`` can read as sealed."""
+    out: list[SealedPeriod] = []
+    at = window.start
+    for s in periods:
+        if s.period.start < at:
+            continue
+        if s.period.start != at or s.period.end > window.end:
+            break
+        out.append(s)
+        at = s.period.end
+    return out
