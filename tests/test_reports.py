@@ -190,7 +190,8 @@ def test_json_round_trips_with_stable_keys(report):
     assert json.dumps(doc, indent=2, ensure_ascii=False) + "\n" == text
     assert doc["schema"] == SCHEMA
     assert list(doc) == ["schema", "period", "period_kind", "start", "end", "closed", "previous_period",
-                         "biennium", "generated_at", "offices", "total", "counts_from", "previous_counts_from"]
+                         "biennium", "generated_at", "offices", "total", "counts_from", "previous_counts_from",
+                         "sealed_note"]
     assert (doc["counts_from"], doc["previous_counts_from"]) == ("revisions", "revisions")
     assert doc["generated_at"] == "2014-02-01T00:00:00Z"
     first = doc["offices"][0]["indicators"][0]

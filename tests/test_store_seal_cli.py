@@ -83,6 +83,13 @@ def test_seal_then_again_and_the_report_is_unchanged(estate):
     after = _slamon("report", "--period", "2012-2013", "--format", "json", *common)
     assert after.returncode == 0, after.stderr
     doc_before, doc_after = json.loads(before.stdout), json.loads(after.stdout)
+    assert doc_before["sealed_note"] == "" and "never recomputed" in doc_after["sealed_note"]
+    identity = next(s for o in doc_after["offices"] for s in o["services"] if s["id"] == "unhq-identity")
+    listed = {(p["vantage"], p["period"]): p for p in identity["sealed_periods"]}
+    assert len(listed) == 48 and listed[("unhq", "2013-03")]["met"] is False
+    assert listed[("unhq", "2013-03")]["sealed_at"] == "2014-02-01T00:00:00Z"
+    md = _slamon("report", "--period", "2012-2013", "--format", "md", *common).stdout
+    assert "Closed periods read as sealed (never recomputed): 2012-01 from unhq" in md
     for doc in (doc_before, doc_after):
         for office in doc["offices"]:
             for svc in office["services"]:

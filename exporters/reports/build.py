@@ -25,6 +25,7 @@ from exporters.reports.model import (
     ObjectiveRow,
     OfficeSection,
     Report,
+    SealedPeriodEntry,
     ServiceRef,
     ServiceSla,
     Trend,
@@ -48,6 +49,11 @@ from slamon.store import BreachRow, ExclusionRow, Store
 _MICRO = dt.timedelta(microseconds=1)
 PREVIOUS_ROLLING = "previous-30d"  # the 30 days before a rolling-30d window
 _EPSILON = 1e-9
+SEALED_NOTE = (
+    "Closed SLA periods are read from their sealed records, written once when each period "
+    "closed and never recomputed (each service lists them, with when they were sealed); "
+    "only periods not sealed are measured from the day rollups."
+)
 _TITLES = {
     IndicatorId.automated_services: ("(a)(i)", "Number of automated services"),
     IndicatorId.services_meeting_levels: (
@@ -94,6 +100,12 @@ def build_report(
     breaches = _breaches(store, assessment.windows, window.start)
     service_rows: dict[str, list[ServiceSla]] = {}
     by_id = {s.id: s for s in services}
+    sealed_entries: dict[str, list[SealedPeriodEntry]] = {}
+    for (sid, vantage), periods in sorted(assessment.sealed.items()):
+        sealed_entries.setdefault(sid, []).extend(
+            SealedPeriodEntry(vantage, sp.period.label, sp.period.start, sp.period.end, sp.sealed_at, sp.met)
+            for sp in periods
+        )
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]
         level = assessment.levels.get(sid)
@@ -111,6 +123,7 @@ def build_report(
                 vantages=[_vantage(m) for m in (level.per_vantage if level else ())],
                 breaches=breaches.get(sid, []),
                 exclusions=[_exclusion(r) for r in assessment.exclusions.get(sid, ())],
+                sealed_periods=sealed_entries.get(sid, []),
             )
         )
 
@@ -144,6 +157,7 @@ def build_report(
         total=total,
         counts_from="revisions" if recorded else "catalogue",
         previous_counts_from="revisions" if recorded_before else "catalogue",
+        sealed_note=SEALED_NOTE if assessment.sealed else "",
     )
 
 

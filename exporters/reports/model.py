@@ -122,6 +122,19 @@ class ExclusionEntry:
 
 
 @dataclass(frozen=True)
+class SealedPeriodEntry:
+    """A closed SLA period whose figures the report read from its sealed record: sealed
+    once when the period closed, never recomputed (docs/storage.md)."""
+
+    vantage: str
+    period: str  # the SLA period, e.g. 2013-05
+    start: dt.datetime
+    end: dt.datetime
+    sealed_at: dt.datetime
+    met: bool | None  # the verdict as sealed
+
+
+@dataclass(frozen=True)
 class ServiceSla:
     id: str
     name: str
@@ -135,6 +148,8 @@ class ServiceSla:
     vantages: list[VantageSla]
     breaches: list[BreachEntry]
     exclusions: list[ExclusionEntry]
+    # closed periods read from their sealed records (the rest measured from rollups)
+    sealed_periods: list[SealedPeriodEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -164,6 +179,8 @@ class Report:
     # catalogue at the period's end) or "catalogue" (none recorded: the catalogue given)
     counts_from: str = "revisions"
     previous_counts_from: str = "revisions"
+    # said when closed SLA periods were read from their sealed records (empty: none were)
+    sealed_note: str = ""
 
     def sections(self) -> list[OfficeSection]:
         """The office sections, then the total."""

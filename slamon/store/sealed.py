@@ -121,7 +121,7 @@ class SealedPeriods:
         cols = [
             t.c.service_id, t.c.vantage, t.c.period_label, t.c.timezone, t.c.part, t.c.parts,
             t.c.sealed_at, t.c.part_start, t.c.part_end, t.c.sla, t.c.run_at_start, t.c.run_at_end,
-            *[t.c[c] for c in _COUNT_COLUMNS],
+            *[t.c[c] for c in _COUNT_COLUMNS], t.c.met,
         ]  # fmt: skip
         if full:
             cols += [t.c.runs, t.c.objectives]
@@ -147,13 +147,14 @@ class SealedPeriods:
                 parts.append(
                     SealedPart(
                         row[7], row[8], decode_sla(row[9]), tuple(row[12:24]), bool(row[10]), bool(row[11]),
-                        decode_runs(row[24]) if full else None,
+                        decode_runs(row[25]) if full else None,
                     )
                 )
                 if len(parts) == head[5]:  # the period's last part
-                    objectives = sealed_codec.decode_objectives(head[25]) if full else {}
+                    objectives = sealed_codec.decode_objectives(head[26]) if full else {}
+                    met = None if head[24] is None else bool(head[24])
                     out.setdefault((sid, row[1]), []).append(
-                        SealedPeriod(sid, row[1], _window(head[2], head[3]), head[6], tuple(parts), objectives)
+                        SealedPeriod(sid, row[1], _window(head[2], head[3]), head[6], tuple(parts), met, objectives)
                     )
         return out
 

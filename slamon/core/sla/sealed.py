@@ -81,13 +81,8 @@ class SealedPeriod:
     period: PeriodWindow
     sealed_at: dt.datetime
     parts: tuple[SealedPart, ...]
-    objectives: Mapping[str, ObjectiveResult] = field(default_factory=dict)  # as sealed (None: not read)
-
-    @property
-    def met(self) -> bool | None:
-        from slamon.core.sla.measure import combine_verdicts
-
-        return combine_verdicts(o.met for o in self.objectives.values())
+    met: bool | None  # the period's verdict as sealed (None: nothing observed)
+    objectives: Mapping[str, ObjectiveResult] = field(default_factory=dict)  # as sealed (empty: not read)
 
 
 def _minute(m: int) -> dt.datetime:
@@ -164,7 +159,7 @@ def seal(
                 bool(runs) and runs[0][0] == start, bool(runs) and runs[-1][1] == end, runs,
             )
         )
-    return SealedPeriod(m.service_id, m.vantage, m.period, sealed_at, tuple(parts), dict(m.objectives))
+    return SealedPeriod(m.service_id, m.vantage, m.period, sealed_at, tuple(parts), m.met, dict(m.objectives))
 
 
 def measures_of(sealed: SealedPeriod, now: dt.datetime) -> Measures:
