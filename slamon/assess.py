@@ -356,6 +356,8 @@ def assess_indicators(
     catalogue: Catalogue,
     offices: Iterable[str] | None = None,
     cache: MaskCache | None = None,
+    assessment: Assessment | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[IndicatorValue]:
     """The three indicators for ``period`` (``"current"``: the biennium containing
     ``now``), per office and in total. Counts use the services as the catalogue stood
@@ -369,7 +371,10 @@ def assess_indicators(
         services = list(catalogue.services.values())
     # a label is cut again in each service's office timezone
     label = period if isinstance(period, PeriodWindow) else window.label
-    assessment = assess_period(store, catalogue, label, now, services=services, offices=offices, cache=cache)
+    if assessment is None:  # ``assessment``: this very assess_period, already made (a report)
+        assessment = assess_period(
+            store, catalogue, label, now, services=services, offices=offices, cache=cache, progress=progress
+        )
     tz = ZoneInfo(window.timezone)
     period_end = (window.end - _MICRO).astimezone(tz).date()
     wanted = set(offices) if offices is not None else None

@@ -85,11 +85,14 @@ def test_seal_then_again_and_the_report_is_unchanged(estate):
     doc_before, doc_after = json.loads(before.stdout), json.loads(after.stdout)
     assert doc_before["sealed_note"] == "" and "never recomputed" in doc_after["sealed_note"]
     identity = next(s for o in doc_after["offices"] for s in o["services"] if s["id"] == "unhq-identity")
-    listed = {(p["vantage"], p["period"]): p for p in identity["sealed_periods"]}
-    assert len(listed) == 48 and listed[("unhq", "2013-03")]["met"] is False
-    assert listed[("unhq", "2013-03")]["sealed_at"] == "2014-02-01T00:00:00Z"
+    listed = {p["vantage"]: p for p in identity["sealed_periods"]}
+    assert set(listed) == {"unhq", "unog"}
+    assert (listed["unhq"]["first"], listed["unhq"]["last"], listed["unhq"]["count"]) == ("2012-01", "2013-12", 24)
+    assert listed["unhq"]["not_met"] == ["2013-03", "2013-04"]  # the bad minutes on each side of the month end
+    assert listed["unhq"]["sealed_from"] == listed["unhq"]["sealed_to"] == "2014-02-01T00:00:00Z"
     md = _slamon("report", "--period", "2012-2013", "--format", "md", *common).stdout
-    assert "Closed periods read as sealed (never recomputed): 2012-01 from unhq" in md
+    assert "Closed periods read as sealed (never recomputed): from unhq, 2012-01 to 2013-12 (24, sealed" in md
+    assert "not met: 2013-03, 2013-04" in md
     for doc in (doc_before, doc_after):
         for office in doc["offices"]:
             for svc in office["services"]:

@@ -13,7 +13,7 @@ holds for the period. Blocking (database reads).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from exporters.reports.model import (
     SCHEMA,
@@ -25,7 +25,7 @@ from exporters.reports.model import (
     ObjectiveRow,
     OfficeSection,
     Report,
-    SealedPeriodEntry,
+    SealedPeriods,
     ServiceRef,
     ServiceSla,
     Trend,
@@ -74,11 +74,13 @@ def build_report(
     now: dt.datetime,
     *,
     offices: Iterable[str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Report:
     """The report for ``period`` (a label ``slamon.core.sla.periods`` reads) as of ``now``.
 
-    ``offices`` restricts the report to those offices (no total then). Raises
-    ``PeriodError`` for a bad label."""
+    ``offices`` restricts the report to those offices (no total then); ``progress(n)``
+    is called as services are measured (the period's, then the previous period's).
+    Raises ``PeriodError`` for a bad label."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     window = indicator_window(period, now)
@@ -92,19 +94,29 @@ def build_report(
     services = recorded or list(catalogue.services.values())
     recorded_before = bool(store.services_at(min(before.end - _MICRO, now)))
     names = {s.id: s.name for s in catalogue.services.values()} | {s.id: s.name for s in services}
-    current = assess_indicators(store, label, now, catalogue=catalogue, offices=chosen, cache=cache)
-    previous = assess_indicators(store, before_label, now, catalogue=catalogue, offices=chosen, cache=cache)
+    # the period's assessment once, for its indicators and its SLA tables
+    assessment = assess_period(
+        store, catalogue, label, now, services=services, offices=chosen, cache=cache, progress=progress
+    )
+    current = assess_indicators(
+        store, label, now, catalogue=catalogue, offices=chosen, cache=cache, assessment=assessment
+    )
+    previous = assess_indicators(
+        store, before_label, now, catalogue=catalogue, offices=chosen, cache=cache, progress=progress
+    )
     previous_by_key = {(v.indicator, v.office): v.value for v in previous}
-    assessment = assess_period(store, catalogue, label, now, services=services, offices=chosen, cache=cache)
 
     breaches = _breaches(store, assessment.windows, window.start)
     service_rows: dict[str, list[ServiceSla]] = {}
     by_id = {s.id: s for s in services}
-    sealed_entries: dict[str, list[SealedPeriodEntry]] = {}
+    sealed_entries: dict[str, list[SealedPeriods]] = {}
     for (sid, vantage), periods in sorted(assessment.sealed.items()):
-        sealed_entries.setdefault(sid, []).extend(
-            SealedPeriodEntry(vantage, sp.period.label, sp.period.start, sp.period.end, sp.sealed_at, sp.met)
-            for sp in periods
+        when = [sp.sealed_at for sp in periods]
+        sealed_entries.setdefault(sid, []).append(
+            SealedPeriods(
+                vantage, periods[0].period.label, periods[-1].period.label, len(periods), min(when), max(when),
+                [sp.period.label for sp in periods if sp.met is False],
+            )
         )
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]

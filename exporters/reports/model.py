@@ -8,6 +8,7 @@ durations are whole minutes (``*_minutes``); percentages are 0..100.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import enum
 import math
@@ -122,16 +123,18 @@ class ExclusionEntry:
 
 
 @dataclass(frozen=True)
-class SealedPeriodEntry:
-    """A closed SLA period whose figures the report read from its sealed record: sealed
-    once when the period closed, never recomputed (docs/storage.md)."""
+class SealedPeriods:
+    """The closed SLA periods of a service at one vantage whose figures the report read
+    from their sealed records: sealed once when each period closed, never recomputed
+    (docs/storage.md). Consecutive periods, ``first`` to ``last``."""
 
     vantage: str
-    period: str  # the SLA period, e.g. 2013-05
-    start: dt.datetime
-    end: dt.datetime
-    sealed_at: dt.datetime
-    met: bool | None  # the verdict as sealed
+    first: str  # the first SLA period, e.g. 2026-01
+    last: str  # the last, e.g. 2027-11
+    count: int
+    sealed_from: dt.datetime  # when the first of them was sealed
+    sealed_to: dt.datetime  # when the last of them was sealed
+    not_met: list[str]  # the sealed periods whose verdict was "not met"
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ class ServiceSla:
     breaches: list[BreachEntry]
     exclusions: list[ExclusionEntry]
     # closed periods read from their sealed records (the rest measured from rollups)
-    sealed_periods: list[SealedPeriodEntry] = field(default_factory=list)
+    sealed_periods: list[SealedPeriods] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -196,9 +199,17 @@ class Report:
         return _typed(cls, data)
 
 
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass (None for any other type): asked once per type, as
+    a report has tens of thousands of rows."""
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):

@@ -24,6 +24,7 @@ from slamon.cli.common import (
     parse_at,
     valid_catalogue,
 )
+from slamon.cli.progress import progress_bar
 from slamon.core.sla.periods import PeriodError, parse_period
 
 
@@ -72,8 +73,11 @@ def _run(args: argparse.Namespace) -> int:
     offices = sorted({o for arg in args.office for o in arg.split(",") if o}) or None
     check_offices(catalogue, offices or ())
     store = open_existing_store(args.db)
+    # the period's services, then the previous period's: about twice the catalogue
+    services = sum(1 for s in catalogue.services.values() if offices is None or s.office in offices)
     try:
-        report = build_report(store, catalogue, args.period, now, offices=offices)
+        with progress_bar(f"report {args.period}", total=2 * services) as bar:
+            report = build_report(store, catalogue, args.period, now, offices=offices, progress=bar.update)
     finally:
         store.close()
     text = render(report, args.format, table=args.table)
