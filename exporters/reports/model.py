@@ -8,9 +8,9 @@ durations are whole minutes (``*_minutes``); percentages are 0..100.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
 import enum
+import functools
 import math
 import types
 import typing
