@@ -210,7 +210,7 @@ class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
             raise StoreError(f"unsupported database {backend!r} in {shown}: use sqlite:/// or postgresql+psycopg://")
         store = cls(engine)
         try:
-            if upgrade:
+            if upgrade and not migrate.at_head(engine):
                 migrate.upgrade(engine)
             else:
                 with engine.connect():
