@@ -267,6 +267,7 @@ def cli_report(
             t0 = time.perf_counter()
             rows = sealed = 0
             pending: list = []
+            records: list = []
             cache = e["MaskCache"]()
             for s in order:
                 tz = catalogue.offices[s.office].timezone
@@ -278,13 +279,14 @@ def cli_report(
                 else:
                     targets = e["current_targets"](s, catalogue.tiers[s.tier])
                     open_month = month(2027, 12, tz)
-                    records = []
+                    series = e["DaySeries"].from_rollups(day_map)
                     for y, m in [(y, m) for y in (2026, 2027) for m in range(1, 13)][:-1]:
                         w = month(y, m, tz)
-                        measured = measure_service(contexts[s.id], s.office, w, targets, day_map, CLI_NOW, cache)
-                        records.append(seal(measured, contexts[s.id], day_map, cache, CLI_NOW))
-                    pending_sealed = store.seal_periods(records)
-                    sealed += pending_sealed
+                        measured = measure_service(contexts[s.id], s.office, w, targets, series, CLI_NOW, cache)
+                        records.append(seal(measured, contexts[s.id], series, cache, CLI_NOW))
+                    if len(records) >= 20 * 23:
+                        sealed += store.seal_periods(records)
+                        records = []
                     first_open = open_month.start.astimezone(dt.UTC).date()
                     keep = {d: r for d, r in day_map.items() if d >= first_open}
                 pending.extend(keep.values())
@@ -294,6 +296,8 @@ def cli_report(
                     pending = []
             if pending:
                 store.merge_rollups(pending)
+            if records:
+                sealed += store.seal_periods(records)
             out["store_build_seconds"] = time.perf_counter() - t0
             out["rollups_written"] = rows
             store.close()

@@ -79,15 +79,14 @@ class SealedPeriods:
         first = min(r["period_start"] for r in rows)
         last = max(r["period_start"] for r in rows)
         stmt = (postgresql.insert(t) if self.dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing()
+        ids = sorted({r["service_id"] for r in rows})
+        known = select(t.c.service_id, t.c.vantage, t.c.period_start).where(
+            t.c.part == 0, t.c.period_start >= first, t.c.period_start <= last
+        )
+        if len(ids) <= _IDS_IN_QUERY:
+            known = known.where(t.c.service_id.in_(ids))
         with self._write() as conn:
-            present = {
-                (r.service_id, r.vantage, r.period_start)
-                for r in conn.execute(
-                    select(t.c.service_id, t.c.vantage, t.c.period_start).where(
-                        t.c.part == 0, t.c.period_start >= first, t.c.period_start <= last
-                    )
-                )
-            }
+            present = {(r.service_id, r.vantage, r.period_start) for r in conn.execute(known)}
             new = [r for r in rows if (r["service_id"], r["vantage"], r["period_start"]) not in present]
             for i in range(0, len(new), 2000):
                 conn.execute(stmt, new[i : i + 2000])
