@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from slamon.core.sla.periods import PeriodWindow, parse_period
@@ -117,9 +117,11 @@ class SealedPeriods:
         the verdicts as sealed (a report's measures need neither: it reads the counts,
         the targets and whether a run touches each end of a part)."""
         t = SealedPeriodRow.__table__
+        # sealed_at as the text stored (parsed once per distinct value below): a
+        # datetime type's per-row processing was most of the read
         cols = [
             t.c.service_id, t.c.vantage, t.c.period_label, t.c.timezone, t.c.part, t.c.parts,
-            t.c.sealed_at, t.c.part_start, t.c.part_end, t.c.sla, t.c.run_at_start, t.c.run_at_end,
+            cast(t.c.sealed_at, String), t.c.part_start, t.c.part_end, t.c.sla, t.c.run_at_start, t.c.run_at_end,
             *[t.c[c] for c in _COUNT_COLUMNS], t.c.met,
         ]  # fmt: skip
         if full:
@@ -132,29 +134,36 @@ class SealedPeriods:
             q = q.where(t.c.vantage.in_(sorted(set(vantages))))
         q = q.order_by(t.c.service_id, t.c.vantage, t.c.period_start, t.c.part)
         decode_sla, decode_runs = sealed_codec.decode_sla, sealed_codec.decode_runs
+        times: dict[str, dt.datetime] = {}
         out: dict[tuple[str, str], list[SealedPeriod]] = {}
         parts: list[SealedPart] = []
         head = None
         with self.engine.connect() as conn:
-            for row in conn.execute(q):
-                sid = row[0]
-                if wanted is not None and sid not in wanted:
-                    continue
-                if row[4] == 0:
-                    parts = []
-                    head = row
-                parts.append(
-                    SealedPart(
-                        row[7], row[8], decode_sla(row[9]), tuple(row[12:24]), bool(row[10]), bool(row[11]),
-                        decode_runs(row[25]) if full else None,
-                    )
+            rows = conn.execute(q).all()
+        for row in rows:
+            sid = row[0]
+            if wanted is not None and sid not in wanted:
+                continue
+            if row[4] == 0:
+                parts = []
+                head = row
+            parts.append(
+                SealedPart(
+                    row[7], row[8], decode_sla(row[9]), tuple(row[12:24]), bool(row[10]), bool(row[11]),
+                    decode_runs(row[25]) if full else None,
                 )
-                if len(parts) == head[5]:  # the period's last part
-                    objectives = sealed_codec.decode_objectives(head[26]) if full else {}
-                    met = None if head[24] is None else bool(head[24])
-                    out.setdefault((sid, row[1]), []).append(
-                        SealedPeriod(sid, row[1], _window(head[2], head[3]), head[6], tuple(parts), met, objectives)
-                    )
+            )
+            if len(parts) == head[5]:  # the period's last part
+                objectives = sealed_codec.decode_objectives(head[26]) if full else {}
+                met = None if head[24] is None else bool(head[24])
+                sealed_at = times.get(head[6])
+                if sealed_at is None:
+                    sealed_at = times[head[6]] = dt.datetime.fromisoformat(head[6]).replace(tzinfo=dt.UTC)
+                key = (sid, row[1])
+                found = out.get(key)
+                if found is None:
+                    found = out[key] = []
+                found.append(SealedPeriod(sid, row[1], _window(head[2], head[3]), sealed_at, tuple(parts), met, objectives))
         return out
 
     def first_rollup_day(self: Store) -> dt.date | None:
