@@ -325,7 +325,6 @@ class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
         if not pending:
             return
         keys = list(pending)
-        from_bytes = int.from_bytes
         updates = []
         if sqlite:
             selects = []
@@ -339,9 +338,10 @@ class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
             for row in conn.exec_driver_sql(sql, params).fetchall():
                 new = pending.pop((row[0], row[1], row[2]))
                 total = codec.decode_counts(row[7])
+                bitmap = codec.decode_bitmap
                 merged = merge_parts(
-                    from_bytes(row[3], "big"), from_bytes(row[4], "big"), from_bytes(row[5], "big"),
-                    from_bytes(row[6], "big"), total, codec.decode_good_counts(row[8], total), new,
+                    bitmap(row[3]), bitmap(row[4]), bitmap(row[5]), bitmap(row[6]),
+                    total, codec.decode_good_counts(row[8], total), new,
                 )  # fmt: skip
                 updates.append(codec.rollup_data_values(*merged) + ((row[9],) if sqlite else (row[0], row[1], row[2])))
         if pending:
@@ -439,7 +439,31 @@ class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
     ) -> dict[tuple[str, str], DaySeries]:
         """The rollups of ``rollups_between`` grouped by (service, vantage), partial
         rollups of one day merged, each as a ``DaySeries`` (its days with the per-day
-        completeness the engine uses to skip complete days), built as they are read."""
+        completeness the engine uses to skip complete days), built as they are read.
+
+        Without counts and with no rollup delta pending (the usual report), straight from
+        the rows: a complete day is not decoded (``codec.series_from_tuples``)."""
+        if not with_counts:
+            t = DayRollupRow.__table__
+            query = select(t.c.vantage, t.c.service_id, t.c.day, t.c.observed, t.c.good, t.c.fast, t.c.steps_ok)
+            if service_ids is not None:
+                query = query.where(t.c.service_id.in_(list(service_ids)))
+            if vantage is not None:
+                query = query.where(t.c.vantage == vantage)
+            if start_day is not None:
+                query = query.where(t.c.day >= start_day)
+            if end_day is not None:
+                query = query.where(t.c.day <= end_day)
+            with self.engine.connect() as conn:
+                if conn.exec_driver_sql(f"SELECT 1 FROM {RollupDeltaRow.__tablename__} LIMIT 1").first() is None:
+                    sql = query.order_by(t.c.service_id, t.c.vantage, t.c.day).compile(
+                        conn, compile_kwargs={"render_postcompile": True}
+                    )
+                    params = sql.construct_params()
+                    if sql.positional:
+                        params = tuple(params[name] for name in sql.positiontup)
+                    # the driver's rows as they come: SQLAlchemy's row processing cost more than the decoding
+                    return codec.series_from_tuples(conn.exec_driver_sql(str(sql), params))
         return index_series(self.rollups_between(start_day, end_day, service_ids, vantage, with_counts))
 
     def results(
