@@ -335,6 +335,14 @@ def cli_report(
             out["report_wall_seconds"] = sorted(reports)[len(reports) // 2]
             out["report_minus_load_seconds"] = out["report_wall_seconds"] - out["catalogue_load_seconds"]
             out["report_bytes"] = sizes[0]
+            # what /indicators and /api/v1/indicators compute (the same assess path), in process
+            from slamon.assess import assess_indicators
+            from slamon.store import Store
+
+            store = Store.open(url)
+            t4 = time.perf_counter()
+            assess_indicators(store, BIENNIUM, CLI_NOW, catalogue=catalogue)
+            out["indicators_seconds"] = time.perf_counter() - t4
         finally:
             if store is not None:
                 store.close()
