@@ -251,8 +251,9 @@ def assess_period(
             chunk = members[i : i + _IDS_PER_QUERY]
             counts = any(seg.sla.budgeting == Budgeting.occurrences for s in chunk for seg in targets[s.id])
             # rollups only from where the sealed periods end (the open period, mostly)
+            probed = {s.id: probed_from(s) for s in chunk}
             read_from = [
-                _unsealed_from(windows[s.id], probed_from(s) | sealed_vantages.get(s.id, set()), s.id, sealed)
+                _unsealed_from(windows[s.id], probed[s.id] | sealed_vantages.get(s.id, set()), s.id, sealed)
                 for s in chunk
             ]
             first_day = min(read_from).astimezone(dt.UTC).date()
@@ -268,7 +269,7 @@ def assess_period(
                 by_service[sid][vantage] = days
             for s in chunk:
                 stored = by_service.get(s.id, {})
-                wanted = probed_from(s) | set(stored) | sealed_vantages.get(s.id, set())
+                wanted = probed[s.id] | set(stored) | sealed_vantages.get(s.id, set())
                 if vantage_set is not None:
                     wanted &= vantage_set
                 if not wanted:

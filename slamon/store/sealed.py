@@ -149,7 +149,7 @@ class SealedPeriods:
                 head = row
             parts.append(
                 SealedPart(
-                    row[7], row[8], decode_sla(row[9]), tuple(row[12:24]), bool(row[10]), bool(row[11]),
+                    row[7], row[8], decode_sla(row[9]), tuple(row[12:24]), row[10], row[11],
                     decode_runs(row[25]) if full else None,
                 )
             )

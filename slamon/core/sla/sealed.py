@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from slamon.core.catalogue import EffectiveSLA
 from slamon.core.sla.context import ServiceContext
@@ -50,9 +51,9 @@ Run = tuple[int, int]
 """An outage run: consecutive bad eligible minutes ``[first, end)`` as epoch minutes."""
 
 
-@dataclass(frozen=True, slots=True)
-class SealedPart:
-    """One part of a sealed period under one set of targets."""
+class SealedPart(NamedTuple):
+    """One part of a sealed period under one set of targets (a tuple: a report reads
+    hundreds of thousands of them)."""
 
     start_minute: int  # epoch minutes, [start, end)
     end_minute: int
@@ -72,8 +73,7 @@ class SealedPart:
         )
 
 
-@dataclass(frozen=True)
-class SealedPeriod:
+class SealedPeriod(NamedTuple):
     """The measures of one closed SLA period of one service at one vantage."""
 
     service_id: str
@@ -82,7 +82,7 @@ class SealedPeriod:
     sealed_at: dt.datetime
     parts: tuple[SealedPart, ...]
     met: bool | None  # the period's verdict as sealed (None: nothing observed)
-    objectives: Mapping[str, ObjectiveResult] = field(default_factory=dict)  # as sealed (empty: not read)
+    objectives: Mapping[str, ObjectiveResult] = MappingProxyType({})  # as sealed (empty: not read)
 
 
 def _minute(m: int) -> dt.datetime:
