@@ -184,8 +184,8 @@ def assess_period(
     past date, ``store.services_at``); those whose office or tier the catalogue does not
     know are skipped. ``offices`` keeps the services of those offices, ``service_ids``
     those ids, ``vantages`` measures only from those vantage offices. Each service is
-    measured from every vantage its enabled probes run from and every vantage with
-    stored rollups. ``cache`` may be shared between calls for the same catalogue load.
+    measured from every vantage its enabled probes run from and every vantage (an office
+    of the catalogue) with stored rollups or sealed periods. ``cache`` may be shared between calls for the same catalogue load.
     Raises ``PeriodError`` for a bad label.
 
     Sealed periods: the closed SLA periods of a service that tile the start of its window
@@ -244,6 +244,9 @@ def assess_period(
     by_office: dict[str, list[Service]] = defaultdict(list)
     for s in chosen:
         by_office[s.office].append(s)
+    # every vantage is an office of the catalogue (``from:`` names offices), or one the
+    # sealed records name
+    known_vantages = set(catalogue.offices) | {v for vs in sealed_vantages.values() for v in vs}
     for office_id, members in by_office.items():
         office = catalogue.offices[office_id]
         calendars = office_calendars(office)
@@ -261,8 +264,10 @@ def assess_period(
             if all(r >= windows[s.id].end for r, s in zip(read_from, chunk, strict=True)):
                 indexed = {}
             else:
+                # vantages are offices: naming them lets the database find the rows by key
                 indexed = store.day_series_between(
-                    first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts
+                    first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts,
+                    vantages=sorted(vantage_set if vantage_set is not None else known_vantages),
                 )
             by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
             for (sid, vantage), days in indexed.items():
