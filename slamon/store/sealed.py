@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -139,7 +139,18 @@ class SealedPeriods:
         parts: list[SealedPart] = []
         head = None
         with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
+            # the driver's rows as they come (plain tuples): SQLAlchemy's row objects cost
+            # more than what is done with them; the bounds go through the column type
+            sql = q.compile(conn, compile_kwargs={"render_postcompile": True})
+            bind = t.c.period_start.type.bind_processor(conn.dialect)
+            params = {
+                k: bind(v) if bind is not None and isinstance(v, dt.datetime) else v
+                for k, v in sql.construct_params().items()
+            }
+            if sql.positional:
+                params = tuple(params[name] for name in sql.positiontup)
+            rows = conn.exec_driver_sql(str(sql), params).fetchall()
+        sla_of: dict[str, Any] = {}
         for row in rows:
             sid = row[0]
             if wanted is not None and sid not in wanted:
@@ -149,7 +160,8 @@ class SealedPeriods:
                 head = row
             parts.append(
                 SealedPart(
-                    row[7], row[8], decode_sla(row[9]), tuple(row[12:24]), row[10], row[11],
+                    row[7], row[8], sla_of.get(row[9]) or sla_of.setdefault(row[9], decode_sla(row[9])),
+                    row[12:24], row[10], row[11],
                     decode_runs(row[25]) if full else None,
                 )
             )
