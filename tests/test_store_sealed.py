@@ -189,6 +189,9 @@ def test_a_sealed_record_is_never_changed(store):
     assert store.sealed_periods(utc(2025, 12, 1), utc(2027, 1, 1), full=True) == before
     july = before[("unog-once", "unog")][6]
     assert july.period == parse_period("2026-07", "Europe/Zurich")
+    # bounds are inclusive of a period that starts and ends exactly on them
+    exact = store.sealed_periods(july.period.start, july.period.end)
+    assert [sp.period.label for sp in exact[("unog-once", "unog")]] == ["2026-07"]
     for sql in ("UPDATE sealed_period SET good_minutes = 0", "DELETE FROM sealed_period"):
         with pytest.raises(DBAPIError, match="written once"), store.engine.begin() as conn:
             conn.execute(text(sql))

@@ -142,7 +142,7 @@ class SealedPeriods:
             # the driver's rows as they come (plain tuples): SQLAlchemy's row objects cost
             # more than what is done with them; the bounds go through the column type
             sql = q.compile(conn, compile_kwargs={"render_postcompile": True})
-            bind = t.c.period_start.type.bind_processor(conn.dialect)
+            bind = t.c.period_start.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
             params = {
                 k: bind(v) if bind is not None and isinstance(v, dt.datetime) else v
                 for k, v in sql.construct_params().items()
