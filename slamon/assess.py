@@ -67,7 +67,7 @@ from slamon.core.sla.periods import (
     relative_period,
     sla_periods_within,
 )
-from slamon.core.sla.sealed import SealedPeriod, combine, open_parts, sealed_prefix
+from slamon.core.sla.sealed import SealedPeriod, combine, measures_of, open_parts, sealed_prefix
 from slamon.core.sla.series import DaySeries
 from slamon.core.sla.vantages import ServiceLevel, combine_vantages
 from slamon.store import ExclusionRow, Store
@@ -420,7 +420,9 @@ class SlaPeriodResult:
     measures: tuple[Measures, ...]  # one per vantage, by vantage
     met: bool | None
     closed: bool  # over; an open period is judged on its result to date
-    source: str = "measured"  # where the figures come from: "measured" from the day rollups now
+    # where the figures come from: "measured" from the day rollups now, or "sealed" (a
+    # closed period read from its sealed records at every vantage)
+    source: str = "measured"
 
     @property
     def observed(self) -> bool:
@@ -452,6 +454,7 @@ def assess_sla_periods(
     cache: MaskCache | None = None,
     earlier_revisions: Revisions | None = None,
     progress: Callable[[int], None] | None = None,
+    use_sealed: bool = True,
 ) -> dict[str, list[SlaPeriodResult]]:
     """Each service judged in each of its own SLA periods (its ``sla.period``: month,
     quarter, year, biennium, rolling 30d) that overlaps the report ``period`` and has
@@ -461,7 +464,13 @@ def assess_sla_periods(
     minutes per SLA period), under the targets in force in it. A period reaching outside
     the report period counts whole, by its own result: closed, or to date when still
     open. The report period is cut in each service's office timezone; the arguments are
-    those of ``assess_period``. Raises ``PeriodError`` for a bad label."""
+    those of ``assess_period``. Raises ``PeriodError`` for a bad label.
+
+    A closed SLA period sealed at a vantage is read from its sealed record there
+    (``Store.sealed_periods``, one query for all services; figure for figure the
+    engine's measures when it was sealed), and the day rollups are read only from the
+    first period not sealed at every vantage. ``use_sealed=False`` measures every
+    period from the rollups."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     cache = cache if cache is not None else MaskCache()
@@ -501,6 +510,26 @@ def assess_sla_periods(
     for row in store.exclusions(start=start, end=end):
         if row.service_id in chosen_ids:
             exclusion_rows[row.service_id].append(row)
+    # the sealed records of closed periods: (service, vantage) -> period start -> record
+    sealed: dict[tuple[str, str], dict[dt.datetime, SealedPeriod]] = {}
+    sealed_vantages: dict[str, set[str]] = defaultdict(set)
+    closable = [s.id for s in chosen if any(w.closed(now) for w in sla_windows[s.id])]
+    if use_sealed and closable:
+        for (sid, vantage), found in store.sealed_periods(start, end, closable, vantages=vantage_set).items():
+            wanted_windows = {w.start: w for w in sla_windows[sid] if w.closed(now)}
+            mine = {sp.period.start: sp for sp in found if wanted_windows.get(sp.period.start) == sp.period}
+            if mine:
+                sealed[(sid, vantage)] = mine
+                sealed_vantages[sid].add(vantage)
+    spans = {
+        s.id: PeriodWindow(
+            sla_windows[s.id][0].kind, "", sla_windows[s.id][0].start, sla_windows[s.id][-1].end,
+            sla_windows[s.id][0].timezone,
+        )
+        for s in chosen
+    }  # fmt: skip
+    dependencies = _dependency_series(store, chosen, spans)
+    known_vantages = set(catalogue.offices) | {v for vs in sealed_vantages.values() for v in vs}
 
     by_office: dict[str, list[Service]] = defaultdict(list)
     for s in chosen:
@@ -508,27 +537,45 @@ def assess_sla_periods(
     for office_id, members in by_office.items():
         office = catalogue.offices[office_id]
         calendars = office_calendars(office)
-        first_day = min(sla_windows[s.id][0].start for s in members).astimezone(dt.UTC).date()
-        last_day = max(sla_windows[s.id][-1].end - _MICRO for s in members).astimezone(dt.UTC).date()
         for i in range(0, len(members), _IDS_PER_QUERY):
             chunk = members[i : i + _IDS_PER_QUERY]
             counts = any(seg.sla.budgeting == Budgeting.occurrences for s in chunk for seg in targets[s.id])
-            indexed = store.day_series_between(first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts)
+            probed = {s.id: probed_from(s) for s in chunk}
+            # rollups only from the first period not sealed at every vantage
+            read_from = {
+                s.id: _first_unsealed(sla_windows[s.id], probed[s.id] | sealed_vantages.get(s.id, set()), s.id, sealed)
+                for s in chunk
+            }
+            unsealed = [s for s in chunk if read_from[s.id] is not None]
+            indexed = {}
+            if unsealed:
+                first_day = min(read_from[s.id] for s in unsealed).astimezone(dt.UTC).date()
+                last_day = max(sla_windows[s.id][-1].end - _MICRO for s in unsealed).astimezone(dt.UTC).date()
+                indexed = store.day_series_between(
+                    first_day, last_day, service_ids=[s.id for s in unsealed], with_counts=counts,
+                    vantages=sorted(vantage_set if vantage_set is not None else known_vantages),
+                )
             by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
             for (sid, vantage), days in indexed.items():
                 by_service[sid][vantage] = days
             for s in chunk:
                 stored = by_service.get(s.id, {})
-                wanted = probed_from(s) | set(stored)
+                wanted = probed[s.id] | set(stored) | sealed_vantages.get(s.id, set())
                 if vantage_set is not None:
                     wanted &= vantage_set
                 if not wanted:
                     continue
                 base = service_context(s, office, calendars=calendars)
                 contexts = _vantage_contexts(base, exclusion_rows.get(s.id, ()), wanted)
+                dep_bad = {
+                    v: _union([dependencies[(d, v)] for d in s.depends_on if (d, v) in dependencies]) for v in wanted
+                }
                 for window in sla_windows[s.id]:
+                    records = {v: sealed.get((s.id, v), {}).get(window.start) for v in wanted}
                     out[s.id].append(
-                        _judge_sla_period(s.id, window, sorted(wanted), contexts, targets[s.id], stored, now, cache)
+                        _judge_sla_period(
+                            s.id, window, sorted(wanted), contexts, targets[s.id], stored, now, cache, dep_bad, records
+                        )
                     )
             if progress is not None:
                 progress(len(chunk))
@@ -544,14 +591,41 @@ def _judge_sla_period(
     stored: Mapping[str, DaySeries],
     now: dt.datetime,
     cache: MaskCache,
+    dependency_bad: Mapping[str, dict[dt.date, int] | None] | None = None,
+    sealed: Mapping[str, SealedPeriod | None] | None = None,
 ) -> SlaPeriodResult:
     """One SLA period of one service from every vantage (the one place a period's figures
-    are obtained: measured from the day rollups)."""
-    per_vantage = [
-        measure_service(contexts[v], v, window, targets, stored.get(v, {}), now, cache) for v in vantages
-    ]
+    are obtained: from its sealed record at a vantage where the closed period is sealed,
+    else measured from the day rollups, with ``dependency_bad`` per vantage)."""
+    per_vantage = []
+    from_sealed = 0
+    for v in vantages:
+        record = sealed.get(v) if sealed else None
+        if record is not None:
+            per_vantage.append(measures_of(record, now))
+            from_sealed += 1
+        else:
+            dep = dependency_bad.get(v) if dependency_bad else None
+            per_vantage.append(
+                measure_service(contexts[v], v, window, targets, stored.get(v, {}), now, cache, dependency_bad=dep)
+            )
     level = combine_vantages(per_vantage)
-    return SlaPeriodResult(window, level.per_vantage, level.met, window.end <= now)
+    source = "sealed" if vantages and from_sealed == len(vantages) else "measured"
+    return SlaPeriodResult(window, level.per_vantage, level.met, window.end <= now, source)
+
+
+def _first_unsealed(
+    windows: Sequence[PeriodWindow],
+    vantages: Iterable[str],
+    service_id: str,
+    sealed: Mapping[tuple[str, str], Mapping[dt.datetime, SealedPeriod]],
+) -> dt.datetime | None:
+    """The start of the first SLA period not sealed at every vantage (None: all are)."""
+    vantages = list(vantages)
+    for w in windows:
+        if not vantages or any(w.start not in sealed.get((service_id, v), {}) for v in vantages):
+            return w.start
+    return None
 
 
 def period_verdicts(results: Mapping[str, Sequence[SlaPeriodResult]]) -> dict[str, list[PeriodVerdict]]:

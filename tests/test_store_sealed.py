@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from exporters.reports import build_report, render
-from slamon.assess import assess_period
+from slamon.assess import assess_period, assess_sla_periods
 from slamon.core.indicators import probed_from
 from slamon.core.model import STORED_CONTEXT
 from slamon.core.sla.periods import parse_period
@@ -161,6 +161,7 @@ def test_sealed_aggregates_equal_the_rollups_figure_for_figure(store, seed, flak
         label: assess_period(store, cat, label, NOW, service_ids=ids, use_sealed=False)
         for label in ("2026-07", "2026-08", "2026-09", "2026-Q3")
     }
+    periods_before = assess_sla_periods(store, cat, "2026", NOW, service_ids=ids, use_sealed=False)
     report_before = render(build_report(store, cat, "2026", NOW), "json")
 
     sealed_now = seal_backlog(store, cat, NOW, service_ids=ids)
@@ -177,6 +178,16 @@ def test_sealed_aggregates_equal_the_rollups_figure_for_figure(store, seed, flak
     # the availability measures made it through: an overrun over a boundary, its length
     overrun = year_before.measures[(ids[-1], "unog")]
     assert overrun.overrun_minutes > 0 and overrun.longest_outage_minutes > 0
+
+    # per SLA period (the indicators' judgement): closed periods read as sealed
+    periods_after = assess_sla_periods(store, cat, "2026", NOW, service_ids=ids)
+    assert periods_after.keys() == periods_before.keys()
+    for sid, results in periods_before.items():
+        after = periods_after[sid]
+        assert [(r.window, r.measures, r.met, r.closed) for r in after] == [
+            (r.window, r.measures, r.met, r.closed) for r in results
+        ], sid
+        assert [r.source for r in after] == ["sealed" if r.closed else "measured" for r in results], sid
 
     # per period: each sealed record is the engine's measures of that period
     found = store.sealed_periods(utc(2025, 12, 1), utc(2027, 1, 1), ids, full=True)
