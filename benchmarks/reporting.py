@@ -216,6 +216,161 @@ def indicators(
     return out | best | {"repeats": len(runs), "pinned": pinned, "profile": profile_to if profiler else None, "profile_top": top}
 
 
+CLI_NOW = dt.datetime(2027, 12, 16, 12, 0, tzinfo=dt.UTC)  # December 2027 open: 15.5 days of rollups
+
+
+def cli_report(
+    services: int,
+    source: str = "sqlite",
+    backfill: bool | None = None,
+    repeats: int = 1,
+    core: int = 0,
+    memory: bool = True,
+) -> dict:
+    """``slamon report --period 2026-2027 --format json`` as a user runs it: a subprocess
+    on a store, its wall time; the catalogue load of the same process measured apart (a
+    subprocess that only loads and validates the catalogue).
+
+    The store holds the 2026-2027 biennium as of ``CLI_NOW`` (mid-December 2027):
+
+    - ``backfill=True`` (default up to 1,000 services): every day rollup of the
+      biennium written through ``Store.merge_rollups`` (the daemon's merge path), then
+      ``slamon store seal`` run as a subprocess (timed: the migration of an older store);
+    - ``backfill=False``: the closed months generated once per run as sealed aggregates
+      (the same engine, ``measure_service`` then ``seal``, over in-memory rollups)
+      plus the open month's day rollups in the store.
+
+    ``memory``: the pure engine over the same biennium in memory, in this run (the
+    ratio's denominator, ``indicators(..., "memory")``)."""
+    import subprocess
+    import sys
+
+    e = _engine()
+    pin_to_core(core)
+    backfill = services <= 1000 if backfill is None else backfill
+    from slamon.core.sla.measure import measure_service
+    from slamon.core.sla.periods import month
+    from slamon.core.sla.sealed import seal
+    from slamon.loader import load_catalogue
+
+    out: dict = {"services": services, "source": source, "backfill": backfill, "now": CLI_NOW.isoformat()}
+    with tempfile.TemporaryDirectory(prefix="slamon-bench-cli-") as tmp:
+        root = write_catalogue(Path(tmp) / "catalogue", services)
+        catalogue = load_catalogue(root).catalogue
+        contexts = e["catalogue_contexts"](catalogue)
+        order = sorted(catalogue.services.values(), key=lambda s: (s.office, s.id))
+        rng = random.Random(1)
+        variants = _day_variants(rng, e["ALL_MINUTES"])
+        url, store, drop = _store_url(source, Path(tmp))
+        env = dict(os.environ)
+        try:
+            t0 = time.perf_counter()
+            rows = sealed = 0
+            pending: list = []
+            records: list = []
+            cache = e["MaskCache"]()
+            for s in order:
+                tz = catalogue.offices[s.office].timezone
+                window = e["parse_period"](BIENNIUM, tz)
+                days = [d for d in window.utc_days() if d <= CLI_NOW.date()]
+                day_map = _rollups_for(e, s.id, s.office, days, rng, variants)
+                if backfill:
+                    keep = day_map
+                else:
+                    targets = e["current_targets"](s, catalogue.tiers[s.tier])
+                    open_month = month(2027, 12, tz)
+                    series = e["DaySeries"].from_rollups(day_map)
+                    for y, m in [(y, m) for y in (2026, 2027) for m in range(1, 13)][:-1]:
+                        w = month(y, m, tz)
+                        measured = measure_service(contexts[s.id], s.office, w, targets, series, CLI_NOW, cache)
+                        records.append(seal(measured, contexts[s.id], series, cache, CLI_NOW))
+                    if len(records) >= 20 * 23:
+                        sealed += store.seal_periods(records)
+                        records = []
+                    first_open = open_month.start.astimezone(dt.UTC).date()
+                    keep = {d: r for d, r in day_map.items() if d >= first_open}
+                pending.extend(keep.values())
+                rows += len(keep)
+                if len(pending) >= BACKFILL_BATCH:
+                    store.merge_rollups(pending)
+                    pending = []
+            if pending:
+                store.merge_rollups(pending)
+            if records:
+                sealed += store.seal_periods(records)
+            out["store_build_seconds"] = time.perf_counter() - t0
+            out["rollups_written"] = rows
+            store.close()
+            store = None
+            common = ["--catalogue", str(root), "--db", url, "--at", CLI_NOW.isoformat()]
+            if backfill:
+                t1 = time.perf_counter()
+                ran = subprocess.run([sys.executable, "-m", "slamon", "store", "seal", *common],
+                                     capture_output=True, text=True, env=env, check=False)  # fmt: skip
+                out["seal_seconds"] = time.perf_counter() - t1
+                if ran.returncode:
+                    raise RuntimeError(f"slamon store seal failed: {ran.stderr[-500:]}")
+                out["seal_output"] = ran.stderr.strip()
+            else:
+                out["periods_sealed"] = sealed
+            load_code = (
+                "import sys; from slamon.cli.common import valid_catalogue; from pathlib import Path; "
+                "import exporters.reports, slamon.assess; valid_catalogue(Path(sys.argv[1]))"
+            )
+            loads, reports, sizes = [], [], []
+            for _ in range(max(1, repeats)):
+                t2 = time.perf_counter()
+                subprocess.run([sys.executable, "-c", load_code, str(root)], check=True, env=env)
+                loads.append(time.perf_counter() - t2)
+                t3 = time.perf_counter()
+                ran = subprocess.run(
+                    [sys.executable, "-m", "slamon", "report", "--period", BIENNIUM, "--format", "json", *common],
+                    capture_output=True, text=True, env=env, check=False,
+                )  # fmt: skip
+                reports.append(time.perf_counter() - t3)
+                if ran.returncode:
+                    raise RuntimeError(f"slamon report failed: {ran.stderr[-500:]}")
+                sizes.append(len(ran.stdout))
+            out["catalogue_load_seconds"] = sorted(loads)[len(loads) // 2]
+            out["report_wall_seconds"] = sorted(reports)[len(reports) // 2]
+            out["report_minus_load_seconds"] = out["report_wall_seconds"] - out["catalogue_load_seconds"]
+            out["report_bytes"] = sizes[0]
+            # what /indicators and /api/v1/indicators compute (the same assess path), in process
+            from slamon.assess import assess_indicators
+            from slamon.store import Store
+
+            store = Store.open(url)
+            t4 = time.perf_counter()
+            assess_indicators(store, BIENNIUM, CLI_NOW, catalogue=catalogue)
+            out["indicators_seconds"] = time.perf_counter() - t4
+        finally:
+            if store is not None:
+                store.close()
+            if drop is not None:
+                drop()
+    if memory:
+        mem = indicators(services, "memory", core=core, repeats=1)
+        out["memory_total_seconds"] = mem["total_seconds"] + mem["series_seconds"]
+        out["memory_series_seconds"] = mem["series_seconds"]
+        out["ratio_store_to_memory"] = out["report_minus_load_seconds"] / out["memory_total_seconds"]
+    return out
+
+
+def _store_url(source: str, tmp: Path):
+    from slamon.store import Store
+
+    if source == "sqlite":
+        url = f"sqlite:///{tmp / 'report.db'}"
+        return url, Store.open(url), None
+    url = os.environ.get("SLAMON_TEST_PG_URL")
+    if not url:
+        raise NotAvailable("SLAMON_TEST_PG_URL is not set")
+    from benchmarks.scale import _pg_database
+
+    db_url, drop = _pg_database(url)
+    return db_url, Store.open(db_url), drop
+
+
 def _open_store(source: str, tmp: Path):
     try:
         from slamon.store import Store
@@ -233,4 +388,4 @@ def _open_store(source: str, tmp: Path):
 
 
 if __name__ == "__main__":
-    raise SystemExit(worker_main({"indicators": indicators}))
+    raise SystemExit(worker_main({"indicators": indicators, "cli_report": cli_report}))

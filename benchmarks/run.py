@@ -556,6 +556,47 @@ def bench_reporting(report: Report) -> None:
         "backfill of 10,000 services and its reads take over 10 minutes per backend here).",
     ]
     report.sections.append(("3. Reporting cost over a biennium", lines))
+    bench_report_cli(report)
+
+
+def bench_report_cli(report: Report) -> None:
+    """``slamon report --format json`` as a subprocess on a store (issue 13): at 1,000
+    services on a backfilled and sealed store, at 10,000 on a generated one (sealed
+    months plus the open month: docs/benchmarks.md, 3b)."""
+    s = report.settings
+    raw = report.raw
+    pg = os.environ.get("SLAMON_TEST_PG_URL")
+    lines = [
+        "| Services | store | store made by | report wall time | catalogue load (apart) | report - load "
+        "| in memory | store / memory | indicators (page's work) |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size in s.sizes:
+        for source in ("sqlite", "postgresql"):
+            k = f"report_cli_{source}_{size}"
+            if source == "postgresql" and not pg:
+                raw[k] = [{"not_available": "SLAMON_TEST_PG_URL not set"}]
+            else:
+                log(f"slamon report as a subprocess, {size:,} services ({source})")
+                raw[k] = [
+                    run_worker("reporting", 2 * WORKER_TIMEOUT_SECONDS, fn="cli_report", services=size,
+                               source=source, backfill=size <= 1000, memory=source == "sqlite", core=SLAMON_CORE)
+                ]  # fmt: skip
+            runs = raw[k]
+            why = status_of(runs)
+            if why:
+                lines.append(f"| {size:,} | {source} | {why} | | | | | | |")
+                continue
+            made = "backfill + `slamon store seal`" if med(runs, "seal_seconds") is not None else "generated sealed + open month"
+            memory = med(runs, "memory_total_seconds")
+            ratio = med(runs, "ratio_store_to_memory")
+            lines.append(
+                f"| {size:,} | {source} | {made} | {fmt(med(runs, 'report_wall_seconds'))} s "
+                f"| {fmt(med(runs, 'catalogue_load_seconds'))} s | {fmt(med(runs, 'report_minus_load_seconds'))} s "
+                f"| {fmt(memory) + ' s' if memory is not None else '-'} | {fmt(ratio) + ' x' if ratio is not None else '-'} "
+                f"| {fmt(med(runs, 'indicators_seconds'))} s |"
+            )
+    report.sections.append(("3b. `slamon report` as a user runs it", lines))
 
 
 # ----------------------------------------------------------------- RESULTS.md

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,7 @@ from slamon.core.sla.periods import (
     relative_period,
     sla_periods_within,
 )
+from slamon.core.sla.sealed import SealedPeriod, combine, measures_of, open_parts, sealed_prefix
 from slamon.core.sla.series import DaySeries
 from slamon.core.sla.vantages import ServiceLevel, combine_vantages
 from slamon.store import ExclusionRow, Store
@@ -103,6 +104,8 @@ class Assessment:
     verdicts: SlaVerdicts  # for compute_indicators
     exclusions: dict[str, tuple[ExclusionRow, ...]] = field(default_factory=dict)  # applied, per service
     targets: dict[str, tuple[TargetSegment, ...]] = field(default_factory=dict)  # per service
+    # (service id, vantage) -> the sealed periods its measures were read from (never recomputed)
+    sealed: dict[tuple[str, str], tuple[SealedPeriod, ...]] = field(default_factory=dict)
 
     def of(self, service_id: str) -> list[Measures]:
         """The measures of one service, by vantage."""
@@ -227,6 +230,9 @@ def assess_period(
     vantages: Iterable[str] | None = None,
     cache: MaskCache | None = None,
     earlier_revisions: Revisions | None = None,
+    use_sealed: bool = True,
+    on_measured: Callable[[ServiceContext, Measures, DaySeries, dict[dt.date, int] | None], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Assessment:
     """Measure services over ``period`` as of ``now`` (UTC-aware).
 
@@ -234,11 +240,19 @@ def assess_period(
     past date, ``store.services_at``); those whose office or tier the catalogue does not
     know are skipped. ``offices`` keeps the services of those offices, ``service_ids``
     those ids, ``vantages`` measures only from those vantage offices. Each service is
-    measured from every vantage its enabled probes run from and every vantage with
-    stored rollups. ``cache`` may be shared between calls for the same catalogue load.
-    ``earlier_revisions`` (service id -> (service, valid from)) adds target history from
-    another record, the catalogue's git history, before the store's first revision.
-    Raises ``PeriodError`` for a bad label."""
+    measured from every vantage its enabled probes run from and every vantage (an office
+    of the catalogue) with stored rollups or sealed periods. ``cache`` may be shared
+    between calls for the same catalogue load. ``earlier_revisions`` (service id ->
+    (service, valid from)) adds target history from another record, the catalogue's git
+    history, before the store's first revision. Raises ``PeriodError`` for a bad label.
+
+    Sealed periods: the closed SLA periods of a service that tile the start of its window
+    are read as sealed (``Store.sealed_periods``, one query) and only the rest of the
+    window is measured from the day rollups; the measures are figure for figure those
+    of the rollups as they stood when each period was sealed (``slamon.core.sla.sealed``).
+    ``use_sealed=False`` measures everything from the rollups. ``on_measured(context,
+    measures, series, dependency_bad)`` is called for each (service, vantage) measured from rollups
+    alone (sealing uses it); ``progress(n)`` after each ``n`` services measured."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     cache = cache if cache is not None else MaskCache()
@@ -266,9 +280,18 @@ def assess_period(
         windows[s.id] = period_for(s, segs[-1].sla, period, catalogue.offices[s.office].timezone, now)
 
     exclusion_rows: dict[str, list[ExclusionRow]] = defaultdict(list)
+    sealed: dict[tuple[str, str], tuple[SealedPeriod, ...]] = {}
+    sealed_vantages: dict[str, set[str]] = defaultdict(set)
     if chosen:
         start = min(w.start for w in windows.values())
         end = max(w.end for w in windows.values())
+        closable = [s.id for s in chosen if windows[s.id].kind != Period.rolling_30d]
+        if use_sealed and closable:
+            for (sid, vantage), found in store.sealed_periods(start, end, closable, vantages=vantage_set).items():
+                prefix = sealed_prefix(found, windows[sid])
+                if prefix:
+                    sealed[(sid, vantage)] = tuple(prefix)
+                    sealed_vantages[sid].add(vantage)
         chosen_ids = {s.id for s in chosen}
         for row in store.exclusions(start=start, end=end):
             if row.service_id in chosen_ids and row.ends_at > windows[row.service_id].start and row.starts_at < windows[row.service_id].end:
@@ -280,21 +303,37 @@ def assess_period(
     for s in chosen:
         by_office[s.office].append(s)
     dependencies = _dependency_series(store, chosen, windows)
+    # every vantage is an office of the catalogue (``from:`` names offices), or one the
+    # sealed records name
+    known_vantages = set(catalogue.offices) | {v for vs in sealed_vantages.values() for v in vs}
     for office_id, members in by_office.items():
         office = catalogue.offices[office_id]
         calendars = office_calendars(office)
-        first_day = min(w.start for w in (windows[s.id] for s in members)).astimezone(dt.UTC).date()
-        last_day = max(w.end - _MICRO for w in (windows[s.id] for s in members)).astimezone(dt.UTC).date()
         for i in range(0, len(members), _IDS_PER_QUERY):
             chunk = members[i : i + _IDS_PER_QUERY]
             counts = any(seg.sla.budgeting == Budgeting.occurrences for s in chunk for seg in targets[s.id])
-            indexed = store.day_series_between(first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts)
+            # rollups only from where the sealed periods end (the open period, mostly)
+            probed = {s.id: probed_from(s) for s in chunk}
+            read_from = [
+                _unsealed_from(windows[s.id], probed[s.id] | sealed_vantages.get(s.id, set()), s.id, sealed)
+                for s in chunk
+            ]
+            first_day = min(read_from).astimezone(dt.UTC).date()
+            last_day = max(windows[s.id].end - _MICRO for s in chunk).astimezone(dt.UTC).date()
+            if all(r >= windows[s.id].end for r, s in zip(read_from, chunk, strict=True)):
+                indexed = {}
+            else:
+                # vantages are offices: naming them lets the database find the rows by key
+                indexed = store.day_series_between(
+                    first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts,
+                    vantages=sorted(vantage_set if vantage_set is not None else known_vantages),
+                )
             by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
             for (sid, vantage), days in indexed.items():
                 by_service[sid][vantage] = days
             for s in chunk:
                 stored = by_service.get(s.id, {})
-                wanted = probed_from(s) | set(stored)
+                wanted = probed[s.id] | set(stored) | sealed_vantages.get(s.id, set())
                 if vantage_set is not None:
                     wanted &= vantage_set
                 if not wanted:
@@ -303,14 +342,26 @@ def assess_period(
                 contexts = _vantage_contexts(base, exclusion_rows.get(s.id, ()), wanted)
                 per_vantage = []
                 for vantage in sorted(wanted):
+                    series = stored.get(vantage, {})
+                    prefix = sealed.get((s.id, vantage))
                     dep_bad = _union([dependencies[(d, vantage)] for d in s.depends_on if (d, vantage) in dependencies])
-                    m = measure_service(
-                        contexts[vantage], vantage, windows[s.id], targets[s.id], stored.get(vantage, {}), now, cache,
-                        dependency_bad=dep_bad,
-                    )
+                    if prefix is None:
+                        m = measure_service(
+                            contexts[vantage], vantage, windows[s.id], targets[s.id], series, now, cache,
+                            dependency_bad=dep_bad,
+                        )
+                        if on_measured is not None:
+                            on_measured(contexts[vantage], m, series, dep_bad)
+                    else:
+                        m = _sealed_and_rest(
+                            contexts[vantage], vantage, windows[s.id], targets[s.id], prefix, series, now, cache,
+                            dep_bad,
+                        )
                     measures[(s.id, vantage)] = m
                     per_vantage.append(m)
                 levels[s.id] = combine_vantages(per_vantage)
+            if progress is not None:
+                progress(len(chunk))
     return Assessment(
         period=period.label if isinstance(period, PeriodWindow) else period.strip(),
         now=now,
@@ -320,6 +371,43 @@ def assess_period(
         verdicts=verdicts_of(levels.values()),
         exclusions={sid: tuple(rows) for sid, rows in exclusion_rows.items()},
         targets={sid: tuple(segs) for sid, segs in targets.items()},
+        sealed=sealed,
+    )
+
+
+def _unsealed_from(
+    window: PeriodWindow, vantages: Iterable[str], service_id: str, sealed: dict[tuple[str, str], tuple[SealedPeriod, ...]]
+) -> dt.datetime:
+    """Where the day rollups of a service are needed from: the end of the sealed periods
+    of its least sealed vantage (the window start when one has none)."""
+    at = window.end
+    for v in vantages:
+        prefix = sealed.get((service_id, v))
+        at = min(at, prefix[-1].period.end if prefix else window.start)
+    return at
+
+
+def _sealed_and_rest(
+    context: ServiceContext,
+    vantage: str,
+    window: PeriodWindow,
+    targets: Sequence[TargetSegment],
+    prefix: Sequence[SealedPeriod],
+    series: DaySeries | dict,
+    now: dt.datetime,
+    cache: MaskCache,
+    dependency_bad: dict[dt.date, int] | None = None,
+) -> Measures:
+    """Measures over ``window`` from its sealed periods and the rollups of the rest
+    (``dependency_bad``: as for ``measure_service``)."""
+    rest_start = prefix[-1].period.end
+    if rest_start >= window.end:
+        return combine(context.service_id, vantage, window, prefix, None, now)
+    rest_window = PeriodWindow(window.kind, window.label, rest_start, window.end, window.timezone)
+    rest = measure_service(context, vantage, rest_window, targets, series, now, cache, dependency_bad=dependency_bad)
+    return combine(
+        context.service_id, vantage, window, prefix, open_parts(rest, context, series, cache, dependency_bad), now,
+        rest.as_of,
     )
 
 
@@ -332,7 +420,9 @@ class SlaPeriodResult:
     measures: tuple[Measures, ...]  # one per vantage, by vantage
     met: bool | None
     closed: bool  # over; an open period is judged on its result to date
-    source: str = "measured"  # where the figures come from: "measured" from the day rollups now
+    # where the figures come from: "measured" from the day rollups now, or "sealed" (a
+    # closed period read from its sealed records at every vantage)
+    source: str = "measured"
 
     @property
     def observed(self) -> bool:
@@ -363,6 +453,8 @@ def assess_sla_periods(
     vantages: Iterable[str] | None = None,
     cache: MaskCache | None = None,
     earlier_revisions: Revisions | None = None,
+    progress: Callable[[int], None] | None = None,
+    use_sealed: bool = True,
 ) -> dict[str, list[SlaPeriodResult]]:
     """Each service judged in each of its own SLA periods (its ``sla.period``: month,
     quarter, year, biennium, rolling 30d) that overlaps the report ``period`` and has
@@ -372,7 +464,13 @@ def assess_sla_periods(
     minutes per SLA period), under the targets in force in it. A period reaching outside
     the report period counts whole, by its own result: closed, or to date when still
     open. The report period is cut in each service's office timezone; the arguments are
-    those of ``assess_period``. Raises ``PeriodError`` for a bad label."""
+    those of ``assess_period``. Raises ``PeriodError`` for a bad label.
+
+    A closed SLA period sealed at a vantage is read from its sealed record there
+    (``Store.sealed_periods``, one query for all services; figure for figure the
+    engine's measures when it was sealed), and the day rollups are read only from the
+    first period not sealed at every vantage. ``use_sealed=False`` measures every
+    period from the rollups."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     cache = cache if cache is not None else MaskCache()
@@ -412,6 +510,26 @@ def assess_sla_periods(
     for row in store.exclusions(start=start, end=end):
         if row.service_id in chosen_ids:
             exclusion_rows[row.service_id].append(row)
+    # the sealed records of closed periods: (service, vantage) -> period start -> record
+    sealed: dict[tuple[str, str], dict[dt.datetime, SealedPeriod]] = {}
+    sealed_vantages: dict[str, set[str]] = defaultdict(set)
+    closable = [s.id for s in chosen if any(w.closed(now) for w in sla_windows[s.id])]
+    if use_sealed and closable:
+        for (sid, vantage), found in store.sealed_periods(start, end, closable, vantages=vantage_set).items():
+            wanted_windows = {w.start: w for w in sla_windows[sid] if w.closed(now)}
+            mine = {sp.period.start: sp for sp in found if wanted_windows.get(sp.period.start) == sp.period}
+            if mine:
+                sealed[(sid, vantage)] = mine
+                sealed_vantages[sid].add(vantage)
+    spans = {
+        s.id: PeriodWindow(
+            sla_windows[s.id][0].kind, "", sla_windows[s.id][0].start, sla_windows[s.id][-1].end,
+            sla_windows[s.id][0].timezone,
+        )
+        for s in chosen
+    }  # fmt: skip
+    dependencies = _dependency_series(store, chosen, spans)
+    known_vantages = set(catalogue.offices) | {v for vs in sealed_vantages.values() for v in vs}
 
     by_office: dict[str, list[Service]] = defaultdict(list)
     for s in chosen:
@@ -419,28 +537,48 @@ def assess_sla_periods(
     for office_id, members in by_office.items():
         office = catalogue.offices[office_id]
         calendars = office_calendars(office)
-        first_day = min(sla_windows[s.id][0].start for s in members).astimezone(dt.UTC).date()
-        last_day = max(sla_windows[s.id][-1].end - _MICRO for s in members).astimezone(dt.UTC).date()
         for i in range(0, len(members), _IDS_PER_QUERY):
             chunk = members[i : i + _IDS_PER_QUERY]
             counts = any(seg.sla.budgeting == Budgeting.occurrences for s in chunk for seg in targets[s.id])
-            indexed = store.day_series_between(first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts)
+            probed = {s.id: probed_from(s) for s in chunk}
+            # rollups only from the first period not sealed at every vantage
+            read_from = {
+                s.id: _first_unsealed(sla_windows[s.id], probed[s.id] | sealed_vantages.get(s.id, set()), s.id, sealed)
+                for s in chunk
+            }
+            unsealed = [s for s in chunk if read_from[s.id] is not None]
+            indexed = {}
+            if unsealed:
+                first_day = min(read_from[s.id] for s in unsealed).astimezone(dt.UTC).date()
+                last_day = max(sla_windows[s.id][-1].end - _MICRO for s in unsealed).astimezone(dt.UTC).date()
+                indexed = store.day_series_between(
+                    first_day, last_day, service_ids=[s.id for s in unsealed], with_counts=counts,
+                    vantages=sorted(vantage_set if vantage_set is not None else known_vantages),
+                )
             by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
             for (sid, vantage), days in indexed.items():
                 by_service[sid][vantage] = days
             for s in chunk:
                 stored = by_service.get(s.id, {})
-                wanted = probed_from(s) | set(stored)
+                wanted = probed[s.id] | set(stored) | sealed_vantages.get(s.id, set())
                 if vantage_set is not None:
                     wanted &= vantage_set
                 if not wanted:
                     continue
                 base = service_context(s, office, calendars=calendars)
                 contexts = _vantage_contexts(base, exclusion_rows.get(s.id, ()), wanted)
+                dep_bad = {
+                    v: _union([dependencies[(d, v)] for d in s.depends_on if (d, v) in dependencies]) for v in wanted
+                }
                 for window in sla_windows[s.id]:
+                    records = {v: sealed.get((s.id, v), {}).get(window.start) for v in wanted}
                     out[s.id].append(
-                        _judge_sla_period(s.id, window, sorted(wanted), contexts, targets[s.id], stored, now, cache)
+                        _judge_sla_period(
+                            s.id, window, sorted(wanted), contexts, targets[s.id], stored, now, cache, dep_bad, records
+                        )
                     )
+            if progress is not None:
+                progress(len(chunk))
     return {sid: results for sid, results in out.items() if results}
 
 
@@ -453,14 +591,41 @@ def _judge_sla_period(
     stored: Mapping[str, DaySeries],
     now: dt.datetime,
     cache: MaskCache,
+    dependency_bad: Mapping[str, dict[dt.date, int] | None] | None = None,
+    sealed: Mapping[str, SealedPeriod | None] | None = None,
 ) -> SlaPeriodResult:
     """One SLA period of one service from every vantage (the one place a period's figures
-    are obtained: measured from the day rollups)."""
-    per_vantage = [
-        measure_service(contexts[v], v, window, targets, stored.get(v, {}), now, cache) for v in vantages
-    ]
+    are obtained: from its sealed record at a vantage where the closed period is sealed,
+    else measured from the day rollups, with ``dependency_bad`` per vantage)."""
+    per_vantage = []
+    from_sealed = 0
+    for v in vantages:
+        record = sealed.get(v) if sealed else None
+        if record is not None:
+            per_vantage.append(measures_of(record, now))
+            from_sealed += 1
+        else:
+            dep = dependency_bad.get(v) if dependency_bad else None
+            per_vantage.append(
+                measure_service(contexts[v], v, window, targets, stored.get(v, {}), now, cache, dependency_bad=dep)
+            )
     level = combine_vantages(per_vantage)
-    return SlaPeriodResult(window, level.per_vantage, level.met, window.end <= now)
+    source = "sealed" if vantages and from_sealed == len(vantages) else "measured"
+    return SlaPeriodResult(window, level.per_vantage, level.met, window.end <= now, source)
+
+
+def _first_unsealed(
+    windows: Sequence[PeriodWindow],
+    vantages: Iterable[str],
+    service_id: str,
+    sealed: Mapping[tuple[str, str], Mapping[dt.datetime, SealedPeriod]],
+) -> dt.datetime | None:
+    """The start of the first SLA period not sealed at every vantage (None: all are)."""
+    vantages = list(vantages)
+    for w in windows:
+        if not vantages or any(w.start not in sealed.get((service_id, v), {}) for v in vantages):
+            return w.start
+    return None
 
 
 def period_verdicts(results: Mapping[str, Sequence[SlaPeriodResult]]) -> dict[str, list[PeriodVerdict]]:
@@ -531,6 +696,8 @@ def assess_indicators(
     services: Iterable[Service] | None = None,
     earlier_revisions: Revisions | None = None,
     sla_periods: Mapping[str, Sequence[SlaPeriodResult]] | None = None,
+    assessment: Assessment | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[IndicatorValue]:
     """The three indicators for ``period`` (``"current"``: the biennium containing
     ``now``), per office and in total. Counts use ``services`` when given (the catalogue
@@ -550,15 +717,16 @@ def assess_indicators(
     whole = not per_sla_period(catalogue)
     periods = None
     if whole:
-        assessment = assess_period(
-            store, catalogue, label, now, services=services, offices=offices, cache=cache,
-            earlier_revisions=earlier_revisions,
-        )
+        if assessment is None:  # ``assessment``: this very assess_period, already made (a report)
+            assessment = assess_period(
+                store, catalogue, label, now, services=services, offices=offices, cache=cache,
+                earlier_revisions=earlier_revisions, progress=progress,
+            )
         verdicts = assessment.verdicts
     else:
         results = sla_periods if sla_periods is not None else assess_sla_periods(
             store, catalogue, label, now, services=services, offices=offices, cache=cache,
-            earlier_revisions=earlier_revisions,
+            earlier_revisions=earlier_revisions, progress=progress,
         )
         periods = period_verdicts(results)
         verdicts = SlaVerdicts()

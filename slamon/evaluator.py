@@ -9,8 +9,10 @@ a worker thread of its own, against the store:
    from its vantages;
 3. ``evaluate_breaches`` against the breaches open in the store; opened and resolved
    breaches are stored, then handed to ``on_breach`` (the alert notifier) on the loop;
-4. the SLA of each service's previous period, once closed, is written as period
-   records (write-once; records already there are left alone);
+4. the SLA of each service's previous period, once closed (for ``SEAL_GRACE``), is
+   written as period records and sealed as period aggregates (``slamon.sealing``; both
+   write-once: what is already there is left alone); the first evaluation also seals
+   every closed period of the store not sealed yet (the backlog of an older store);
 5. ``Runtime.sla`` is replaced by fresh snapshots (unchanged ones keep their identity,
    so the metrics cache re-renders only what changed);
 6. less often (``indicators_interval_seconds``), the indicators for the current biennium
@@ -44,6 +46,7 @@ from slamon.core.sla.masks import MaskCache
 from slamon.core.sla.measure import UNPLANNED_OUTAGES, Measures
 from slamon.core.sla.periods import PeriodError, parse_period, previous_period
 from slamon.runtime import ObjectiveSnapshot, Runtime, SlaSnapshot
+from slamon.sealing import SEAL_GRACE, seal_backlog, seal_label
 from slamon.store import PeriodRecordExists, PeriodRecordRow, Store
 
 log = logging.getLogger("slamon.sla")
@@ -60,6 +63,7 @@ class Evaluation:
     open_breaches: list[Breach]
     exclusions: tuple[ScopedExclusion, ...]
     records_written: int = 0
+    periods_sealed: int = 0
     indicators: list[IndicatorValue] | None = None
     changes: list[BreachChange] = field(default_factory=list)
 
@@ -125,6 +129,9 @@ class SlaEvaluator:
         self._cache: MaskCache = MaskCache()
         self._cache_for: Catalogue | None = None
         self._records_done: set[tuple[str, str]] = set()  # (service, period label) written or checked
+        self._backlog: asyncio.Future | None = None  # sealing the store's closed periods, once per start
+        self._backlog_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="slamon-seal")
+        self._stopping = False
         self._exclusions: tuple[ScopedExclusion, ...] | None = None
         self._indicators_at: float | None = None
         self._running: asyncio.Future | None = None
@@ -144,13 +151,31 @@ class SlaEvaluator:
         while True:
             self._wake.clear()
             await self.evaluate_once()
+            if self._backlog is None and self.runtime.catalogue is not None:
+                self._backlog = asyncio.get_running_loop().run_in_executor(
+                    self._backlog_executor, self.seal_backlog, self.runtime.catalogue, self.service_ids()
+                )
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval_seconds)
             except TimeoutError:
                 pass
 
+    def seal_backlog(self, catalogue: Catalogue, ids: set[str]) -> int:
+        """In its own thread, once after the first evaluation: seal every closed period
+        already in the store (an older store's history; resumable, so a stop half-way
+        loses nothing). Evaluations go on meanwhile."""
+        now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+        try:
+            return seal_backlog(
+                self.store, catalogue, now, service_ids=ids, vantages=self.vantages, stop=lambda: self._stopping
+            )
+        except Exception as exc:
+            log.warning("sla_sealing_failed error=%s", _short(exc))
+            return 0
+
     async def close(self, timeout_seconds: float = 5.0) -> None:
         """Stop the loop; wait for an evaluation in progress at most ``timeout_seconds``."""
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -160,7 +185,13 @@ class SlaEvaluator:
                 await asyncio.wait_for(asyncio.shield(self._running), timeout_seconds)
             except (TimeoutError, Exception):
                 log.warning("sla_evaluation_abandoned")
+        if self._backlog is not None and not self._backlog.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._backlog), timeout_seconds)
+            except (TimeoutError, Exception):
+                log.warning("sla_sealing_abandoned")
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._backlog_executor.shutdown(wait=False, cancel_futures=True)
 
     async def evaluate_once(self) -> Evaluation | None:
         catalogue = self.runtime.catalogue
@@ -271,7 +302,7 @@ class SlaEvaluator:
                 store.resolve_breach(b.service_id, b.vantage, b.objective, b.period, event.at, current)
         still_open = apply_events(open_before, events)
 
-        written = self._write_period_records(catalogue, a, now)
+        written, sealed = self._write_period_records(catalogue, a, now)
 
         by_key: dict[tuple[str, str], set[str]] = defaultdict(set)
         for b in still_open:
@@ -295,7 +326,7 @@ class SlaEvaluator:
             for r in rows
         )
         indicators = assess_indicators(store, CURRENT, now, catalogue=catalogue, cache=self._cache) if want_indicators else None
-        return Evaluation(now, a, snapshots, events, still_open, exclusions, written, indicators, changes)
+        return Evaluation(now, a, snapshots, events, still_open, exclusions, written, sealed, indicators, changes)
 
     def _change(self, a: Assessment, b: Breach, opened: bool, at: dt.datetime) -> BreachChange:
         m = a.measures.get((b.service_id, b.vantage))
@@ -324,22 +355,24 @@ class SlaEvaluator:
             )
         return out
 
-    def _write_period_records(self, catalogue: Catalogue, a: Assessment, now: dt.datetime) -> int:
-        """Records of each service's previous period once it is closed (write-once)."""
+    def _write_period_records(self, catalogue: Catalogue, a: Assessment, now: dt.datetime) -> tuple[int, int]:
+        """Records of each service's previous period once it is closed (write-once), and
+        its sealed aggregates; returns (records written, periods sealed)."""
         due: dict[str, list[str]] = defaultdict(list)  # previous period label -> services
         for sid, window in a.windows.items():
             if window.kind == Period.rolling_30d:
                 continue
             prev = previous_period(window)
-            if (sid, prev.label) in self._records_done or not prev.closed(now):
+            if (sid, prev.label) in self._records_done or prev.end + SEAL_GRACE > now:
                 continue
             due[prev.label].append(sid)
-        written = 0
+        written = sealed = 0
         for label, sids in due.items():
             present = {(r.service_id, r.vantage, r.objective) for r in self.store.period_records(period=label)}
-            past = assess_period(
+            past, n = seal_label(
                 self.store, catalogue, label, now, service_ids=sids, vantages=self.vantages, cache=self._cache
             )
+            sealed += n
             for (sid, vantage), m in past.measures.items():
                 if m.observed_minutes == 0:
                     continue  # nothing measured from here: no evidence to keep
@@ -365,7 +398,7 @@ class SlaEvaluator:
             self._records_done.update((sid, label) for sid in sids)
         if written:
             log.info("sla_period_records_written", extra={"records": written})
-        return written
+        return written, sealed
 
 
 def _short(exc: BaseException) -> str:

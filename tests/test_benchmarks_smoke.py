@@ -82,6 +82,7 @@ def test_tiny_harness_run_writes_a_report(tmp_path):
         "## 1. Probe throughput and cost on one core",
         "## 2. Scale",
         "## 3. Reporting cost over a biennium",
+        "## 3b. `slamon report` as a user runs it",
     ):
         assert heading in text
     assert "bare aiohttp probe, uvloop" in text

@@ -171,3 +171,41 @@ async def test_a_daemon_without_the_evaluator_lease_evaluates_nothing(setup):
     holder["evaluator"] = True
     assert await evaluator.evaluate_once() is not None
     assert len(store.breaches(open_only=True)) == 1 and runtime.sla
+
+
+async def test_closed_periods_are_sealed_the_previous_one_and_the_backlog_at_start(setup):
+    store, _runtime, evaluator, _changes, _exclusions = setup
+    ev = await evaluator.evaluate_once()
+    # October (Geneva) closed two days ago: sealed with the period records, both vantages'
+    # own measures as the engine made them (unog-b, never observed then, sealed unobserved)
+    assert ev.periods_sealed == 2
+    october = store.sealed_periods(utc(2026, 9, 30), utc(2026, 11, 1), full=True)
+    assert {k: [p.period.label for p in v] for k, v in october.items()} == {
+        ("unog-a", "unog"): ["2026-10"], ("unog-b", "unog"): ["2026-10"]
+    }
+    sealed = october[("unog-a", "unog")][0]
+    assert sealed.parts[0].counts[2:4] == (60, 60) and sealed.met is True  # observed, good minutes
+    assert october[("unog-b", "unog")][0].met is None
+    # the backlog (the loop runs it once, after the first evaluation, in its own thread):
+    # January to September 2026 of the biennium of the first data, for both services
+    assert evaluator.seal_backlog(_runtime.catalogue, {"unog-a", "unog-b"}) == 2 * 9
+    assert evaluator.seal_backlog(_runtime.catalogue, {"unog-a", "unog-b"}) == 0  # idempotent
+    year = store.sealed_periods(utc(2025, 12, 1), utc(2026, 11, 1))
+    assert [p.period.label for p in year[("unog-a", "unog")]] == [f"2026-{m:02d}" for m in range(1, 11)]
+    await evaluator.close()
+
+
+async def test_the_running_loop_seals_the_backlog_once(setup):
+    import asyncio
+
+    store, _runtime, evaluator, _changes, _exclusions = setup
+    evaluator.start()
+    try:
+        for _ in range(200):  # at most 10 s
+            found = store.sealed_periods(utc(2025, 12, 1), utc(2026, 11, 1)).get(("unog-a", "unog"), [])
+            if len(found) == 10:
+                break
+            await asyncio.sleep(0.05)
+        assert [p.period.label for p in found] == [f"2026-{m:02d}" for m in range(1, 11)]
+    finally:
+        await evaluator.close()

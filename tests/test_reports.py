@@ -197,7 +197,7 @@ def test_json_round_trips_with_stable_keys(report):
     assert list(doc) == ["schema", "period", "period_kind", "start", "end", "closed", "previous_period",
                          "biennium", "generated_at", "offices", "total", "counts_from", "previous_counts_from",
                          "final", "has_measurements", "counts_commit", "previous_counts_commit",
-                         "previous_on_record"]
+                         "previous_on_record", "sealed_note"]
     assert (doc["counts_from"], doc["previous_counts_from"]) == ("revisions", "revisions")
     assert doc["generated_at"] == "2014-02-01T00:00:00Z"
     first = doc["offices"][0]["indicators"][0]

@@ -10,7 +10,6 @@ from sqlalchemy import create_engine, insert
 
 from slamon.core.sla.rollup import DayRollup, RollupBuilder
 from slamon.store import Store, migrate
-from slamon.store.codec import rollup_row
 from slamon.store.tables import METADATA
 from tests import store_support
 from tests.store_support import result, utc
@@ -139,7 +138,13 @@ def test_upgrade_from_0002_keeps_the_rollups_and_writes_deltas(db_url, tmp_path)
     try:
         migrate.upgrade(engine, "0002")
         with engine.begin() as conn:
-            conn.execute(insert(METADATA.tables["day_rollup"]), [rollup_row(old)])
+            # as the codec before v1 wrote it (revision 0005 rewrites it): big-endian
+            # 180-byte bitmaps, a big-endian first minute and the span, "=" for equal counts
+            one = (1).to_bytes(180, "big")
+            conn.execute(insert(METADATA.tables["day_rollup"]), [
+                {"vantage": "unog", "service_id": "unog-email", "day": day, "observed": one, "good": one,
+                 "fast": one, "steps_ok": one, "total_counts": b"\x00\x00\x02", "good_counts": b"="},
+            ])
     finally:
         engine.dispose()
     store = Store.open(db_url)
@@ -175,10 +180,11 @@ def test_count_arrays_are_stored_compactly_and_read_back_whole():
     for counts in cases:
         stored = encode_counts(counts)
         assert decode_counts(stored) == counts
-        assert len(stored) <= 1440
+        assert len(stored) <= 1443 and stored[0] == 1  # codec v1: the version byte first
         assert decode_good_counts(encode_good_counts(counts, counts), counts) == counts
         assert decode_good_counts(encode_good_counts(bytes(1440), counts), counts) == bytes(1440)
-    assert encode_counts(bytes(1440)) == b""
-    assert len(encode_counts(day(m5=2, m7=1))) == 5
-    assert encode_counts(bytes([1]) * 1440) == bytes([1]) * 1440  # a dense day as it is
-    assert encode_good_counts(day(m3=2), day(m3=2)) == b"="
+    assert encode_counts(bytes(1440)) == b"\x01"
+    assert encode_counts(day(m5=2, m7=1)) == b"\x01\x05\x00\x02\x00\x01"  # first minute little-endian, span
+    assert encode_counts(day(m300=4)) == b"\x01\x2c\x01\x04"
+    assert encode_counts(bytes([1]) * 1440) == b"\x01\x00\x00" + bytes([1]) * 1440  # a dense day
+    assert encode_good_counts(day(m3=2), day(m3=2)) == b"\x12"

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
-from slamon.core.sla.rollup import DayRollup
 from slamon.store import Store, migrate
-from slamon.store.codec import canonical_service, rollup_row
+from slamon.store.codec import canonical_service
 from slamon.store.tables import METADATA
 from tests import store_support
 from tests.store_support import example_service, result, utc
@@ -38,7 +37,21 @@ def test_upgrade_from_the_first_revision_keeps_the_data(db_url, tmp_path):
                  "started_at": 1.0e9, "success": True, "reason": None, "duration_seconds": 0.2,
                  "status_code": 200, "phases": "0.001,,,,"},
             ])
-            conn.execute(insert(t["day_rollup"]), [rollup_row(DayRollup("unog", "unog-email", day, observed=5, good=4))])
+            # day rollups in the codec before v1 (revision 0005 rewrites them): 180-byte
+            # big-endian bitmaps; counts empty, 1,440 bytes, or a big-endian first minute
+            # and a span; good counts "=" when equal to the total
+            full = ((1 << 1440) - 1).to_bytes(180, "big")
+            conn.execute(insert(t["day_rollup"]), [
+                {"vantage": "unog", "service_id": "unog-email", "day": day, "observed": (5).to_bytes(180, "big"),
+                 "good": (4).to_bytes(180, "big"), "fast": bytes(180), "steps_ok": bytes(180),
+                 "total_counts": b"", "good_counts": b"="},
+                {"vantage": "unog", "service_id": "unog-email", "day": day + dt.timedelta(days=1), "observed": full,
+                 "good": full, "fast": full, "steps_ok": full,
+                 "total_counts": (300).to_bytes(2, "big") + b"\x02\x00\x01", "good_counts": b"="},
+                {"vantage": "unog", "service_id": "unog-email", "day": day + dt.timedelta(days=2), "observed": full,
+                 "good": (1 << 7).to_bytes(180, "big"), "fast": full, "steps_ok": full,
+                 "total_counts": b"\x01" * 1440, "good_counts": (7).to_bytes(2, "big") + b"\x01"},
+            ])
             conn.execute(insert(t["service_revision"]), [
                 {"service_id": "unog-email", "office": "unog", "content_hash": digest, "body": body,
                  "valid_from": utc(2026, 1, 1), "valid_to": None},
@@ -58,8 +71,18 @@ def test_upgrade_from_the_first_revision_keeps_the_data(db_url, tmp_path):
         assert migrate.current_revision(store.engine) == migrate.head_revision() != FIRST
         (raw,) = store.results(0, 2e9)
         assert raw.outcome.phases == {"resolve": 0.001} and raw.outcome.status_code == 200
-        (roll,) = store.rollups("unog-email")
-        assert (roll.day, roll.observed, roll.good) == (day, 5, 4)
+        roll, full_day, dense = store.rollups("unog-email")
+        assert (roll.day, roll.observed, roll.good, roll.total_counts) == (day, 5, 4, bytes(1440))
+        everything = (1 << 1440) - 1
+        assert (full_day.observed, full_day.good, full_day.fast, full_day.steps_ok) == (everything,) * 4
+        assert full_day.total_counts == full_day.good_counts == bytes(300) + b"\x02\x00\x01" + bytes(1137)
+        assert dense.good == 1 << 7 and dense.total_counts == b"\x01" * 1440
+        assert dense.good_counts == bytes(7) + b"\x01" + bytes(1432)
+        # rewritten in codec v1: a version byte first, little-endian
+        with store.engine.connect() as conn:
+            blobs = conn.execute(text("SELECT observed, good, total_counts, good_counts FROM day_rollup ORDER BY day")).all()
+        assert [bytes(b) for b in blobs[0]] == [b"\x01\x05", b"\x01\x04", b"\x01", b"\x12"]
+        assert [bytes(b) for b in blobs[1]] == [b"\x11", b"\x11", b"\x01\x2c\x01\x02\x00\x01", b"\x12"]
         assert store.services_at(utc(2026, 2, 1)) == [example_service()]
         (rec,) = store.period_records()
         assert rec.measure == 99.9 and rec.period_start == utc(2025, 11, 30, 23)
@@ -96,3 +119,9 @@ def test_processes_opening_a_new_store_together_create_it_once(db_url):
     finally:
         for s in stores:
             s.close()
+
+
+def test_the_newest_script_is_alembic_head():
+    """``Store.open`` skips alembic when the schema is at the newest script (read from the
+    file names, without importing alembic): that must be alembic's own head."""
+    assert migrate.newest_script() == migrate.head_revision() == "0005"

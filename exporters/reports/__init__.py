@@ -9,7 +9,7 @@ tables, rendered as HTML, Markdown, CSV or JSON (docs/reports.md).
 
 from __future__ import annotations
 
-import json
+import orjson
 
 from exporters.reports.build import build_report
 from exporters.reports.model import SCHEMA, Report
@@ -21,9 +21,17 @@ FORMATS = ("html", "md", "csv", "json")
 __all__ = ["FORMATS", "SCHEMA", "TABLES", "Report", "build_report", "render", "render_json"]
 
 
+_JSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
 def render_json(report: Report) -> str:
-    """The whole model (``Report.to_dict``), keys in model order, two-space indent."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    """The whole model (what ``Report.to_dict`` gives: dataclass fields in order, times
+    in UTC with ``Z``, enums as their values, infinities as null), two-space indent.
+
+    orjson serialises the dataclasses directly: for 10,000 services the report is tens
+    of megabytes, which the standard library's indenting encoder (pure Python) takes
+    tens of seconds to write. A test checks the result reads back as ``to_dict``."""
+    return orjson.dumps(report, option=_JSON_OPTIONS).decode() + "\n"
 
 
 def render(report: Report, fmt: str, *, table: str = "indicators") -> str:

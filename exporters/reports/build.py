@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from exporters.reports.model import (
     OfficeAvailability,
     OfficeSection,
     Report,
+    SealedPeriods,
     ServicePeriods,
     ServiceRef,
     ServiceSla,
@@ -66,6 +67,11 @@ if TYPE_CHECKING:
 _MICRO = dt.timedelta(microseconds=1)
 PREVIOUS_ROLLING = "previous-30d"  # the 30 days before a rolling-30d window
 _EPSILON = 1e-9
+SEALED_NOTE = (
+    "Closed SLA periods are read from their sealed records, written once when each period "
+    "closed and never recomputed (each service lists them, with when they were sealed); "
+    "only periods not sealed are measured from the day rollups."
+)
 _TITLES = {
     IndicatorId.automated_services: ("(a)(i)", "Number of automated services"),
     IndicatorId.services_meeting_levels: (
@@ -87,13 +93,15 @@ def build_report(
     *,
     offices: Iterable[str] | None = None,
     history: GitHistory | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Report:
     """The report for ``period`` (a label ``slamon.core.sla.periods`` reads) as of ``now``.
 
     ``offices`` restricts the report to those offices (no total then). ``history`` (the
     catalogue directory's git history) gives the catalogue of a date the store holds no
-    revision for, and target changes from before the store's first revision. Raises
-    ``PeriodError`` for a bad label."""
+    revision for, and target changes from before the store's first revision.
+    ``progress(n)`` is called as services are measured (the period's, then the previous
+    period's). Raises ``PeriodError`` for a bad label."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     window = indicator_window(period, now)
@@ -117,27 +125,38 @@ def build_report(
         sla_periods = assess_sla_periods(
             store, catalogue, label, now, services=services, offices=chosen, cache=cache, earlier_revisions=earlier
         )
+    # the period's assessment once, for its indicators and its SLA tables
+    assessment = assess_period(
+        store, catalogue, label, now, services=services, offices=chosen, cache=cache, earlier_revisions=earlier,
+        progress=progress,
+    )
     current = assess_indicators(
         store, label, now, catalogue=catalogue, offices=chosen, cache=cache, services=services,
-        earlier_revisions=earlier, sla_periods=sla_periods,
+        earlier_revisions=earlier, sla_periods=sla_periods, assessment=assessment,
     )
     previous_on_record = previous_from != CATALOGUE
     previous_by_key: dict = {}
     if previous_on_record:  # a period with no record has no previous value, so no trend
         previous = assess_indicators(
             store, before_label, now, catalogue=catalogue, offices=chosen, cache=cache, services=services_before,
-            earlier_revisions=earlier,
+            earlier_revisions=earlier, progress=progress,
         )
         previous_by_key = {(v.indicator, v.office): v.value for v in previous}
-    assessment = assess_period(
-        store, catalogue, label, now, services=services, offices=chosen, cache=cache, earlier_revisions=earlier
-    )
     has_measurements = any(m.observed_minutes for m in assessment.measures.values())
 
     breaches = _breaches(store, assessment.windows, window.start)
     service_rows: dict[str, list[ServiceSla]] = {}
     office_measures: dict[str, list[Measures]] = {}
     by_id = {s.id: s for s in services}
+    sealed_entries: dict[str, list[SealedPeriods]] = {}
+    for (sid, vantage), periods in sorted(assessment.sealed.items()):
+        when = [sp.sealed_at for sp in periods]
+        sealed_entries.setdefault(sid, []).append(
+            SealedPeriods(
+                vantage, periods[0].period.label, periods[-1].period.label, len(periods), min(when), max(when),
+                [sp.period.label for sp in periods if sp.met is False],
+            )
+        )
     for sid, w in sorted(assessment.windows.items()):
         svc = by_id[sid]
         level = assessment.levels.get(sid)
@@ -165,6 +184,7 @@ def build_report(
                 breaches=breaches.get(sid, []),
                 exclusions=[_exclusion(r) for r in assessment.exclusions.get(sid, ())],
                 **extra,
+                sealed_periods=sealed_entries.get(sid, []),
             )
         )
 
@@ -206,6 +226,7 @@ def build_report(
         counts_commit=commit,
         previous_counts_commit=previous_commit,
         previous_on_record=previous_on_record,
+        sealed_note=SEALED_NOTE if assessment.sealed else "",
     )
 
 

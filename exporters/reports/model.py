@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import math
 import types
 import typing
@@ -174,6 +175,21 @@ class SlaPeriodRow:
 
 
 @dataclass(frozen=True)
+class SealedPeriods:
+    """The closed SLA periods of a service at one vantage whose figures the report read
+    from their sealed records: sealed once when each period closed, never recomputed
+    (docs/storage.md). Consecutive periods, ``first`` to ``last``."""
+
+    vantage: str
+    first: str  # the first SLA period, e.g. 2026-01
+    last: str  # the last, e.g. 2027-11
+    count: int
+    sealed_from: dt.datetime  # when the first of them was sealed
+    sealed_to: dt.datetime  # when the last of them was sealed
+    not_met: list[str]  # the sealed periods whose verdict was "not met"
+
+
+@dataclass(frozen=True)
 class ServiceSla:
     id: str
     name: str
@@ -194,6 +210,8 @@ class ServiceSla:
     sla_periods: list[SlaPeriodRow] = field(default_factory=list)
     sla_periods_met: int | None = None
     sla_periods_in_scope: int | None = None
+    # closed periods read from their sealed records (the rest measured from rollups)
+    sealed_periods: list[SealedPeriods] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -250,6 +268,8 @@ class Report:
     counts_commit: str | None = None
     previous_counts_commit: str | None = None
     previous_on_record: bool = True
+    # said when closed SLA periods were read from their sealed records (empty: none were)
+    sealed_note: str = ""
 
     def sections(self) -> list[OfficeSection]:
         """The office sections, then the total."""
@@ -265,9 +285,17 @@ class Report:
         return _typed(cls, data)
 
 
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass (None for any other type): asked once per type, as
+    a report has tens of thousands of rows."""
+    return tuple(f.name for f in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
+
+
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):

@@ -24,6 +24,7 @@ COMMANDS: list[str] = [
     "exclude",
     "sla",
     "report",
+    "store",
     "rules",
     "dashboards",
     "targets",

@@ -215,9 +215,14 @@ def _backfill(db_path: Path, catalogue, profiles, seed: int):
     partial = db_path.with_name(db_path.name + ".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
         leftover.unlink(missing_ok=True)
+    from slamon.cli.progress import progress_bar
+
     store = Store.open(f"sqlite:///{partial}")
     try:
-        summary = backfill(store, catalogue, profiles, today=dt.datetime.now(dt.UTC).date(), seed=seed)
+        with progress_bar("demo history", total=len(catalogue.services)) as bar:
+            summary = backfill(
+                store, catalogue, profiles, today=dt.datetime.now(dt.UTC).date(), seed=seed, progress=bar.update
+            )
     finally:
         store.close()
     partial.replace(db_path)

@@ -23,7 +23,6 @@ from slamon.config import Config
 from slamon.core.catalogue import ProbeTask
 from slamon.core.results import PHASES, ProbeResult
 from slamon.loader import load_catalogue
-from slamon.probes import ProbeContext, run_probe
 
 MAX_PARALLEL = 8  # a handful of probes at once; this is a check, not a load test
 
@@ -80,6 +79,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run_all(tasks: list[ProbeTask], max_body_bytes: int) -> list[ProbeResult]:
+    # imported here: the probes (aiohttp, TLS) cost every other command a second to import
+    from slamon.probes import ProbeContext, run_probe
+
     ctx = ProbeContext.create(max_body_bytes=max_body_bytes, env=os.environ)
     slots = asyncio.Semaphore(MAX_PARALLEL)
 

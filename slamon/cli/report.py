@@ -30,6 +30,7 @@ from slamon.cli.common import (
     period_label,
     valid_catalogue,
 )
+from slamon.cli.progress import progress_bar
 from slamon.loader.history import GitHistory
 
 
@@ -73,9 +74,14 @@ def _run(args: argparse.Namespace) -> int:
     offices = sorted(office_ids(args.office)) or None
     check_offices(catalogue, offices or ())
     store = open_existing_store(args.db)
+    # the period's services, then the previous period's: about twice the catalogue
+    services = sum(1 for s in catalogue.services.values() if offices is None or s.office in offices)
     try:
         history = GitHistory.open(args.catalogue)  # None unless the catalogue is kept in git
-        report = build_report(store, catalogue, args.period, now, offices=offices, history=history)
+        with progress_bar(f"report {args.period}", total=2 * services) as bar:
+            report = build_report(
+                store, catalogue, args.period, now, offices=offices, history=history, progress=bar.update
+            )
     finally:
         store.close()
     if not report.has_measurements:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from slamon.core.catalogue import Catalogue
@@ -189,8 +190,10 @@ def backfill(
     full_days: int = FULL_DAYS,
     coarse_every_days: int = COARSE_EVERY_DAYS,
     breach_months: int = BREACH_MONTHS,
+    progress: Callable[[int], None] | None = None,
 ) -> BackfillSummary:
-    """Write the demo history for ``catalogue`` into ``store`` (an empty store)."""
+    """Write the demo history for ``catalogue`` into ``store`` (an empty store);
+    ``progress(1)`` after each service written."""
     services = sorted(
         (s for s in catalogue.services.values() if vantages_of(s)), key=lambda s: (s.office, s.id)
     )
@@ -245,6 +248,8 @@ def backfill(
                     store.merge_rollups(chunk)
                     count += len(chunk)
                     chunk = []
+        if progress is not None:
+            progress(1)
     if chunk:
         store.merge_rollups(chunk)
         count += len(chunk)

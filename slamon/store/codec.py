@@ -10,14 +10,8 @@ from typing import Any
 
 from slamon.core.model import STORED_CONTEXT, Service
 from slamon.core.results import PHASES, ProbeOutcome, ProbeResult, Reason
-from slamon.core.sla.rollup import (
-    BITMAP_BYTES,
-    MINUTES_PER_DAY,
-    DayFold,
-    DayRollup,
-    bitmap_from_bytes,
-    bitmap_to_bytes,
-)
+from slamon.core.sla.rollup import ALL_MINUTES, MINUTES_PER_DAY, DayFold, DayRollup
+from slamon.core.sla.series import DaySeries, compact_series
 
 
 def encode_phases(phases: dict[str, float]) -> str | None:
@@ -83,56 +77,61 @@ def result_from_row(row: Any) -> ProbeResult:
     )
 
 
+# ------------------------------------------------------------ day rollups (codec v1)
+#
+# docs/storage.md ("Day rollup codec") is the written specification. Every blob starts
+# with a byte naming its version and form; every multi-byte number is little-endian.
+
+CODEC_VERSION = 1
+BITMAP = 0x01  # v1 bitmap: the minutes little-endian (minute 0 = bit 0), trailing zero bytes dropped
+FULL_DAY = b"\x11"  # v1 bitmap: every minute of the day (the common day: nothing to decode)
+COUNTS = 0x01  # v1 counts: u16 first minute, then one byte per minute to the last non-zero one
+NO_COUNTS = b"\x01"  # v1 counts: every minute zero
+SAME_AS_TOTAL = b"\x12"  # v1 good counts: equal to the total counts (every result good)
+_NO_COUNTS = bytes(MINUTES_PER_DAY)
+
+
+def encode_bitmap(bitmap: int) -> bytes:
+    if bitmap == ALL_MINUTES:
+        return FULL_DAY
+    return bytes((BITMAP,)) + bitmap.to_bytes((bitmap.bit_length() + 7) >> 3, "little")
+
+
+def decode_bitmap(blob: bytes) -> int:
+    return ALL_MINUTES if blob == FULL_DAY else int.from_bytes(blob, "little") >> 8
+
+
 def encode_counts(counts: bytes) -> bytes:
-    """A day's per-minute counts as stored: the 1,440 bytes as they are, or shorter when
-    that saves room: empty when every minute is zero, else the first non-zero minute
-    (2 bytes, big-endian) and the counts from it to the last non-zero one. A day probed
-    every minute stays 1,440 bytes; a day of a few results, or none, is a few bytes."""
+    """A day's 1,440 per-minute counts as stored: the span from the first to the last
+    non-zero minute (a day of a few results is a few bytes; none is one byte)."""
     if counts == _NO_COUNTS:
-        return b""
+        return NO_COUNTS
     spread = int.from_bytes(counts, "little")  # byte i: bits 8i..8i+7
     lo, hi = ((spread & -spread).bit_length() - 1) >> 3, (spread.bit_length() + 7) >> 3
-    if hi - lo + 2 >= MINUTES_PER_DAY:
-        return counts
-    return lo.to_bytes(2, "big") + counts[lo:hi]
+    return bytes((COUNTS, lo & 0xFF, lo >> 8)) + counts[lo:hi]
 
 
 def encode_good_counts(good_counts: bytes, total_counts: bytes) -> bytes:
-    """Good counts as stored: one byte ``=`` when equal to the total counts (every
+    """Good counts as stored: ``SAME_AS_TOTAL`` when equal to the total counts (every
     result good, the common day), else as ``encode_counts``."""
     return SAME_AS_TOTAL if good_counts == total_counts else encode_counts(good_counts)
-
-
-SAME_AS_TOTAL = b"="
 
 
 def decode_counts(blob: bytes) -> bytes:
     """The 1,440 per-minute counts from what ``encode_counts`` stored."""
     n = len(blob)
-    if n == MINUTES_PER_DAY:
-        return bytes(blob)
-    if not n:
+    if n <= 1:
         return _NO_COUNTS
-    lo = (blob[0] << 8) | blob[1]
-    return bytes(lo) + bytes(blob[2:]) + bytes(MINUTES_PER_DAY - lo - n + 2)
+    lo = blob[1] | (blob[2] << 8)
+    return bytes(lo) + bytes(blob[3:]) + bytes(MINUTES_PER_DAY - lo - n + 3)
 
 
 def decode_good_counts(blob: bytes, total_counts: bytes) -> bytes:
-    return total_counts if len(blob) == 1 else decode_counts(blob)
+    return total_counts if blob == SAME_AS_TOTAL else decode_counts(blob)
 
 
 def rollup_row(r: DayRollup) -> dict[str, Any]:
-    return {
-        "vantage": r.vantage,
-        "service_id": r.service_id,
-        "day": r.day,
-        "observed": bitmap_to_bytes(r.observed),
-        "good": bitmap_to_bytes(r.good),
-        "fast": bitmap_to_bytes(r.fast),
-        "steps_ok": bitmap_to_bytes(r.steps_ok),
-        "total_counts": encode_counts(r.total_counts),
-        "good_counts": encode_good_counts(r.good_counts, r.total_counts),
-    }
+    return dict(zip(ROLLUP_KEY_COLUMNS + ROLLUP_DATA_COLUMNS, rollup_values(r, False), strict=True))
 
 
 ROLLUP_KEY_COLUMNS = ("vantage", "service_id", "day")
@@ -143,12 +142,8 @@ def rollup_values(r: DayRollup, day_as_text: bool) -> tuple:
     """A rollup row as a tuple in key then data column order (the fast insert path).
 
     ``day_as_text``: SQLite keeps dates as ISO text, as SQLAlchemy's ``Date`` writes them."""
-    return (
-        r.vantage, r.service_id, r.day.isoformat() if day_as_text else r.day,
-        r.observed.to_bytes(BITMAP_BYTES, "big"), r.good.to_bytes(BITMAP_BYTES, "big"),
-        r.fast.to_bytes(BITMAP_BYTES, "big"), r.steps_ok.to_bytes(BITMAP_BYTES, "big"),
-        encode_counts(r.total_counts), encode_good_counts(r.good_counts, r.total_counts),
-    )  # fmt: skip
+    data = rollup_data_values(r.observed, r.good, r.fast, r.steps_ok, r.total_counts, r.good_counts)
+    return (r.vantage, r.service_id, r.day.isoformat() if day_as_text else r.day, *data)
 
 
 def rollup_data_values(
@@ -156,56 +151,90 @@ def rollup_data_values(
 ) -> tuple:
     """A rollup's data columns as a tuple in ``ROLLUP_DATA_COLUMNS`` order (the fast update path)."""
     return (
-        observed.to_bytes(BITMAP_BYTES, "big"), good.to_bytes(BITMAP_BYTES, "big"),
-        fast.to_bytes(BITMAP_BYTES, "big"), steps_ok.to_bytes(BITMAP_BYTES, "big"),
+        encode_bitmap(observed), encode_bitmap(good), encode_bitmap(fast), encode_bitmap(steps_ok),
         encode_counts(total_counts), encode_good_counts(good_counts, total_counts),
     )  # fmt: skip
 
 
 def rollup_from_row(row: Any) -> DayRollup:
-    day = row.day if isinstance(row.day, dt.date) else dt.date.fromisoformat(row.day)
-    total = decode_counts(row.total_counts) if "total_counts" in row._fields else _NO_COUNTS
-    return DayRollup(
-        row.vantage,
-        row.service_id,
-        day,
-        observed=bitmap_from_bytes(bytes(row.observed)),
-        good=bitmap_from_bytes(bytes(row.good)),
-        fast=bitmap_from_bytes(bytes(row.fast)),
-        steps_ok=bitmap_from_bytes(bytes(row.steps_ok)),
-        total_counts=total,
-        good_counts=decode_good_counts(row.good_counts, total) if "good_counts" in row._fields else _NO_COUNTS,
-    )
-
-
-_NO_COUNTS = bytes(MINUTES_PER_DAY)
+    with_counts = "total_counts" in row._fields
+    values = tuple(row[:7]) + ((row.total_counts, row.good_counts) if with_counts else ())
+    return next(rollups_from_tuples([values], with_counts))
 
 
 def rollups_from_tuples(rows: Iterable[tuple[Any, ...]], with_counts: bool) -> Iterator[DayRollup]:
     """Rollups from ``(vantage, service_id, day, observed, good, fast, steps_ok
-    [, total_counts, good_counts])`` tuples: the hot path of every period report."""
-    from_bytes = int.from_bytes  # the blobs were written by bitmap_to_bytes (big-endian)
+    [, total_counts, good_counts])`` tuples: the hot path of every period report. A
+    bitmap of every minute (most of them) is the shared ``ALL_MINUTES``, decoded by one
+    comparison; days are parsed once each."""
+    from_bytes = int.from_bytes
+    full, all_minutes = FULL_DAY, ALL_MINUTES
+    days: dict[Any, dt.date] = {}
     from_iso = dt.date.fromisoformat
+    total = good_n = _NO_COUNTS
     for row in rows:
-        day = row[2] if isinstance(row[2], dt.date) else from_iso(row[2])
+        day = row[2]
+        if not isinstance(day, dt.date):
+            parsed = days.get(day)
+            if parsed is None:
+                parsed = days[day] = from_iso(day)
+            day = parsed
+        o, g, f, s = row[3], row[4], row[5], row[6]
         if with_counts:
-            total = row[7]
-            total = bytes(total) if len(total) == MINUTES_PER_DAY else decode_counts(total)
-            good_n = row[8]
-            good_n = bytes(good_n) if len(good_n) == MINUTES_PER_DAY else decode_good_counts(good_n, total)
-        else:
-            total = good_n = _NO_COUNTS
+            total = decode_counts(row[7])
+            good_n = decode_good_counts(row[8], total)
         yield DayRollup(
             row[0],
             row[1],
             day,
-            observed=from_bytes(row[3], "big"),
-            good=from_bytes(row[4], "big"),
-            fast=from_bytes(row[5], "big"),
-            steps_ok=from_bytes(row[6], "big"),
-            total_counts=total,
-            good_counts=good_n,
+            all_minutes if o == full else from_bytes(o, "little") >> 8,
+            all_minutes if g == full else from_bytes(g, "little") >> 8,
+            all_minutes if f == full else from_bytes(f, "little") >> 8,
+            all_minutes if s == full else from_bytes(s, "little") >> 8,
+            total,
+            good_n,
         )
+
+
+def series_from_tuples(rows: Iterable[tuple[Any, ...]]) -> dict[tuple[str, str], DaySeries]:
+    """Day series by (service, vantage) straight from rollup rows without counts (the
+    timeslice report's read; rows ordered by service, vantage and day, one per day).
+
+    A full day (all four bitmaps ``FULL_DAY``: most days) is neither decoded nor made
+    into a rollup: the series marks it (``compact_series``) and makes it if asked."""
+    full, all_minutes = FULL_DAY, ALL_MINUTES
+    from_bytes = int.from_bytes
+    from_iso = dt.date.fromisoformat
+    ordinals: dict[Any, int] = {}
+    out: dict[tuple[str, str], DaySeries] = {}
+    key: tuple[str, str] | None = None
+    full_days: list[int] = []
+    others: dict[dt.date, DayRollup] = {}
+    for row in rows:
+        vantage, sid, day = row[0], row[1], row[2]
+        if (sid, vantage) != key:
+            if key is not None:
+                out[key] = compact_series(key[1], key[0], full_days, others)
+            key, full_days, others = (sid, vantage), [], {}
+        o, g, f, s = row[3], row[4], row[5], row[6]
+        if o == full and g == full and f == full and s == full:
+            n = ordinals.get(day)
+            if n is None:
+                n = ordinals[day] = (day if isinstance(day, dt.date) else from_iso(day)).toordinal()
+            full_days.append(n)
+            continue
+        if not isinstance(day, dt.date):
+            day = from_iso(day)
+        others[day] = DayRollup(
+            vantage, sid, day,
+            all_minutes if o == full else from_bytes(o, "little") >> 8,
+            all_minutes if g == full else from_bytes(g, "little") >> 8,
+            all_minutes if f == full else from_bytes(f, "little") >> 8,
+            all_minutes if s == full else from_bytes(s, "little") >> 8,
+        )  # fmt: skip
+    if key is not None:
+        out[key] = compact_series(key[1], key[0], full_days, others)
+    return out
 
 
 def canonical_service(service: Service) -> tuple[str, str]:

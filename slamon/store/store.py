@@ -60,6 +60,7 @@ from slamon.core.sla.bulk import index_series
 from slamon.core.sla.rollup import DayRollup, RollupBuilder, merge_parts
 from slamon.core.sla.series import DaySeries
 from slamon.store import codec, migrate
+from slamon.store.sealed import SealedPeriods
 from slamon.store.tables import (
     BreachRow,
     DayRollupRow,
@@ -112,7 +113,7 @@ def _unix(value: float | dt.datetime) -> float:
     return _utc(value).timestamp() if isinstance(value, dt.datetime) else float(value)
 
 
-class Store:
+class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
     def __init__(self, engine: Engine, merge_after_deltas: int = MERGE_AFTER_DELTAS) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
@@ -213,7 +214,7 @@ class Store:
             raise StoreError(f"unsupported database {backend!r} in {shown}: use sqlite:/// or postgresql+psycopg://")
         store = cls(engine)
         try:
-            if upgrade:
+            if upgrade and not migrate.at_head(engine):
                 migrate.upgrade(engine)
             else:
                 with engine.connect():
@@ -329,7 +330,6 @@ class Store:
         if not pending:
             return
         keys = list(pending)
-        from_bytes = int.from_bytes
         updates = []
         if sqlite:
             selects = []
@@ -343,9 +343,10 @@ class Store:
             for row in conn.exec_driver_sql(sql, params).fetchall():
                 new = pending.pop((row[0], row[1], row[2]))
                 total = codec.decode_counts(row[7])
+                bitmap = codec.decode_bitmap
                 merged = merge_parts(
-                    from_bytes(row[3], "big"), from_bytes(row[4], "big"), from_bytes(row[5], "big"),
-                    from_bytes(row[6], "big"), total, codec.decode_good_counts(row[8], total), new,
+                    bitmap(row[3]), bitmap(row[4]), bitmap(row[5]), bitmap(row[6]),
+                    total, codec.decode_good_counts(row[8], total), new,
                 )  # fmt: skip
                 updates.append(codec.rollup_data_values(*merged) + ((row[9],) if sqlite else (row[0], row[1], row[2])))
         if pending:
@@ -374,12 +375,14 @@ class Store:
         service_ids: Sequence[str] | None = None,
         vantage: str | None = None,
         with_counts: bool = True,
+        vantages: Sequence[str] | None = None,
     ) -> Iterator[DayRollup]:
         """Every rollup in the day range (inclusive), streamed, by service, vantage and day.
 
         ``with_counts=False`` leaves the per-minute count arrays unread (they are zero in
         the rollups returned): a fifth of the bytes, for timeslice measures that need
-        only the bitmaps."""
+        only the bitmaps. ``vantages``: only these (with ``service_ids``, the rows are
+        found by the primary key, vantage first, instead of a scan of the table)."""
         t = DayRollupRow.__table__
         columns = [t.c.vantage, t.c.service_id, t.c.day, t.c.observed, t.c.good, t.c.fast, t.c.steps_ok]
         if with_counts:
@@ -389,6 +392,8 @@ class Store:
             query = query.where(t.c.service_id.in_(list(service_ids)))
         if vantage is not None:
             query = query.where(t.c.vantage == vantage)
+        if vantages is not None:
+            query = query.where(t.c.vantage.in_(sorted(set(vantages))))
         if start_day is not None:
             query = query.where(t.c.day >= start_day)
         if end_day is not None:
@@ -402,12 +407,12 @@ class Store:
                 # a biennium of a large estate is millions of rows: decode positionally
                 yield from codec.rollups_from_tuples(rows, with_counts)
             else:
-                query = self._with_deltas_query(query, with_counts, service_ids, vantage, start_day, end_day)
+                query = self._with_deltas_query(query, with_counts, service_ids, vantage, start_day, end_day, vantages)
                 rows = conn.execution_options(yield_per=2000).execute(query)
                 yield from codec.rollups_with_deltas(rows, with_counts)
 
     @staticmethod
-    def _with_deltas_query(stored, with_counts, service_ids, vantage, start_day, end_day):
+    def _with_deltas_query(stored, with_counts, service_ids, vantage, start_day, end_day, vantages=None):
         """``stored`` (the rollups asked for) and the pending deltas of the same days, in
         one statement, ordered by service, vantage and day (deltas beside their day)."""
         d = RollupDeltaRow.__table__
@@ -424,6 +429,8 @@ class Store:
             deltas = deltas.where(d.c.service_id.in_(list(service_ids)))
         if vantage is not None:
             deltas = deltas.where(d.c.vantage == vantage)
+        if vantages is not None:
+            deltas = deltas.where(d.c.vantage.in_(sorted(set(vantages))))
         if start_day is not None:
             deltas = deltas.where(d.c.day >= start_day)
         if end_day is not None:
@@ -440,11 +447,38 @@ class Store:
         service_ids: Sequence[str] | None = None,
         vantage: str | None = None,
         with_counts: bool = True,
+        vantages: Sequence[str] | None = None,
     ) -> dict[tuple[str, str], DaySeries]:
         """The rollups of ``rollups_between`` grouped by (service, vantage), partial
         rollups of one day merged, each as a ``DaySeries`` (its days with the per-day
-        completeness the engine uses to skip complete days), built as they are read."""
-        return index_series(self.rollups_between(start_day, end_day, service_ids, vantage, with_counts))
+        completeness the engine uses to skip complete days), built as they are read.
+
+        Without counts and with no rollup delta pending (the usual report), straight from
+        the rows: a complete day is not decoded (``codec.series_from_tuples``)."""
+        if not with_counts:
+            t = DayRollupRow.__table__
+            query = select(t.c.vantage, t.c.service_id, t.c.day, t.c.observed, t.c.good, t.c.fast, t.c.steps_ok)
+            if service_ids is not None:
+                query = query.where(t.c.service_id.in_(list(service_ids)))
+            if vantage is not None:
+                query = query.where(t.c.vantage == vantage)
+            if vantages is not None:
+                query = query.where(t.c.vantage.in_(sorted(set(vantages))))
+            if start_day is not None:
+                query = query.where(t.c.day >= start_day)
+            if end_day is not None:
+                query = query.where(t.c.day <= end_day)
+            with self.engine.connect() as conn:
+                if conn.exec_driver_sql(f"SELECT 1 FROM {RollupDeltaRow.__tablename__} LIMIT 1").first() is None:
+                    sql = query.order_by(t.c.service_id, t.c.vantage, t.c.day).compile(
+                        conn, compile_kwargs={"render_postcompile": True}
+                    )
+                    params = sql.construct_params()
+                    if sql.positional:
+                        params = tuple(params[name] for name in sql.positiontup)
+                    # the driver's rows as they come: SQLAlchemy's row processing cost more than the decoding
+                    return codec.series_from_tuples(conn.exec_driver_sql(str(sql), params))
+        return index_series(self.rollups_between(start_day, end_day, service_ids, vantage, with_counts, vantages))
 
     def results(
         self,

@@ -207,4 +207,58 @@ class PeriodRecordRow(StoreModel, table=True):
     recorded_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+
+class SealedPeriodRow(StoreModel, table=True):
+    """One part (a span under one set of targets) of the sealed measures of a closed SLA
+    period of one service at one vantage: written once, when the period closes, and
+    never changed (the database refuses updates and deletes, as for ``period_record``).
+
+    A period is sealed in one transaction, all its parts at once (``parts`` says how
+    many). Minutes are epoch minutes; the counts are the engine's ``PartMeasure``
+    counts (``COUNT_FIELDS``) with its longest outage and its edge runs (the runs
+    holding its first and last minute: their lengths, the dependency minutes of the
+    first, whether the last began as an overrun); ``sla`` is the targets in force as canonical JSON; ``runs`` the outage runs
+    of the part (``slamon.store.sealed_codec``: docs/storage.md has the layout);
+    ``objectives`` the verdict per objective as sealed (on part 0)."""
+
+    __tablename__ = "sealed_period"
+    __table_args__ = (Index("ix_sealed_period_period_start", "period_start"),)
+
+    service_id: str = Field(sa_column=Column(String(63), primary_key=True))
+    vantage: str = Field(sa_column=Column(String(16), primary_key=True))
+    period_start: dt.datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    part: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    parts: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    period_end: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    period_label: str = Field(sa_column=Column(String(32), nullable=False))
+    period_kind: str = Field(sa_column=Column(String(16), nullable=False))
+    timezone: str = Field(sa_column=Column(String(64), nullable=False))
+    sealed_at: dt.datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    met: bool | None = Field(default=None)
+    part_start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    part_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sla: str = Field(sa_column=Column(Text, nullable=False))
+    window_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    eligible_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    observed_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    good_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    fast_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    steps_ok_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    outside_hours_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    maintenance_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    excluded_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    outage_runs: int = Field(sa_column=Column(Integer, nullable=False))
+    results_total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    results_good: int = Field(sa_column=Column(BigInteger, nullable=False))
+    overrun_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    dependency_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    longest_outage_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    head_run_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    tail_run_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    head_dependency_minutes: int = Field(sa_column=Column(Integer, nullable=False))
+    tail_overrun: bool = Field(nullable=False)
+    runs: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    objectives: str | None = Field(default=None, sa_column=Column(Text))
+
+
 METADATA = StoreModel.metadata

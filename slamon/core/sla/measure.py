@@ -406,6 +406,12 @@ def _measure_part(
     maintenance window (overrun), and its minutes in which ``dependency_bad`` (UTC day
     -> minutes in which a dependency was bad from this vantage) is set."""
     plan = cache.plan(scope, first, end)
+    if not rollups:  # nothing stored (e.g. a period before the service was probed): no day to visit
+        return PartMeasure(
+            _minute_to_datetime(first), _minute_to_datetime(end), sla, window=plan.window_minutes,
+            eligible=plan.eligible_minutes, outside_hours=plan.outside_hours_minutes,
+            maintenance=plan.maintenance_minutes, excluded=plan.excluded_minutes,
+        )  # fmt: skip
     occurrences = sla.budgeting == Budgeting.occurrences
     want_fast = sla.latency is not None  # counted only where an objective needs them
     want_steps = sla.steps is not None

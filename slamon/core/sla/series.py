@@ -131,3 +131,72 @@ class DaySeries(Mapping[dt.date, DayRollup]):
     def __repr__(self) -> str:
         return f"DaySeries({len(self.days)} days from day {self.first})"
 
+
+
+class CompactSeries(DaySeries):
+    """A ``DaySeries`` whose full days (every minute observed, good, fast and with steps
+    ok: flags ``COMPLETE | FAST | STEPS``, most days) are not held as rollups but made
+    when asked for: what a store builds without decoding them. ``days`` holds the other
+    days only, which are the ones the engine visits (a full day is complete for any
+    objective); reading the mapping gives every day, as ``DaySeries`` does."""
+
+    __slots__ = ("_count", "service_id", "vantage")
+
+    def __init__(
+        self, days: Mapping[dt.date, DayRollup], first: int, flags: bytes, vantage: str, service_id: str, count: int
+    ) -> None:
+        super().__init__(days, first, flags)
+        self.vantage, self.service_id, self._count = vantage, service_id, count
+
+    def _full(self, day: object) -> bool:
+        if not isinstance(day, dt.date):
+            return False
+        i = day.toordinal() - _EPOCH_ORDINAL - self.first
+        return 0 <= i < len(self.flags) and self.flags[i] == _ALL_FLAGS and day not in self.days
+
+    def _made(self, day: dt.date) -> DayRollup:
+        return DayRollup(self.vantage, self.service_id, day, ALL_MINUTES, ALL_MINUTES, ALL_MINUTES, ALL_MINUTES)
+
+    def __getitem__(self, day: dt.date) -> DayRollup:
+        r = self.days.get(day)
+        if r is None:
+            if not self._full(day):
+                raise KeyError(day)
+            return self._made(day)
+        return r
+
+    def get(self, day: dt.date, default: DayRollup | None = None) -> DayRollup | None:  # type: ignore[override]
+        r = self.days.get(day)
+        if r is None:
+            return self._made(day) if self._full(day) else default
+        return r
+
+    def __contains__(self, day: object) -> bool:
+        return day in self.days or self._full(day)
+
+    def __iter__(self) -> Iterator[dt.date]:
+        base = dt.date.fromordinal(self.first + _EPOCH_ORDINAL)
+        for i, f in enumerate(self.flags):
+            day = base + dt.timedelta(days=i)
+            if f == _ALL_FLAGS or day in self.days:
+                yield day
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def compact_series(
+    vantage: str, service_id: str, full_ordinals: list[int], others: dict[dt.date, DayRollup]
+) -> DaySeries:
+    """The series of one service and vantage from the ordinals of its full days and the
+    rollups of its other days (see ``CompactSeries``)."""
+    if not full_ordinals:
+        return DaySeries.from_rollups(others)
+    ordinals = full_ordinals + [d.toordinal() for d in others]
+    lo, hi = min(ordinals), max(ordinals)
+    buf = bytearray(hi - lo + 1)
+    for o in full_ordinals:
+        buf[o - lo] = _ALL_FLAGS
+    for d, r in others.items():
+        buf[d.toordinal() - lo] = completeness(r)
+    return CompactSeries(others, lo - _EPOCH_ORDINAL, bytes(buf), vantage, service_id, len(ordinals))
