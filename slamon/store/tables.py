@@ -84,7 +84,7 @@ class ResultRow(StoreModel, table=True):
     status_code: int | None = Field(default=None)
     # PHASES in order, comma-separated seconds, empty where absent: "0.001,0.002,,0.01,0.0"
     phases: str | None = Field(default=None, sa_column=Column(String(128)))
-    # the daemon that probed (host/pid, slamon.leases.default_identity); None before 0090
+    # the daemon that probed (host/pid, slamon.leases.default_identity); None before 0006
     daemon: str | None = Field(default=None, sa_column=Column(String(64)))
 
 

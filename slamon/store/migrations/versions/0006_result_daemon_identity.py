@@ -1,6 +1,6 @@
 """raw results carry the identity of the daemon that probed
 
-Revision ID: 0090
+Revision ID: 0006
 Revises: 0003
 Create Date: 2026-12-03
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0090"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
