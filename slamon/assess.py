@@ -218,6 +218,34 @@ def verdicts_of(levels: Iterable[ServiceLevel]) -> SlaVerdicts:
     return SlaVerdicts(table)
 
 
+
+def _chosen(
+    catalogue: Catalogue,
+    period: str | PeriodWindow,
+    now: dt.datetime,
+    services: Iterable[Service] | None,
+    offices: Iterable[str] | None,
+    service_ids: Iterable[str] | None,
+) -> list[Service]:
+    """The services an assessment covers, by office then id (those with a known office
+    and tier, in the offices and ids asked for); a bad period label fails here, before
+    any database work."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    pool = list(catalogue.services.values()) if services is None else list(services)
+    office_set = set(offices) if offices is not None else None
+    id_set = set(service_ids) if service_ids is not None else None
+    if isinstance(period, str) and period.strip() not in (CURRENT, PREVIOUS):
+        parse_period(period, "UTC", now)
+    return [
+        s
+        for s in sorted(pool, key=lambda s: (s.office, s.id))
+        if s.office in catalogue.offices
+        and s.tier in catalogue.tiers
+        and (office_set is None or s.office in office_set)
+        and (id_set is None or s.id in id_set)
+    ]
+
 def assess_period(
     store: Store,
     catalogue: Catalogue,
@@ -253,23 +281,9 @@ def assess_period(
     ``use_sealed=False`` measures everything from the rollups. ``on_measured(context,
     measures, series, dependency_bad)`` is called for each (service, vantage) measured from rollups
     alone (sealing uses it); ``progress(n)`` after each ``n`` services measured."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
     cache = cache if cache is not None else MaskCache()
-    pool = list(catalogue.services.values()) if services is None else list(services)
-    office_set = set(offices) if offices is not None else None
-    id_set = set(service_ids) if service_ids is not None else None
     vantage_set = set(vantages) if vantages is not None else None
-    chosen = [
-        s
-        for s in sorted(pool, key=lambda s: (s.office, s.id))
-        if s.office in catalogue.offices
-        and s.tier in catalogue.tiers
-        and (office_set is None or s.office in office_set)
-        and (id_set is None or s.id in id_set)
-    ]
-    if isinstance(period, str) and period.strip() not in (CURRENT, PREVIOUS):
-        parse_period(period, "UTC", now)  # a bad label fails before any database work
+    chosen = _chosen(catalogue, period, now, services, offices, service_ids)
 
     revisions = _revisions(store, [s.id for s in chosen], earlier_revisions)
     windows: dict[str, PeriodWindow] = {}
@@ -471,23 +485,9 @@ def assess_sla_periods(
     engine's measures when it was sealed), and the day rollups are read only from the
     first period not sealed at every vantage. ``use_sealed=False`` measures every
     period from the rollups."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
     cache = cache if cache is not None else MaskCache()
-    pool = list(catalogue.services.values()) if services is None else list(services)
-    office_set = set(offices) if offices is not None else None
-    id_set = set(service_ids) if service_ids is not None else None
     vantage_set = set(vantages) if vantages is not None else None
-    chosen = [
-        s
-        for s in sorted(pool, key=lambda s: (s.office, s.id))
-        if s.office in catalogue.offices
-        and s.tier in catalogue.tiers
-        and (office_set is None or s.office in office_set)
-        and (id_set is None or s.id in id_set)
-    ]
-    if isinstance(period, str) and period.strip() not in (CURRENT, PREVIOUS):
-        parse_period(period, "UTC", now)  # a bad label fails before any database work
+    chosen = _chosen(catalogue, period, now, services, offices, service_ids)
 
     revisions = _revisions(store, [s.id for s in chosen], earlier_revisions)
     targets: dict[str, list[TargetSegment]] = {}
