@@ -384,20 +384,7 @@ class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
         only the bitmaps. ``vantages``: only these (with ``service_ids``, the rows are
         found by the primary key, vantage first, instead of a scan of the table)."""
         t = DayRollupRow.__table__
-        columns = [t.c.vantage, t.c.service_id, t.c.day, t.c.observed, t.c.good, t.c.fast, t.c.steps_ok]
-        if with_counts:
-            columns += [t.c.total_counts, t.c.good_counts]
-        query = select(*columns)
-        if service_ids is not None:
-            query = query.where(t.c.service_id.in_(list(service_ids)))
-        if vantage is not None:
-            query = query.where(t.c.vantage == vantage)
-        if vantages is not None:
-            query = query.where(t.c.vantage.in_(sorted(set(vantages))))
-        if start_day is not None:
-            query = query.where(t.c.day >= start_day)
-        if end_day is not None:
-            query = query.where(t.c.day <= end_day)
+        query = _rollup_query(with_counts, service_ids, vantage, vantages, start_day, end_day)
         with self.engine.connect() as conn:
             # one read transaction: on SQLite one snapshot for both statements; on
             # PostgreSQL the rollups and their pending deltas are read in one statement
@@ -457,17 +444,7 @@ class Store(SealedPeriods):  # sealed period aggregates: slamon/store/sealed.py
         the rows: a complete day is not decoded (``codec.series_from_tuples``)."""
         if not with_counts:
             t = DayRollupRow.__table__
-            query = select(t.c.vantage, t.c.service_id, t.c.day, t.c.observed, t.c.good, t.c.fast, t.c.steps_ok)
-            if service_ids is not None:
-                query = query.where(t.c.service_id.in_(list(service_ids)))
-            if vantage is not None:
-                query = query.where(t.c.vantage == vantage)
-            if vantages is not None:
-                query = query.where(t.c.vantage.in_(sorted(set(vantages))))
-            if start_day is not None:
-                query = query.where(t.c.day >= start_day)
-            if end_day is not None:
-                query = query.where(t.c.day <= end_day)
+            query = _rollup_query(False, service_ids, vantage, vantages, start_day, end_day)
             with self.engine.connect() as conn:
                 if conn.exec_driver_sql(f"SELECT 1 FROM {RollupDeltaRow.__tablename__} LIMIT 1").first() is None:
                     sql = query.order_by(t.c.service_id, t.c.vantage, t.c.day).compile(
@@ -803,6 +780,33 @@ _PG_TYPES = {
 }  # fmt: skip
 _COPY_TYPES: dict[str, list[str]] = {}
 
+
+
+def _rollup_query(
+    with_counts: bool,
+    service_ids: Iterable[str] | None,
+    vantage: str | None,
+    vantages: Iterable[str] | None,
+    start_day: dt.date | None,
+    end_day: dt.date | None,
+):
+    """The stored day rollups a read asks for (the pending deltas are the caller's)."""
+    t = DayRollupRow.__table__
+    columns = [t.c.vantage, t.c.service_id, t.c.day, t.c.observed, t.c.good, t.c.fast, t.c.steps_ok]
+    if with_counts:
+        columns += [t.c.total_counts, t.c.good_counts]
+    query = select(*columns)
+    if service_ids is not None:
+        query = query.where(t.c.service_id.in_(list(service_ids)))
+    if vantage is not None:
+        query = query.where(t.c.vantage == vantage)
+    if vantages is not None:
+        query = query.where(t.c.vantage.in_(sorted(set(vantages))))
+    if start_day is not None:
+        query = query.where(t.c.day >= start_day)
+    if end_day is not None:
+        query = query.where(t.c.day <= end_day)
+    return query
 
 def _copy_sql(table: str, columns: Sequence[str]) -> str:
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
