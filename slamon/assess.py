@@ -342,14 +342,10 @@ def assess_period(
                     first_day, last_day, service_ids=[s.id for s in chunk], with_counts=counts,
                     vantages=sorted(vantage_set if vantage_set is not None else known_vantages),
                 )
-            by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
-            for (sid, vantage), days in indexed.items():
-                by_service[sid][vantage] = days
+            by_service = _by_service(indexed)
             for s in chunk:
                 stored = by_service.get(s.id, {})
-                wanted = probed[s.id] | set(stored) | sealed_vantages.get(s.id, set())
-                if vantage_set is not None:
-                    wanted &= vantage_set
+                wanted = _wanted(probed[s.id], stored, sealed_vantages.get(s.id, set()), vantage_set)
                 if not wanted:
                     continue
                 base = service_context(s, office, calendars=calendars)
@@ -388,6 +384,23 @@ def assess_period(
         sealed=sealed,
     )
 
+
+
+def _by_service(indexed: Mapping[tuple[str, str], DaySeries]) -> dict[str, dict[str, DaySeries]]:
+    """``(service, vantage) -> series`` as ``service -> vantage -> series``."""
+    out: dict[str, dict[str, DaySeries]] = defaultdict(dict)
+    for (sid, vantage), days in indexed.items():
+        out[sid][vantage] = days
+    return out
+
+
+def _wanted(
+    probed: set[str], stored: Mapping[str, DaySeries], sealed: set[str], only: set[str] | None
+) -> set[str]:
+    """The vantages a service is measured from: those its probes run from and those with
+    stored rollups or sealed periods, within ``only`` (the vantages asked for)."""
+    wanted = probed | set(stored) | sealed
+    return wanted & only if only is not None else wanted
 
 def _unsealed_from(
     window: PeriodWindow, vantages: Iterable[str], service_id: str, sealed: dict[tuple[str, str], tuple[SealedPeriod, ...]]
@@ -555,14 +568,10 @@ def assess_sla_periods(
                     first_day, last_day, service_ids=[s.id for s in unsealed], with_counts=counts,
                     vantages=sorted(vantage_set if vantage_set is not None else known_vantages),
                 )
-            by_service: dict[str, dict[str, DaySeries]] = defaultdict(dict)
-            for (sid, vantage), days in indexed.items():
-                by_service[sid][vantage] = days
+            by_service = _by_service(indexed)
             for s in chunk:
                 stored = by_service.get(s.id, {})
-                wanted = probed[s.id] | set(stored) | sealed_vantages.get(s.id, set())
-                if vantage_set is not None:
-                    wanted &= vantage_set
+                wanted = _wanted(probed[s.id], stored, sealed_vantages.get(s.id, set()), vantage_set)
                 if not wanted:
                     continue
                 base = service_context(s, office, calendars=calendars)
