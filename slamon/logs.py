@@ -66,8 +66,22 @@ def _context(record: logging.LogRecord) -> dict[str, object]:
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    t = dt.datetime.fromtimestamp(record.created, dt.UTC)
+    return _iso_ms(record.created)
+
+
+def _iso_ms(created: float) -> str:
+    t = dt.datetime.fromtimestamp(created, dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def json_line(logger: str, event: str, fields: dict[str, object], level: str = "info") -> str:
+    """One event in the JSON formatter's shape, for a command that writes its own lines
+    (``slamon demo``) rather than through a logging handler."""
+    import time
+
+    doc: dict[str, object] = {"ts": _iso_ms(time.time()), "level": level, "logger": logger, "event": event}
+    doc.update({k: _json_value(v) for k, v in fields.items()})
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def _logfmt_value(value: object) -> str:
@@ -92,6 +106,8 @@ def _json_value(value: object) -> object:
         return value
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
     return str(value)
 
 

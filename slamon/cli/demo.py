@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import socket
@@ -20,6 +19,7 @@ import time
 from pathlib import Path
 
 from slamon.cli.common import add_catalogue_option, add_listen_option, add_log_options, seconds_arg
+from slamon.logs import json_line
 
 DEFAULT_WORKDIR = Path("var/demo")
 DEFAULT_LISTEN = "127.0.0.1:9730"
@@ -67,10 +67,8 @@ def _say(args: argparse.Namespace, text: str, fields: dict | None = None) -> Non
     """A message of the demo itself on standard error: a plain line, or under
     ``--log-format json`` a JSON event like the daemon's (the banner stays on stdout)."""
     if getattr(args, "log_format", "logfmt") == "json":
-        doc = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-               "level": "info", "logger": "slamon.demo", "event": "demo_message",
-               "detail": text, **(fields or {})}
-        print(json.dumps(doc, ensure_ascii=False), file=sys.stderr, flush=True)
+        line = json_line("slamon.demo", "demo_message", {"detail": text, **(fields or {})})
+        print(line, file=sys.stderr, flush=True)
     else:
         print(f"slamon demo: {text}" if fields is None else text, file=sys.stderr, flush=True)
 
@@ -300,12 +298,10 @@ def _print_banner(
     ]
     if log_format == "json":  # one event, the same facts, for a log collector
         doc = {
-            "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": "info", "logger": "slamon.demo", "event": "demo_ready",
             "services": len(estate.profiles), "counts": counts, "metrics": f"{base}/metrics", "health": f"{base}/healthz",
             "status_page": f"{base}/", "catalogue": str(catalogue_dir), "store": db_url, "history": note,
             "behaviour": {k: v for k, v in sorted(by_profile.items())},
         }
-        print(json.dumps(doc, ensure_ascii=False), flush=True)
+        print(json_line("slamon.demo", "demo_ready", doc), flush=True)
         return
     print("\n".join(lines), flush=True)
