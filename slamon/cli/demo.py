@@ -80,7 +80,12 @@ def _free_port(host: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slamon import logs
     from slamon.loader import load_catalogue
+
+    # the simulated estate's servers log too (aiohttp's "Error handling request" when a
+    # client goes away): in the same format as the daemon's lines
+    logs.configure(args.log_format, args.log_level)
 
     source = args.catalogue
     if not source.is_dir():
